@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the Debian 12 packages cgrpc needs to build, test and benchmark,
+# skipping the work when they are already there.  Needs root or sudo.
+set -e
+
+PACKAGES="
+  build-essential autoconf automake libtool pkg-config
+  libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libmbedtls-dev
+  protobuf-compiler libprotobuf-dev libprotoc-dev
+  check valgrind
+  grpc-proto python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
+  libgrpc++-dev nghttp2-client
+"
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

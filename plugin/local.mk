@@ -1,0 +1,1 @@
+# protoc-gen-cgrpc (filled in by the plugin work)

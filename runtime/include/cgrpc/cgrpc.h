@@ -1,0 +1,14 @@
+/* cgrpc — gRPC for C.  Include this one header for the whole public API. */
+#ifndef CGRPC_CGRPC_H
+#define CGRPC_CGRPC_H
+
+#include <cgrpc/version.h>
+#include <cgrpc/common.h>
+#include <cgrpc/metadata.h>
+#include <cgrpc/status.h>
+#include <cgrpc/method.h>
+#include <cgrpc/channel.h>
+#include <cgrpc/interceptor.h>
+#include <cgrpc/server.h>
+
+#endif

@@ -1,0 +1,161 @@
+/* cgrpc — client side: channels, call options and unary calls. */
+#ifndef CGRPC_CHANNEL_H
+#define CGRPC_CHANNEL_H
+
+#include <cgrpc/common.h>
+#include <cgrpc/metadata.h>
+#include <cgrpc/method.h>
+#include <cgrpc/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Threading.  A channel owns one I/O thread that runs its connections:
+ * every HTTP/2 frame of every call on the channel is read, written and
+ * timed there.  Any thread may start calls, concurrently; a blocking call
+ * waits on its own thread while the I/O thread does the work, and an
+ * asynchronous call's completion callback runs on the I/O thread (so it
+ * must not block; it may start further calls).  There is no thread per call.
+ */
+typedef struct cgrpc_channel cgrpc_channel;
+typedef struct cgrpc_channel_options cgrpc_channel_options;
+typedef struct cgrpc_call_options cgrpc_call_options;
+/* A handle on an asynchronous call: lets the caller cancel it. */
+typedef struct cgrpc_call cgrpc_call;
+/* The view of a call that client interceptors get (see interceptor.h). */
+typedef struct cgrpc_client_ctx cgrpc_client_ctx;
+
+/* ---- channel options ---------------------------------------------------- */
+
+/* Returns 0 or CGRPC_ERR_NOMEM. */
+CGRPC_EXTERN int cgrpc_channel_options_new(cgrpc_channel_options **out);
+/* NULL-safe. */
+CGRPC_EXTERN void cgrpc_channel_options_free(cgrpc_channel_options *opts);
+
+/* Largest response message accepted, in bytes (default 4 MiB); a larger one
+ * ends the call with RESOURCE_EXHAUSTED.  -1: no limit. */
+CGRPC_EXTERN void cgrpc_channel_options_set_max_recv_message_size(cgrpc_channel_options *opts,
+                                                                  int64_t bytes);
+/* Largest request message sent (default: no limit); a larger one fails the
+ * call locally with RESOURCE_EXHAUSTED. -1: no limit. */
+CGRPC_EXTERN void cgrpc_channel_options_set_max_send_message_size(cgrpc_channel_options *opts,
+                                                                  int64_t bytes);
+/* Sent as :authority (default: the target's host:port). Copied. */
+CGRPC_EXTERN int cgrpc_channel_options_set_authority(cgrpc_channel_options *opts,
+                                                     const char *authority);
+/* Put in front of cgrpc's own user-agent ("cgrpc-c/VERSION"). Copied. */
+CGRPC_EXTERN int cgrpc_channel_options_set_user_agent(cgrpc_channel_options *opts,
+                                                      const char *prefix);
+/* The allocator for everything the channel and its calls allocate,
+ * response messages included.  Copied. */
+CGRPC_EXTERN void cgrpc_channel_options_set_allocator(cgrpc_channel_options *opts,
+                                                      const cgrpc_allocator *alloc);
+
+/* Appends a client interceptor (see interceptor.h).  Interceptors run in the
+ * order added, the first outermost.  Returns 0 or CGRPC_ERR_NOMEM. */
+typedef void (*cgrpc_client_interceptor_fn)(cgrpc_client_ctx *ctx, void *user_data);
+CGRPC_EXTERN int cgrpc_channel_options_add_interceptor(cgrpc_channel_options *opts,
+                                                       cgrpc_client_interceptor_fn fn,
+                                                       void *user_data);
+
+/* ---- channel ------------------------------------------------------------ */
+
+/*
+ * Creates a channel to target and starts its I/O thread.  Nothing connects
+ * until the first call.  Targets: "host:port", "dns:///host:port",
+ * "ipv4:1.2.3.4:port", "ipv6:[::1]:port", "[::1]:port", "unix:/path",
+ * "unix:///path".  opts may be NULL; it is copied.
+ * Returns 0, CGRPC_ERR_BAD_TARGET, CGRPC_ERR_NOMEM or CGRPC_ERR_SYSTEM.
+ */
+CGRPC_EXTERN int cgrpc_channel_new(cgrpc_channel **out, const char *target,
+                                   const cgrpc_channel_options *opts);
+
+/* Cancels the calls still running (their callbacks see CANCELLED), closes the
+ * connections and joins the I/O thread.  Must not be called from a callback
+ * of the channel's own calls.  NULL-safe. */
+CGRPC_EXTERN void cgrpc_channel_free(cgrpc_channel *ch);
+
+/* The allocator the channel hands protobuf-c for response messages; free
+ * them with protobuf_c_message_free_unpacked(msg, this).  NULL when the
+ * channel uses malloc, which protobuf-c also takes as NULL. */
+CGRPC_EXTERN ProtobufCAllocator *cgrpc_channel_protobuf_allocator(cgrpc_channel *ch);
+
+/* ---- call options ------------------------------------------------------- */
+
+/* Per-call settings.  One options object may serve many calls, also from
+ * several threads at once, as long as nobody changes it meanwhile.  Calls
+ * copy what they need when they start. */
+CGRPC_EXTERN int cgrpc_call_options_new(cgrpc_call_options **out);
+CGRPC_EXTERN void cgrpc_call_options_free(cgrpc_call_options *opts);
+
+/* Deadline as a timeout from the call's start, overriding the method's baked
+ * timeout.  0 or less: no deadline at all. */
+CGRPC_EXTERN void cgrpc_call_options_set_timeout_ms(cgrpc_call_options *opts, int64_t ms);
+/* Absolute deadline (cgrpc_now() clock), overriding any timeout.
+ * CGRPC_TIME_INFINITE: no deadline. */
+CGRPC_EXTERN void cgrpc_call_options_set_deadline(cgrpc_call_options *opts, cgrpc_time deadline);
+/* Adds request metadata.  Same rules and errors as cgrpc_metadata_add. */
+CGRPC_EXTERN int cgrpc_call_options_add_metadata(cgrpc_call_options *opts, const char *key,
+                                                 const void *value, size_t len);
+/* The request metadata list itself (created on first use), or NULL on
+ * allocation failure.  Owned by opts. */
+CGRPC_EXTERN cgrpc_metadata *cgrpc_call_options_metadata(cgrpc_call_options *opts);
+
+/* ---- unary calls -------------------------------------------------------- */
+
+/*
+ * A blocking unary call.  Returns when the call is done, with its code (also
+ * in status->code when status is not NULL).  On OK, *response holds the
+ * reply, owned by the caller (free it with protobuf_c_message_free_unpacked
+ * and cgrpc_channel_protobuf_allocator(ch)); otherwise *response is NULL.
+ * status, if given, must be initialised; it is cleared first.
+ * opts may be NULL.  Local failures are statuses too: no connection is
+ * UNAVAILABLE, a passed deadline DEADLINE_EXCEEDED, bad arguments INTERNAL.
+ */
+CGRPC_EXTERN cgrpc_code cgrpc_unary_call(cgrpc_channel *ch, const cgrpc_method_desc *method,
+                                         const ProtobufCMessage *request,
+                                         ProtobufCMessage **response,
+                                         const cgrpc_call_options *opts, cgrpc_status *status);
+
+/*
+ * Completion of an asynchronous unary call.  status is valid during the
+ * callback (take it with cgrpc_status_move to keep it).  response is NULL
+ * unless status->code is OK; it belongs to the callback.
+ */
+typedef void (*cgrpc_unary_done)(cgrpc_status *status, ProtobufCMessage *response,
+                                 void *user_data);
+
+/*
+ * Starts an asynchronous unary call.  The request is serialised before this
+ * returns, so the caller may free it at once.  done runs exactly once, on the
+ * channel's I/O thread -- or on this thread before the function returns, if
+ * an interceptor ends the call at once.  If call_out is not NULL it receives
+ * a handle for cgrpc_call_cancel, to be released with cgrpc_call_free.
+ * Returns 0 (done will run) or CGRPC_ERR_INVALID_ARGUMENT / CGRPC_ERR_NOMEM
+ * (done will not run).
+ */
+CGRPC_EXTERN int cgrpc_unary_call_start(cgrpc_channel *ch, const cgrpc_method_desc *method,
+                                        const ProtobufCMessage *request,
+                                        const cgrpc_call_options *opts, cgrpc_unary_done done,
+                                        void *user_data, cgrpc_call **call_out);
+
+/* For generated code: as cgrpc_unary_call_start, but done is a typed
+ * callback run through method->invoke_unary_done. */
+CGRPC_EXTERN int cgrpc_unary_call_start_typed(cgrpc_channel *ch, const cgrpc_method_desc *method,
+                                              const ProtobufCMessage *request,
+                                              const cgrpc_call_options *opts, cgrpc_fn done,
+                                              void *user_data, cgrpc_call **call_out);
+
+/* Cancels the call: it ends with CANCELLED unless it already ended, and the
+ * server sees RST_STREAM(CANCEL).  Any thread.  NULL-safe. */
+CGRPC_EXTERN void cgrpc_call_cancel(cgrpc_call *call);
+
+/* Releases the handle (does not cancel).  NULL-safe. */
+CGRPC_EXTERN void cgrpc_call_free(cgrpc_call *call);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,184 @@
+/* cgrpc — server side: listeners, service registration, handlers and their calls. */
+#ifndef CGRPC_SERVER_H
+#define CGRPC_SERVER_H
+
+#include <stdarg.h>
+
+#include <cgrpc/common.h>
+#include <cgrpc/metadata.h>
+#include <cgrpc/method.h>
+#include <cgrpc/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Threading.  A server has one I/O thread that accepts connections and runs
+ * every HTTP/2 session, and a fixed pool of handler threads (see
+ * cgrpc_server_options_set_handler_threads).  When a request is complete,
+ * the I/O thread decodes it and queues the call; a handler thread runs the
+ * server interceptors and the handler, encodes the response and hands it
+ * back.  So handlers run concurrently, may block (up to the pool size at
+ * once), and never hold up the connection.  With 0 handler threads,
+ * handlers run on the I/O thread itself: the fastest choice for handlers
+ * that never block, or that defer their answer (cgrpc_server_call_defer).
+ */
+typedef struct cgrpc_server cgrpc_server;
+typedef struct cgrpc_server_options cgrpc_server_options;
+
+/* ---- options ------------------------------------------------------------ */
+
+CGRPC_EXTERN int cgrpc_server_options_new(cgrpc_server_options **out);
+CGRPC_EXTERN void cgrpc_server_options_free(cgrpc_server_options *opts);
+
+/* Largest request message accepted (default 4 MiB); a larger one ends the
+ * call with RESOURCE_EXHAUSTED.  -1: no limit. */
+CGRPC_EXTERN void cgrpc_server_options_set_max_recv_message_size(cgrpc_server_options *opts,
+                                                                 int64_t bytes);
+/* Largest response message sent (default: no limit); a larger one ends the
+ * call with RESOURCE_EXHAUSTED.  -1: no limit. */
+CGRPC_EXTERN void cgrpc_server_options_set_max_send_message_size(cgrpc_server_options *opts,
+                                                                 int64_t bytes);
+/* Size of the handler thread pool (default: 2 x online CPUs, at least 4).
+ * 0: run handlers on the I/O thread. */
+CGRPC_EXTERN void cgrpc_server_options_set_handler_threads(cgrpc_server_options *opts,
+                                                           int threads);
+/* SETTINGS_MAX_CONCURRENT_STREAMS advertised per connection (default 100). */
+CGRPC_EXTERN void cgrpc_server_options_set_max_concurrent_streams(cgrpc_server_options *opts,
+                                                                  uint32_t n);
+CGRPC_EXTERN void cgrpc_server_options_set_allocator(cgrpc_server_options *opts,
+                                                     const cgrpc_allocator *alloc);
+
+/* Appends a server interceptor.  Interceptors run on the handler's thread,
+ * in the order added, the first outermost, before the handler.  An
+ * interceptor either calls cgrpc_server_call_proceed (go on inwards) or ends
+ * the call with cgrpc_server_call_set_status + cgrpc_server_call_finish. */
+typedef void (*cgrpc_server_interceptor_fn)(cgrpc_server_call *call, void *user_data);
+CGRPC_EXTERN int cgrpc_server_options_add_interceptor(cgrpc_server_options *opts,
+                                                      cgrpc_server_interceptor_fn fn,
+                                                      void *user_data);
+
+/* ---- server ------------------------------------------------------------- */
+
+/* opts may be NULL; it is copied.  Returns 0 or CGRPC_ERR_NOMEM. */
+CGRPC_EXTERN int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options *opts);
+
+/*
+ * Listens on address: "host:port" (IPv4 or IPv6, "[::]:port"), with port 0
+ * picking a free port, or "unix:/path" (an existing socket file is replaced).
+ * The bound port goes to *port_out when it is not NULL (0 for Unix sockets).
+ * Before cgrpc_server_start only.
+ * Returns 0, CGRPC_ERR_ADDRESS, CGRPC_ERR_SYSTEM, CGRPC_ERR_STATE or CGRPC_ERR_NOMEM.
+ */
+CGRPC_EXTERN int cgrpc_server_add_listener(cgrpc_server *srv, const char *address, int *port_out);
+
+/*
+ * Registers the methods of a service.  handlers[i] is the handler of
+ * svc->methods[i] (generated code passes its skeleton's function pointers);
+ * a NULL one answers UNIMPLEMENTED.  svc must outlive the server.
+ * Before cgrpc_server_start only.
+ * Returns 0, CGRPC_ERR_EXISTS (a path is taken), CGRPC_ERR_STATE or CGRPC_ERR_NOMEM.
+ */
+CGRPC_EXTERN int cgrpc_server_register_service(cgrpc_server *srv, const cgrpc_service_desc *svc,
+                                               const cgrpc_fn *handlers, void *user_data);
+
+/* Starts the I/O thread and the handler threads; returns at once.
+ * Returns 0, CGRPC_ERR_STATE (no listener, or started) or CGRPC_ERR_SYSTEM. */
+CGRPC_EXTERN int cgrpc_server_start(cgrpc_server *srv);
+
+/*
+ * Graceful shutdown: stops accepting, sends GOAWAY, lets calls in flight run
+ * for up to grace_ms (negative: no limit), then cancels the rest and closes
+ * every connection.  Blocks until done.  Any thread but the server's own.
+ */
+CGRPC_EXTERN void cgrpc_server_shutdown(cgrpc_server *srv, int64_t grace_ms);
+
+/* Shuts down (grace 0) if still running, then frees.  NULL-safe. */
+CGRPC_EXTERN void cgrpc_server_free(cgrpc_server *srv);
+
+/* ---- the call a handler serves ------------------------------------------ */
+
+/*
+ * A unary handler as generated code types it:
+ *   cgrpc_code handler(cgrpc_server_call *call, const Req *request,
+ *                      Resp *response, void *user_data);
+ * request is decoded and owned by the runtime; response is initialised
+ * (Resp__INIT) and owned by the runtime, which encodes it when the handler
+ * returns OK.  Strings and arrays put into the response must stay valid
+ * until then: allocate them with cgrpc_server_call_alloc/strdup/printf,
+ * which the runtime frees with the call.  The return value is the status;
+ * add a message with cgrpc_server_call_set_status.
+ */
+
+CGRPC_EXTERN const cgrpc_method_desc *cgrpc_server_call_method(const cgrpc_server_call *call);
+/* The request's :path. */
+CGRPC_EXTERN const char *cgrpc_server_call_path(const cgrpc_server_call *call);
+/* The request's :authority, or "". */
+CGRPC_EXTERN const char *cgrpc_server_call_authority(const cgrpc_server_call *call);
+/* The peer: "ipv4:127.0.0.1:40000", "ipv6:[::1]:40000" or "unix:/path". */
+CGRPC_EXTERN const char *cgrpc_server_call_peer(const cgrpc_server_call *call);
+/* Custom request metadata (never NULL).  Owned by the call. */
+CGRPC_EXTERN const cgrpc_metadata *cgrpc_server_call_metadata(const cgrpc_server_call *call);
+/* The decoded request, and the response being built. */
+CGRPC_EXTERN const ProtobufCMessage *cgrpc_server_call_request(const cgrpc_server_call *call);
+CGRPC_EXTERN ProtobufCMessage *cgrpc_server_call_response(cgrpc_server_call *call);
+
+/* The deadline from the client's grpc-timeout, or CGRPC_TIME_INFINITE. */
+CGRPC_EXTERN cgrpc_time cgrpc_server_call_deadline(const cgrpc_server_call *call);
+/* Milliseconds left before the deadline (0 when passed), or -1 without one. */
+CGRPC_EXTERN int64_t cgrpc_server_call_remaining_ms(const cgrpc_server_call *call);
+/* Nonzero once the call can no longer succeed: the client cancelled or went
+ * away, or the deadline passed.  Long handlers should poll it. */
+CGRPC_EXTERN int cgrpc_server_call_is_cancelled(const cgrpc_server_call *call);
+
+/* Response headers and trailers.  Initial metadata must be added before the
+ * handler finishes.  Same rules and errors as cgrpc_metadata_add. */
+CGRPC_EXTERN int cgrpc_server_call_add_initial_metadata(cgrpc_server_call *call, const char *key,
+                                                        const void *value, size_t len);
+CGRPC_EXTERN int cgrpc_server_call_add_trailing_metadata(cgrpc_server_call *call, const char *key,
+                                                         const void *value, size_t len);
+
+/* Memory that lives until the call ends (for response fields).  NULL when
+ * out of memory.  Not thread-safe: one thread at a time per call. */
+CGRPC_EXTERN void *cgrpc_server_call_alloc(cgrpc_server_call *call, size_t size);
+CGRPC_EXTERN char *cgrpc_server_call_strdup(cgrpc_server_call *call, const char *s);
+CGRPC_EXTERN char *cgrpc_server_call_printf(cgrpc_server_call *call, const char *fmt, ...)
+    CGRPC_PRINTF(2, 3);
+
+/* Sets the status the call ends with, and its message (printf-style; fmt may
+ * be NULL).  Returns code, so a handler can `return cgrpc_server_call_set_status(...)`. */
+CGRPC_EXTERN cgrpc_code cgrpc_server_call_set_status(cgrpc_server_call *call, cgrpc_code code,
+                                                     const char *fmt, ...) CGRPC_PRINTF(3, 4);
+
+/* From a handler: the answer will come later.  The handler's return value is
+ * then ignored; call cgrpc_server_call_finish (any thread) when the response
+ * and status are set.  Until then call, request and response stay valid. */
+CGRPC_EXTERN void cgrpc_server_call_defer(cgrpc_server_call *call);
+
+/*
+ * Ends the current stage of the call: a deferred handler's answer, or an
+ * interceptor's (after proceed's done callback, or instead of proceeding).
+ * The result (status, response, trailers) passes outwards, and once the
+ * outermost stage finishes it is sent.  Any thread; exactly once per stage.
+ */
+CGRPC_EXTERN void cgrpc_server_call_finish(cgrpc_server_call *call);
+
+/*
+ * From a server interceptor: runs the next interceptor, or the handler.
+ * When the inner stages have finished, done(call, user_data) runs, and must
+ * eventually call cgrpc_server_call_finish; with done NULL the result passes
+ * outwards unchanged.
+ */
+typedef void (*cgrpc_server_done_fn)(cgrpc_server_call *call, void *user_data);
+CGRPC_EXTERN void cgrpc_server_call_proceed(cgrpc_server_call *call, cgrpc_server_done_fn done,
+                                            void *user_data);
+
+/* The status set so far (OK until something sets another). */
+CGRPC_EXTERN cgrpc_code cgrpc_server_call_status_code(const cgrpc_server_call *call);
+CGRPC_EXTERN const char *cgrpc_server_call_status_message(const cgrpc_server_call *call);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

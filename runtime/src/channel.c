@@ -1,0 +1,1 @@
+#include <cgrpc/channel.h>
