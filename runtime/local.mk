@@ -35,7 +35,7 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/frame.c runtime/src/frame.h \
 	runtime/src/loop.c runtime/src/loop.h \
 	runtime/src/sock.c runtime/src/sock.h \
-	runtime/src/transport.h \
+	runtime/src/transport.h runtime/src/list.h \
 	runtime/src/conn.c runtime/src/conn.h \
 	runtime/src/headers.c runtime/src/headers.h \
 	runtime/src/client_call.c runtime/src/client_call.h \
@@ -47,7 +47,7 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/registry.c runtime/src/registry.h
 
 CGRPC_RUNTIME_CPPFLAGS = -I$(top_srcdir)/runtime/include -I$(top_builddir)/runtime/include \
-	-I$(top_srcdir)/runtime/src -DCGRPC_BUILDING_LIBRARY
+	-I$(top_srcdir)/runtime/src -DCGRPC_BUILDING_LIBRARY -D_GNU_SOURCE
 CGRPC_RUNTIME_CFLAGS = $(WARN_CFLAGS) $(VISIBILITY_CFLAGS) $(PTHREAD_CFLAGS) \
 	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS)
 CGRPC_RUNTIME_LIBS = $(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(MBEDTLS_LIBS) $(PTHREAD_LIBS)

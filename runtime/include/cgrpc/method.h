@@ -36,7 +36,7 @@ typedef cgrpc_code (*cgrpc_unary_invoker)(cgrpc_fn handler, cgrpc_server_call *c
                                           ProtobufCMessage *response, void *user_data);
 
 /* Calls a typed client completion callback the same way.  Generated per method. */
-typedef void (*cgrpc_unary_done_invoker)(cgrpc_fn done, const cgrpc_status *status,
+typedef void (*cgrpc_unary_done_invoker)(cgrpc_fn done, cgrpc_status *status,
                                          ProtobufCMessage *response, void *user_data);
 
 /* One method.  Generated code keeps these in static tables. */

@@ -1,0 +1,55 @@
+/* Call options: per-call deadline and request metadata. */
+#include <stdlib.h>
+
+#include "channel_internal.h"
+#include "metadata_internal.h"
+
+int cgrpc_call_options_new(cgrpc_call_options **out)
+{
+  if (out == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call_options *o = calloc(1, sizeof *o);
+  if (o == NULL)
+    return CGRPC_ERR_NOMEM;
+  o->timeout_ms = INT64_MIN;
+  *out = o;
+  return 0;
+}
+
+void cgrpc_call_options_free(cgrpc_call_options *o)
+{
+  if (o == NULL)
+    return;
+  cgrpc_metadata_free(o->md);
+  free(o);
+}
+
+void cgrpc_call_options_set_timeout_ms(cgrpc_call_options *o, int64_t ms)
+{
+  if (o == NULL)
+    return;
+  o->timeout_ms = ms;
+  o->deadline = 0;
+}
+
+void cgrpc_call_options_set_deadline(cgrpc_call_options *o, cgrpc_time deadline)
+{
+  if (o != NULL)
+    o->deadline = deadline;
+}
+
+cgrpc_metadata *cgrpc_call_options_metadata(cgrpc_call_options *o)
+{
+  if (o == NULL || cgrpc_metadata_ensure(&o->md, NULL) != 0)
+    return NULL;
+  return o->md;
+}
+
+int cgrpc_call_options_add_metadata(cgrpc_call_options *o, const char *key, const void *value,
+                                    size_t len)
+{
+  cgrpc_metadata *md = cgrpc_call_options_metadata(o);
+  if (md == NULL)
+    return o == NULL ? CGRPC_ERR_INVALID_ARGUMENT : CGRPC_ERR_NOMEM;
+  return cgrpc_metadata_add(md, key, value, len);
+}

@@ -1,0 +1,70 @@
+/* Internal: the channel's state, shared by channel.c and client_call.c. */
+#ifndef CGRPC_CHANNEL_INTERNAL_H
+#define CGRPC_CHANNEL_INTERNAL_H
+
+#include <cgrpc/channel.h>
+
+#include "conn.h"
+#include "list.h"
+#include "loop.h"
+#include "sock.h"
+
+#define CGRPC_DEFAULT_MAX_RECV (4 * 1024 * 1024)
+#define CGRPC_CHANNEL_MAX_ADDRS 8
+
+typedef struct cgrpc_client_interceptor {
+  cgrpc_client_interceptor_fn fn;
+  void *user_data;
+} cgrpc_client_interceptor;
+
+struct cgrpc_channel_options {
+  int64_t max_recv;
+  int64_t max_send;
+  char *authority;
+  char *user_agent;
+  cgrpc_allocator alloc;
+  int has_alloc;
+  cgrpc_client_interceptor *interceptors;
+  size_t ninterceptors;
+};
+
+struct cgrpc_call_options {
+  int64_t timeout_ms; /* INT64_MIN: not set */
+  cgrpc_time deadline; /* 0: not set */
+  cgrpc_metadata *md;
+};
+
+struct cgrpc_channel {
+  cgrpc_allocator alloc;
+  ProtobufCAllocator pb_alloc;
+  int pb_alloc_default;
+  cgrpc_loop *loop;
+
+  char *authority;
+  char *user_agent;
+  int64_t max_recv;
+  int64_t max_send;
+  cgrpc_client_interceptor *interceptors;
+  size_t ninterceptors;
+
+  /* Where to connect. */
+  int is_unix;
+  char host[256];
+  char port[8];
+  char unix_path[108];
+
+  /* Loop thread only. */
+  cgrpc_sockaddr addrs[CGRPC_CHANNEL_MAX_ADDRS];
+  int naddrs;
+  int next_addr;
+  cgrpc_conn *conn;   /* the connection new calls go to, or NULL */
+  cgrpc_list conns;   /* every live connection */
+  cgrpc_list pending; /* calls waiting for conn to connect */
+  int shutting_down;
+  cgrpc_task shutdown_task;
+};
+
+/* Starts the attempt of call on a connection, connecting if needed.  Loop thread. */
+void cgrpc_channel_start_attempt(cgrpc_channel *ch, cgrpc_call *call);
+
+#endif

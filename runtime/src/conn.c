@@ -1,0 +1,434 @@
+/* An HTTP/2 connection: nghttp2 does the protocol; this file moves its bytes. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "conn.h"
+
+#define CONN_MAX_READS_PER_ROUND 16
+
+/* ---- send queues --------------------------------------------------------- */
+
+void cgrpc_sendq_push(cgrpc_sendq *q, cgrpc_sendbuf *b)
+{
+  b->next = NULL;
+  if (q->tail != NULL)
+    q->tail->next = b;
+  else
+    q->head = b;
+  q->tail = b;
+  q->bytes += b->len - b->off;
+}
+
+void cgrpc_sendq_pop(cgrpc_sendq *q, uint8_t *dst, size_t n)
+{
+  q->bytes -= n;
+  while (n > 0) {
+    cgrpc_sendbuf *b = q->head;
+    size_t take = b->len - b->off;
+    if (take > n)
+      take = n;
+    memcpy(dst, b->data + b->off, take);
+    dst += take;
+    b->off += take;
+    n -= take;
+    if (b->off == b->len) {
+      q->head = b->next;
+      if (q->head == NULL)
+        q->tail = NULL;
+    }
+  }
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static void conn_update_events(cgrpc_conn *conn)
+{
+  uint32_t ev = EPOLLIN;
+  if (conn->connecting || conn->pend_len > conn->pend_off)
+    ev |= EPOLLOUT;
+  if (cgrpc_loop_mod_fd(conn->loop, &conn->fdh, ev) != 0)
+    cgrpc_conn_fail(conn, "epoll_ctl: %s", strerror(errno));
+}
+
+/* Keeps what the socket did not take; returns 0 or -1 on no memory. */
+static int conn_keep_pending(cgrpc_conn *conn, const uint8_t *data, size_t len)
+{
+  size_t live = conn->pend_len - conn->pend_off;
+  if (conn->pend_off > 0) {
+    memmove(conn->pend, conn->pend + conn->pend_off, live);
+    conn->pend_off = 0;
+    conn->pend_len = live;
+  }
+  if (live + len > conn->pend_cap) {
+    size_t cap = conn->pend_cap ? conn->pend_cap : 16384;
+    while (cap < live + len)
+      cap *= 2;
+    uint8_t *p = cgrpc_realloc(conn->alloc, conn->pend, cap);
+    if (p == NULL)
+      return -1;
+    conn->pend = p;
+    conn->pend_cap = cap;
+  }
+  memcpy(conn->pend + conn->pend_len, data, len);
+  conn->pend_len += len;
+  return 0;
+}
+
+/* Writes as much of data as the socket takes.  Returns bytes written, or -1
+ * when the connection failed. */
+static ssize_t conn_write_some(cgrpc_conn *conn, const uint8_t *data, size_t len)
+{
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = conn->tp->vt->write(conn->tp, data + done, len - done);
+    if (n > 0) {
+      done += (size_t)n;
+    } else if (n == CGRPC_TRANSPORT_WANT_WRITE || n == CGRPC_TRANSPORT_WANT_READ) {
+      break;
+    } else {
+      cgrpc_conn_fail(conn, "write: %s", strerror(conn->tp->last_errno));
+      return -1;
+    }
+  }
+  return (ssize_t)done;
+}
+
+/* Sends what is pending from earlier rounds.  Returns nonzero while some remains. */
+static int conn_drain_pending(cgrpc_conn *conn)
+{
+  if (conn->pend_len == conn->pend_off)
+    return 0;
+  ssize_t n = conn_write_some(conn, conn->pend + conn->pend_off, conn->pend_len - conn->pend_off);
+  if (n < 0)
+    return 1;
+  conn->pend_off += (size_t)n;
+  if (conn->pend_off == conn->pend_len) {
+    /* Drained: give the memory back, an idle connection holds none. */
+    cgrpc_free(conn->alloc, conn->pend);
+    conn->pend = NULL;
+    conn->pend_len = conn->pend_off = conn->pend_cap = 0;
+    return 0;
+  }
+  return 1;
+}
+
+/* Writes the loop's shared buffer out; keeps the rest if the socket is full. */
+static void conn_write_shared(cgrpc_conn *conn)
+{
+  if (conn->wlen == 0)
+    return;
+  ssize_t n = conn_write_some(conn, conn->wbuf, conn->wlen);
+  if (n >= 0 && (size_t)n < conn->wlen &&
+      conn_keep_pending(conn, conn->wbuf + n, conn->wlen - (size_t)n) != 0)
+    cgrpc_conn_fail(conn, "out of memory");
+  conn->wlen = 0;
+}
+
+static int conn_room(cgrpc_conn *conn, size_t need)
+{
+  if (conn->dead || conn->pend_len > conn->pend_off)
+    return 0;
+  if (conn->wlen + need > conn->wcap) {
+    conn_write_shared(conn);
+    if (conn->dead || conn->pend_len > conn->pend_off)
+      return 0;
+  }
+  return need <= conn->wcap;
+}
+
+static ssize_t conn_send_cb(nghttp2_session *ng, const uint8_t *data, size_t len, int flags,
+                            void *ud)
+{
+  cgrpc_conn *conn = ud;
+  (void)ng;
+  (void)flags;
+  if (!conn_room(conn, len)) {
+    if (conn->dead)
+      return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (conn->pend_len > conn->pend_off)
+      return NGHTTP2_ERR_WOULDBLOCK;
+    /* Bigger than the whole buffer: straight to the socket. */
+    ssize_t n = conn_write_some(conn, data, len);
+    if (n < 0)
+      return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if ((size_t)n < len && conn_keep_pending(conn, data + n, len - (size_t)n) != 0)
+      return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return (ssize_t)len;
+  }
+  memcpy(conn->wbuf + conn->wlen, data, len);
+  conn->wlen += len;
+  return (ssize_t)len;
+}
+
+static int conn_send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *framehd,
+                             size_t length, nghttp2_data_source *source, void *ud)
+{
+  cgrpc_conn *conn = ud;
+  cgrpc_sendq *q = source->ptr;
+  (void)ng;
+  (void)frame;
+  if (!conn_room(conn, 9 + length))
+    return conn->dead ? NGHTTP2_ERR_CALLBACK_FAILURE : NGHTTP2_ERR_WOULDBLOCK;
+  memcpy(conn->wbuf + conn->wlen, framehd, 9);
+  cgrpc_sendq_pop(q, conn->wbuf + conn->wlen + 9, length);
+  conn->wlen += 9 + length;
+  return 0;
+}
+
+static void conn_check_done(cgrpc_conn *conn)
+{
+  if (!conn->dead && !conn->connecting && conn->pend_len == conn->pend_off &&
+      !nghttp2_session_want_read(conn->ng) && !nghttp2_session_want_write(conn->ng))
+    cgrpc_conn_fail(conn, "connection closed");
+}
+
+static void conn_flush(void *ud)
+{
+  cgrpc_conn *conn = ud;
+  if (conn->dead || conn->connecting)
+    return;
+  if (conn_drain_pending(conn)) {
+    conn_update_events(conn);
+    return;
+  }
+  conn->wbuf = cgrpc_loop_read_buffer(conn->loop, &conn->wcap);
+  conn->wcap /= 2; /* the first half is for reading... */
+  conn->wbuf += conn->wcap; /* ...this one for writing */
+  conn->wlen = 0;
+  conn->flushing = 1;
+  int rv = nghttp2_session_send(conn->ng);
+  if (!conn->dead)
+    conn_write_shared(conn);
+  conn->flushing = 0;
+  conn->wbuf = NULL;
+  if (conn->dead)
+    return;
+  if (rv != 0) {
+    cgrpc_conn_fail(conn, "http2: %s", nghttp2_strerror(rv));
+    return;
+  }
+  conn_update_events(conn);
+  conn_check_done(conn);
+}
+
+void cgrpc_conn_kick(cgrpc_conn *conn)
+{
+  if (!conn->dead)
+    cgrpc_loop_defer(conn->loop, &conn->flush_task);
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+
+int cgrpc_conn_recv(cgrpc_conn *conn, const uint8_t *data, size_t len)
+{
+  ssize_t rv = nghttp2_session_mem_recv(conn->ng, data, len);
+  if (rv < 0) {
+    /* nghttp2 queued a GOAWAY where the protocol calls for one; try to send
+     * it before the connection goes. */
+    cgrpc_conn_kick(conn);
+    conn_flush(conn);
+    cgrpc_conn_fail(conn, "http2: %s", nghttp2_strerror((int)rv));
+    return CGRPC_ERR_PROTO;
+  }
+  return 0;
+}
+
+static void conn_read(cgrpc_conn *conn)
+{
+  size_t cap;
+  uint8_t *buf = cgrpc_loop_read_buffer(conn->loop, &cap);
+  cap /= 2; /* the first half; conn_flush writes from the second */
+  for (int i = 0; i < CONN_MAX_READS_PER_ROUND && !conn->dead; i++) {
+    ssize_t n = conn->tp->vt->read(conn->tp, buf, cap);
+    if (n > 0) {
+      if (cgrpc_conn_recv(conn, buf, (size_t)n) != 0)
+        return;
+      if ((size_t)n < cap)
+        break;
+    } else if (n == 0) {
+      cgrpc_conn_fail(conn, "connection closed by peer");
+      return;
+    } else if (n == CGRPC_TRANSPORT_WANT_READ || n == CGRPC_TRANSPORT_WANT_WRITE) {
+      break;
+    } else {
+      cgrpc_conn_fail(conn, "read: %s", strerror(conn->tp->last_errno));
+      return;
+    }
+  }
+  cgrpc_conn_kick(conn);
+}
+
+static void conn_on_events(void *ud, uint32_t events)
+{
+  cgrpc_conn *conn = ud;
+  if (conn->connecting) {
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+      int err = cgrpc_sock_connect_result(conn->tp->fd);
+      conn->connecting = 0;
+      if (err != 0) {
+        cgrpc_conn_fail(conn, "connect: %s", strerror(err));
+        return;
+      }
+      cgrpc_sock_name(conn->tp->fd, 1, conn->peer, sizeof conn->peer);
+      conn->events->connected(conn, 0);
+    }
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+    conn_read(conn);
+  if (!conn->dead && (events & EPOLLOUT))
+    conn_flush(conn);
+}
+
+/* ---- life ---------------------------------------------------------------------- */
+
+static void conn_dead_task(void *ud)
+{
+  cgrpc_conn *conn = ud;
+  conn->events->fail_streams(conn);
+  conn->events->dead(conn);
+}
+
+void cgrpc_conn_fail(cgrpc_conn *conn, const char *fmt, ...)
+{
+  if (conn->dead)
+    return;
+  conn->dead = 1;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(conn->error, sizeof conn->error, fmt, ap);
+  va_end(ap);
+  if (conn->tp != NULL && conn->fdh.cb != NULL)
+    cgrpc_loop_del_fd(conn->loop, &conn->fdh);
+  cgrpc_loop_defer(conn->loop, &conn->dead_task);
+}
+
+static void conn_mem(nghttp2_mem *mem, const cgrpc_allocator *a)
+{
+  mem->mem_user_data = a->user_data;
+  mem->malloc = a->malloc;
+  mem->free = a->free;
+  mem->calloc = a->calloc;
+  mem->realloc = a->realloc;
+}
+
+int cgrpc_conn_new(cgrpc_conn **out, cgrpc_loop *loop, const cgrpc_allocator *alloc,
+                   cgrpc_transport *tp, int is_server,
+                   void (*setup)(nghttp2_session_callbacks *cbs),
+                   const cgrpc_conn_events *events, void *owner)
+{
+  cgrpc_conn *conn = cgrpc_calloc(alloc, 1, sizeof *conn);
+  if (conn == NULL)
+    return CGRPC_ERR_NOMEM;
+  conn->alloc = alloc;
+  conn->loop = loop;
+  conn->tp = tp;
+  conn->is_server = is_server;
+  conn->events = events;
+  conn->owner = owner;
+  cgrpc_list_init(&conn->owner_node);
+  cgrpc_list_init(&conn->streams);
+  cgrpc_task_init(&conn->flush_task, conn_flush, conn);
+  cgrpc_task_init(&conn->dead_task, conn_dead_task, conn);
+  snprintf(conn->peer, sizeof conn->peer, "unknown");
+
+  nghttp2_session_callbacks *cbs;
+  nghttp2_option *opt;
+  if (nghttp2_session_callbacks_new(&cbs) != 0) {
+    cgrpc_free(alloc, conn);
+    return CGRPC_ERR_NOMEM;
+  }
+  if (nghttp2_option_new(&opt) != 0) {
+    nghttp2_session_callbacks_del(cbs);
+    cgrpc_free(alloc, conn);
+    return CGRPC_ERR_NOMEM;
+  }
+  setup(cbs);
+  nghttp2_session_callbacks_set_send_callback(cbs, conn_send_cb);
+  nghttp2_session_callbacks_set_send_data_callback(cbs, conn_send_data_cb);
+  /* Peers differ on white space around header values; take it. */
+  nghttp2_option_set_no_rfc9113_leading_and_trailing_ws_validation(opt, 1);
+  nghttp2_mem mem;
+  conn_mem(&mem, alloc);
+  int rv = is_server ? nghttp2_session_server_new3(&conn->ng, cbs, conn, opt, &mem)
+                     : nghttp2_session_client_new3(&conn->ng, cbs, conn, opt, &mem);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  if (rv != 0) {
+    cgrpc_free(alloc, conn);
+    return CGRPC_ERR_NOMEM;
+  }
+  if (tp != NULL)
+    cgrpc_sock_name(tp->fd, 1, conn->peer, sizeof conn->peer);
+  *out = conn;
+  return 0;
+}
+
+int cgrpc_conn_connect(cgrpc_conn *conn, const cgrpc_sockaddr *addr)
+{
+  int fd = cgrpc_sock_connect(addr);
+  if (fd < 0)
+    return CGRPC_ERR_SYSTEM;
+  conn->tp = cgrpc_sock_transport_new(fd, conn->alloc);
+  if (conn->tp == NULL) {
+    close(fd);
+    return CGRPC_ERR_NOMEM;
+  }
+  conn->connecting = 1;
+  if (cgrpc_loop_add_fd(conn->loop, &conn->fdh, fd, EPOLLOUT, conn_on_events, conn) != 0) {
+    conn->connecting = 0;
+    return CGRPC_ERR_SYSTEM;
+  }
+  return 0;
+}
+
+int cgrpc_conn_start(cgrpc_conn *conn, const nghttp2_settings_entry *settings, size_t n)
+{
+  int rv = nghttp2_submit_settings(conn->ng, NGHTTP2_FLAG_NONE, settings, n);
+  if (rv != 0)
+    return CGRPC_ERR_NOMEM;
+  /* A large connection window; streams are limited by their own. */
+  nghttp2_session_set_local_window_size(conn->ng, NGHTTP2_FLAG_NONE, 0, 16 * 1024 * 1024);
+  if (conn->tp != NULL && conn->fdh.cb == NULL &&
+      cgrpc_loop_add_fd(conn->loop, &conn->fdh, conn->tp->fd, EPOLLIN, conn_on_events, conn) != 0)
+    return CGRPC_ERR_SYSTEM;
+  cgrpc_conn_kick(conn);
+  return 0;
+}
+
+void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame)
+{
+  if (frame->hd.type == NGHTTP2_GOAWAY && !conn->goaway_received) {
+    conn->goaway_received = 1;
+    if (conn->events->goaway != NULL)
+      conn->events->goaway(conn, frame->goaway.error_code);
+  }
+}
+
+void cgrpc_conn_goaway(cgrpc_conn *conn, uint32_t error_code, const char *debug)
+{
+  if (conn->dead)
+    return;
+  size_t dlen = debug != NULL ? strlen(debug) : 0;
+  nghttp2_submit_goaway(conn->ng, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(conn->ng), error_code,
+                        (const uint8_t *)debug, dlen);
+  cgrpc_conn_kick(conn);
+}
+
+void cgrpc_conn_free(cgrpc_conn *conn)
+{
+  if (conn == NULL)
+    return;
+  if (!conn->dead && conn->tp != NULL && conn->fdh.cb != NULL)
+    cgrpc_loop_del_fd(conn->loop, &conn->fdh);
+  nghttp2_session_del(conn->ng);
+  if (conn->tp != NULL)
+    conn->tp->vt->destroy(conn->tp);
+  cgrpc_free(conn->alloc, conn->pend);
+  cgrpc_free(conn->alloc, conn);
+}

@@ -1,0 +1,116 @@
+/* Internal: one HTTP/2 connection (client or server): an nghttp2 session over a transport. */
+#ifndef CGRPC_CONN_H
+#define CGRPC_CONN_H
+
+#include <nghttp2/nghttp2.h>
+
+#include <cgrpc/common.h>
+
+#include "list.h"
+#include "loop.h"
+#include "sock.h"
+#include "transport.h"
+
+typedef struct cgrpc_conn cgrpc_conn;
+
+/* Outgoing bytes of one stream: message buffers sent in order. */
+typedef struct cgrpc_sendbuf {
+  struct cgrpc_sendbuf *next;
+  const uint8_t *data;
+  size_t len;
+  size_t off;
+} cgrpc_sendbuf;
+
+typedef struct cgrpc_sendq {
+  cgrpc_sendbuf *head;
+  cgrpc_sendbuf *tail;
+  size_t bytes; /* not yet sent */
+} cgrpc_sendq;
+
+void cgrpc_sendq_push(cgrpc_sendq *q, cgrpc_sendbuf *b);
+/* Copies n bytes out (n <= q->bytes), dropping buffers as they empty; the
+ * caller frees what it owns after the stream ends. */
+void cgrpc_sendq_pop(cgrpc_sendq *q, uint8_t *dst, size_t n);
+
+/* What a connection tells the one who owns it. */
+typedef struct cgrpc_conn_events {
+  /* Client: the connect finished (err 0) or failed (an errno). */
+  void (*connected)(cgrpc_conn *conn, int err);
+  /* The peer sent GOAWAY: no new streams on this connection. */
+  void (*goaway)(cgrpc_conn *conn, uint32_t error_code);
+  /* The connection is over (error, EOF, or drained after GOAWAY).  Its
+   * streams have been told; the owner must cgrpc_conn_free it. */
+  void (*dead)(cgrpc_conn *conn);
+  /* Role hook run before dead: fail or cancel every stream in conn->streams. */
+  void (*fail_streams)(cgrpc_conn *conn);
+} cgrpc_conn_events;
+
+struct cgrpc_conn {
+  const cgrpc_allocator *alloc;
+  cgrpc_loop *loop;
+  cgrpc_transport *tp;
+  cgrpc_loop_fd fdh;
+  nghttp2_session *ng;
+  int is_server;
+  const cgrpc_conn_events *events;
+  void *owner;      /* the channel or the server */
+  cgrpc_list owner_node; /* in the owner's list of connections */
+  cgrpc_list streams;    /* client attempts or server calls on this connection */
+
+  int connecting;
+  int dead;
+  int goaway_received;
+  char error[128]; /* why it died, for statuses */
+  char peer[96];
+
+  cgrpc_task flush_task;
+  cgrpc_task dead_task;
+  int flushing; /* inside conn_flush: send callbacks write to the loop's buffer */
+  uint8_t *wbuf; /* the loop's shared write buffer while flushing */
+  size_t wlen;
+  size_t wcap;
+  uint8_t *pend; /* bytes the socket did not take yet; allocated only then */
+  size_t pend_len;
+  size_t pend_off;
+  size_t pend_cap;
+};
+
+/* Creates a connection over an established transport (server side, or
+ * tests).  setup fills the role's nghttp2 callbacks.  Takes tp on success. */
+int cgrpc_conn_new(cgrpc_conn **out, cgrpc_loop *loop, const cgrpc_allocator *alloc,
+                   cgrpc_transport *tp, int is_server,
+                   void (*setup)(nghttp2_session_callbacks *cbs),
+                   const cgrpc_conn_events *events, void *owner);
+
+/* Client: starts connecting to addr; events->connected reports.  Returns 0
+ * or CGRPC_ERR_SYSTEM (errno set). */
+int cgrpc_conn_connect(cgrpc_conn *conn, const cgrpc_sockaddr *addr);
+
+/* Sends the connection preface and SETTINGS, and starts reading. */
+int cgrpc_conn_start(cgrpc_conn *conn, const nghttp2_settings_entry *settings, size_t n);
+
+/* Schedules a write round (after nghttp2 submissions). */
+void cgrpc_conn_kick(cgrpc_conn *conn);
+
+/* Marks the connection dead with a reason; the dead event follows (not
+ * from inside this call). */
+void cgrpc_conn_fail(cgrpc_conn *conn, const char *fmt, ...) CGRPC_PRINTF(2, 3);
+
+/* Sends GOAWAY and lets streams finish; dead follows once drained. */
+void cgrpc_conn_goaway(cgrpc_conn *conn, uint32_t error_code, const char *debug);
+
+/* Frees the session and closes the transport.  Loop thread. */
+void cgrpc_conn_free(cgrpc_conn *conn);
+
+/* For the roles' on_frame_recv: connection-level frames (GOAWAY). */
+void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame);
+
+/* Data providers of both roles point source.ptr at the stream's cgrpc_sendq
+ * and answer NGHTTP2_DATA_FLAG_NO_COPY: the connection then copies the bytes
+ * straight from the queue into the socket buffer. */
+
+/* Feeds received bytes (what the read path does; tests call it directly).
+ * Returns 0 or CGRPC_ERR_PROTO. */
+int cgrpc_conn_recv(cgrpc_conn *conn, const uint8_t *data, size_t len);
+
+#endif

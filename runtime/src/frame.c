@@ -1,0 +1,94 @@
+/* gRPC length-prefixed messages, gathered across HTTP/2 DATA frames. */
+#include <string.h>
+
+#include "alloc.h"
+#include "frame.h"
+
+void cgrpc_frame_write_prefix(uint8_t out[CGRPC_FRAME_PREFIX], int compressed, uint32_t len)
+{
+  out[0] = compressed ? 1 : 0;
+  out[1] = (uint8_t)(len >> 24);
+  out[2] = (uint8_t)(len >> 16);
+  out[3] = (uint8_t)(len >> 8);
+  out[4] = (uint8_t)len;
+}
+
+void cgrpc_frame_decoder_init(cgrpc_frame_decoder *d, const cgrpc_allocator *alloc,
+                              int64_t max_len)
+{
+  memset(d, 0, sizeof *d);
+  d->alloc = alloc;
+  d->max_len = max_len;
+}
+
+void cgrpc_frame_decoder_clear(cgrpc_frame_decoder *d)
+{
+  cgrpc_free(d->alloc, d->buf);
+  d->buf = NULL;
+  d->prefix_len = 0;
+  d->have = 0;
+  d->msg_len = 0;
+}
+
+int cgrpc_frame_decoder_partial(const cgrpc_frame_decoder *d)
+{
+  return d->prefix_len > 0;
+}
+
+int cgrpc_frame_decoder_feed(cgrpc_frame_decoder *d, const uint8_t *data, size_t len,
+                             cgrpc_frame_cb cb, void *user_data)
+{
+  while (len > 0) {
+    if (d->prefix_len < CGRPC_FRAME_PREFIX) {
+      size_t n = CGRPC_FRAME_PREFIX - d->prefix_len;
+      if (n > len)
+        n = len;
+      memcpy(d->prefix + d->prefix_len, data, n);
+      d->prefix_len += n;
+      data += n;
+      len -= n;
+      if (d->prefix_len < CGRPC_FRAME_PREFIX)
+        return 0;
+      if (d->prefix[0] > 1)
+        return CGRPC_ERR_PROTO;
+      uint32_t mlen = (uint32_t)d->prefix[1] << 24 | (uint32_t)d->prefix[2] << 16 |
+                      (uint32_t)d->prefix[3] << 8 | d->prefix[4];
+      if (d->max_len >= 0 && (int64_t)mlen > d->max_len) {
+        d->too_large_len = mlen;
+        return CGRPC_ERR_TOO_LARGE;
+      }
+      d->msg_len = mlen;
+      d->have = 0;
+      if (mlen <= len) {
+        /* Whole message in this payload: hand it over in place. */
+        d->prefix_len = 0;
+        int rv = cb(user_data, data, mlen, d->prefix[0]);
+        if (rv < 0)
+          return rv;
+        data += mlen;
+        len -= mlen;
+        continue;
+      }
+      d->buf = cgrpc_malloc(d->alloc, mlen);
+      if (d->buf == NULL)
+        return CGRPC_ERR_NOMEM;
+    }
+    size_t n = d->msg_len - d->have;
+    if (n > len)
+      n = len;
+    memcpy(d->buf + d->have, data, n);
+    d->have += n;
+    data += n;
+    len -= n;
+    if (d->have == d->msg_len) {
+      uint8_t *msg = d->buf;
+      d->buf = NULL;
+      d->prefix_len = 0;
+      int rv = cb(user_data, msg, d->msg_len, d->prefix[0]);
+      cgrpc_free(d->alloc, msg);
+      if (rv < 0)
+        return rv;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,357 @@
+/* Servers: listeners, registration, the I/O thread and handler pool, and shutdown. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "server_call.h"
+#include "server_internal.h"
+#include "sock.h"
+
+#define SERVER_DEFAULT_MAX_RECV (4 * 1024 * 1024)
+#define SERVER_ACCEPTS_PER_ROUND 64
+
+/* ---- options ------------------------------------------------------------------ */
+
+int cgrpc_server_options_new(cgrpc_server_options **out)
+{
+  if (out == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_server_options *o = calloc(1, sizeof *o);
+  if (o == NULL)
+    return CGRPC_ERR_NOMEM;
+  o->max_recv = SERVER_DEFAULT_MAX_RECV;
+  o->max_send = -1;
+  o->handler_threads = -1;
+  o->max_concurrent_streams = 100;
+  *out = o;
+  return 0;
+}
+
+void cgrpc_server_options_free(cgrpc_server_options *o)
+{
+  if (o == NULL)
+    return;
+  free(o->interceptors);
+  free(o);
+}
+
+void cgrpc_server_options_set_max_recv_message_size(cgrpc_server_options *o, int64_t bytes)
+{
+  if (o != NULL)
+    o->max_recv = bytes < 0 ? -1 : bytes;
+}
+
+void cgrpc_server_options_set_max_send_message_size(cgrpc_server_options *o, int64_t bytes)
+{
+  if (o != NULL)
+    o->max_send = bytes < 0 ? -1 : bytes;
+}
+
+void cgrpc_server_options_set_handler_threads(cgrpc_server_options *o, int threads)
+{
+  if (o != NULL)
+    o->handler_threads = threads < 0 ? -1 : threads;
+}
+
+void cgrpc_server_options_set_max_concurrent_streams(cgrpc_server_options *o, uint32_t n)
+{
+  if (o != NULL && n > 0)
+    o->max_concurrent_streams = n;
+}
+
+void cgrpc_server_options_set_allocator(cgrpc_server_options *o, const cgrpc_allocator *alloc)
+{
+  if (o == NULL)
+    return;
+  cgrpc_alloc_init(&o->alloc, alloc);
+  o->has_alloc = alloc != NULL;
+}
+
+int cgrpc_server_options_add_interceptor(cgrpc_server_options *o, cgrpc_server_interceptor_fn fn,
+                                         void *user_data)
+{
+  if (o == NULL || fn == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_server_interceptor *ics =
+      realloc(o->interceptors, (o->ninterceptors + 1) * sizeof *o->interceptors);
+  if (ics == NULL)
+    return CGRPC_ERR_NOMEM;
+  ics[o->ninterceptors].fn = fn;
+  ics[o->ninterceptors].user_data = user_data;
+  o->interceptors = ics;
+  o->ninterceptors++;
+  return 0;
+}
+
+/* ---- connections (loop thread) ------------------------------------------------------- */
+
+static void server_maybe_stopped(cgrpc_server *srv);
+
+static void server_on_conn_dead(cgrpc_conn *conn)
+{
+  cgrpc_server *srv = conn->owner;
+  cgrpc_list_remove(&conn->owner_node);
+  cgrpc_conn_free(conn);
+  server_maybe_stopped(srv);
+}
+
+static const cgrpc_conn_events server_conn_events = {
+    NULL,
+    NULL,
+    server_on_conn_dead,
+    cgrpc_server_conn_fail_streams,
+};
+
+static void server_accept_one(cgrpc_server *srv, int fd)
+{
+  cgrpc_sock_tune(fd);
+  cgrpc_transport *tp = cgrpc_sock_transport_new(fd, &srv->alloc);
+  if (tp == NULL) {
+    close(fd);
+    return;
+  }
+  cgrpc_conn *conn;
+  if (cgrpc_conn_new(&conn, srv->loop, &srv->alloc, tp, 1, cgrpc_server_conn_setup,
+                     &server_conn_events, srv) != 0) {
+    tp->vt->destroy(tp);
+    return;
+  }
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, srv->max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1024 * 1024},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, CGRPC_SERVER_MAX_HEADER_BYTES},
+  };
+  cgrpc_list_push_back(&srv->conns, &conn->owner_node);
+  if (cgrpc_conn_start(conn, settings, sizeof settings / sizeof settings[0]) != 0)
+    cgrpc_conn_fail(conn, "cannot start the HTTP/2 session");
+}
+
+static void server_on_listener(void *ud, uint32_t events)
+{
+  cgrpc_listener *l = ud;
+  (void)events;
+  for (int i = 0; i < SERVER_ACCEPTS_PER_ROUND; i++) {
+    int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+      return; /* EAGAIN, or out of fds: try again on the next event */
+    server_accept_one(l->srv, fd);
+  }
+}
+
+/* ---- life ------------------------------------------------------------------------------ */
+
+int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options *opts)
+{
+  if (out == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_allocator a;
+  cgrpc_alloc_init(&a, opts != NULL && opts->has_alloc ? &opts->alloc : NULL);
+  cgrpc_server *srv = cgrpc_calloc(&a, 1, sizeof *srv);
+  if (srv == NULL)
+    return CGRPC_ERR_NOMEM;
+  srv->alloc = a;
+  cgrpc_registry_init(&srv->registry, &srv->alloc);
+  cgrpc_list_init(&srv->conns);
+  srv->max_recv = opts != NULL ? opts->max_recv : SERVER_DEFAULT_MAX_RECV;
+  srv->max_send = opts != NULL ? opts->max_send : -1;
+  srv->max_concurrent_streams = opts != NULL ? opts->max_concurrent_streams : 100;
+  srv->handler_threads = opts != NULL ? opts->handler_threads : -1;
+  if (srv->handler_threads < 0) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    srv->handler_threads = cpus > 2 ? (int)cpus * 2 : 4;
+  }
+  if (opts != NULL && opts->ninterceptors > 0) {
+    srv->interceptors = cgrpc_malloc(&a, opts->ninterceptors * sizeof *srv->interceptors);
+    if (srv->interceptors == NULL) {
+      cgrpc_free(&a, srv);
+      return CGRPC_ERR_NOMEM;
+    }
+    memcpy(srv->interceptors, opts->interceptors, opts->ninterceptors * sizeof *srv->interceptors);
+    srv->ninterceptors = opts->ninterceptors;
+  }
+  int rv = cgrpc_loop_new(&srv->loop, &srv->alloc);
+  if (rv != 0) {
+    cgrpc_free(&a, srv->interceptors);
+    cgrpc_free(&a, srv);
+    return rv;
+  }
+  pthread_mutex_init(&srv->mu, NULL);
+  pthread_cond_init(&srv->cond, NULL);
+  *out = srv;
+  return 0;
+}
+
+int cgrpc_server_add_listener(cgrpc_server *srv, const char *address, int *port_out)
+{
+  if (srv == NULL || address == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  if (srv->started || srv->nlisteners == CGRPC_SERVER_MAX_LISTENERS)
+    return CGRPC_ERR_STATE;
+  cgrpc_listener *l = &srv->listeners[srv->nlisteners];
+  cgrpc_sockaddr addr;
+  memset(l, 0, sizeof *l);
+  if (strncmp(address, "unix:", 5) == 0) {
+    const char *path = address + 5;
+    if (strncmp(path, "//", 2) == 0)
+      path += 2;
+    if (cgrpc_sock_unix_addr(path, &addr) != 0)
+      return CGRPC_ERR_ADDRESS;
+    strcpy(l->unix_path, path);
+  } else {
+    char host[256];
+    const char *port;
+    if (cgrpc_sock_split_host_port(address, host, sizeof host, &port) != 0 ||
+        cgrpc_sock_resolve(host, port, &addr, 1) != 1)
+      return CGRPC_ERR_ADDRESS;
+  }
+  int fd = cgrpc_sock_listen(&addr, 1024);
+  if (fd < 0)
+    return fd;
+  l->srv = srv;
+  l->fd = fd;
+  if (port_out != NULL)
+    *port_out = cgrpc_sock_local_port(fd);
+  srv->nlisteners++;
+  return 0;
+}
+
+int cgrpc_server_register_service(cgrpc_server *srv, const cgrpc_service_desc *svc,
+                                  const cgrpc_fn *handlers, void *user_data)
+{
+  if (srv == NULL || svc == NULL || (svc->n_methods > 0 && handlers == NULL))
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  if (srv->started)
+    return CGRPC_ERR_STATE;
+  for (size_t i = 0; i < svc->n_methods; i++) {
+    int rv = cgrpc_registry_add(&srv->registry, &svc->methods[i], handlers[i], user_data);
+    if (rv != 0)
+      return rv;
+  }
+  return 0;
+}
+
+int cgrpc_server_start(cgrpc_server *srv)
+{
+  if (srv == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  if (srv->started || srv->nlisteners == 0)
+    return CGRPC_ERR_STATE;
+  if (srv->handler_threads > 0) {
+    int rv = cgrpc_workers_new(&srv->workers, srv->handler_threads, &srv->alloc);
+    if (rv != 0)
+      return rv;
+  }
+  for (int i = 0; i < srv->nlisteners; i++) {
+    cgrpc_listener *l = &srv->listeners[i];
+    if (cgrpc_loop_add_fd(srv->loop, &l->h, l->fd, EPOLLIN, server_on_listener, l) != 0)
+      return CGRPC_ERR_SYSTEM;
+  }
+  int rv = cgrpc_loop_start_thread(srv->loop, "cgrpc-server");
+  if (rv != 0)
+    return rv;
+  srv->started = 1;
+  return 0;
+}
+
+/* ---- shutdown ------------------------------------------------------------------------------ */
+
+static void server_close_listeners(cgrpc_server *srv)
+{
+  for (int i = 0; i < srv->nlisteners; i++) {
+    cgrpc_listener *l = &srv->listeners[i];
+    if (l->fd < 0)
+      continue;
+    if (l->h.cb != NULL)
+      cgrpc_loop_del_fd(srv->loop, &l->h);
+    close(l->fd);
+    l->fd = -1;
+    if (l->unix_path[0] != '\0')
+      unlink(l->unix_path);
+  }
+}
+
+static void server_close_conns(cgrpc_server *srv)
+{
+  for (cgrpc_list *n = srv->conns.next; n != &srv->conns; n = n->next)
+    cgrpc_conn_fail(cgrpc_container_of(n, cgrpc_conn, owner_node), "server shut down");
+}
+
+/* Once draining and no call is left, close the connections; once they are
+ * gone, stop the loop. */
+static void server_maybe_stopped(cgrpc_server *srv)
+{
+  if (!srv->draining || srv->ncalls > 0)
+    return;
+  if (!cgrpc_list_empty(&srv->conns)) {
+    server_close_conns(srv);
+    return;
+  }
+  cgrpc_loop_timer_stop(srv->loop, &srv->grace_timer);
+  cgrpc_loop_stop(srv->loop);
+}
+
+void cgrpc_server_call_released(cgrpc_server *srv)
+{
+  srv->ncalls--;
+  server_maybe_stopped(srv);
+}
+
+static void server_on_grace_over(void *ud)
+{
+  cgrpc_server *srv = ud;
+  for (cgrpc_list *n = srv->conns.next; n != &srv->conns; n = n->next)
+    cgrpc_server_conn_cancel_streams(cgrpc_container_of(n, cgrpc_conn, owner_node));
+  server_close_conns(srv);
+}
+
+static void server_shutdown_task(void *ud)
+{
+  cgrpc_server *srv = ud;
+  srv->draining = 1;
+  server_close_listeners(srv);
+  for (cgrpc_list *n = srv->conns.next; n != &srv->conns; n = n->next)
+    cgrpc_conn_goaway(cgrpc_container_of(n, cgrpc_conn, owner_node), NGHTTP2_NO_ERROR, NULL);
+  cgrpc_timer_init(&srv->grace_timer, server_on_grace_over, srv);
+  if (srv->grace_ms >= 0)
+    cgrpc_loop_timer_start(srv->loop, &srv->grace_timer, cgrpc_now() + CGRPC_MS_TO_NS(srv->grace_ms));
+  server_maybe_stopped(srv);
+}
+
+void cgrpc_server_shutdown(cgrpc_server *srv, int64_t grace_ms)
+{
+  if (srv == NULL)
+    return;
+  pthread_mutex_lock(&srv->mu);
+  int stopped = srv->stopped;
+  srv->stopped = 1;
+  pthread_mutex_unlock(&srv->mu);
+  if (stopped)
+    return;
+  if (srv->started) {
+    srv->grace_ms = grace_ms;
+    cgrpc_task_init(&srv->shutdown_task, server_shutdown_task, srv);
+    cgrpc_loop_post(srv->loop, &srv->shutdown_task);
+    cgrpc_loop_join(srv->loop);
+    cgrpc_workers_free(srv->workers);
+    srv->workers = NULL;
+  }
+  server_close_listeners(srv);
+}
+
+void cgrpc_server_free(cgrpc_server *srv)
+{
+  if (srv == NULL)
+    return;
+  cgrpc_server_shutdown(srv, 0);
+  cgrpc_loop_free(srv->loop);
+  cgrpc_registry_clear(&srv->registry);
+  pthread_cond_destroy(&srv->cond);
+  pthread_mutex_destroy(&srv->mu);
+  cgrpc_allocator a = srv->alloc;
+  cgrpc_free(&a, srv->interceptors);
+  cgrpc_free(&a, srv);
+}

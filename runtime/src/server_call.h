@@ -1,0 +1,78 @@
+/* Internal: the server call -- one HTTP/2 stream, decoded, handed to a handler, answered. */
+#ifndef CGRPC_SERVER_CALL_H
+#define CGRPC_SERVER_CALL_H
+
+#include "arena.h"
+#include "conn.h"
+#include "frame.h"
+#include "registry.h"
+#include "server_internal.h"
+
+typedef struct cgrpc_server_stage {
+  cgrpc_server_done_fn done;
+  void *user_data;
+} cgrpc_server_stage;
+
+struct cgrpc_server_call {
+  cgrpc_server *srv;
+  int refs; /* loop thread: the stream's, and the handler's while it runs */
+  cgrpc_arena arena;
+  cgrpc_allocator arena_alloc; /* allocates in arena; for metadata */
+
+  /* The stream; loop thread. */
+  cgrpc_conn *conn;
+  int32_t stream_id;
+  cgrpc_list node; /* in conn->streams */
+  int stream_closed;
+  int request_done; /* the client ended its side */
+  int responded;    /* the answer is submitted; ignore the rest */
+  int rst_after_send; /* reset the stream once our END_STREAM is out */
+  cgrpc_frame_decoder dec;
+  size_t header_bytes;
+  cgrpc_timer deadline_timer;
+
+  /* The request, as parsed. */
+  const cgrpc_registry_entry *entry;
+  const char *path;
+  const char *authority;
+  const char *peer;
+  cgrpc_metadata *md;
+  cgrpc_time deadline;
+  int bad_method;
+  int bad_content_type;
+  int bad_timeout;
+  int bad_encoding;
+  cgrpc_code header_error; /* OK, or why the headers are unusable */
+  const char *header_error_msg;
+  int n_messages;
+  ProtobufCMessage *request;
+
+  /* The handler's side. */
+  int cancelled; /* atomic */
+  size_t stage;
+  size_t nstages;
+  cgrpc_server_stage *stages;
+  int defer_state; /* atomic; see server_call.c */
+  ProtobufCMessage *response;
+  cgrpc_code code;
+  const char *message;
+  cgrpc_metadata *initial_md;
+  cgrpc_metadata *trailing_md;
+  uint8_t *resp; /* framed response, in the arena */
+  size_t resp_len;
+  cgrpc_sendbuf sendbuf;
+  cgrpc_sendq sendq;
+  cgrpc_task dispatch_task;
+  cgrpc_task respond_task;
+
+  max_align_t arena_mem[96]; /* the arena's first chunk */
+};
+
+/* nghttp2 callbacks of the server role. */
+void cgrpc_server_conn_setup(nghttp2_session_callbacks *cbs);
+/* conn died: every call on it is cancelled and let go. */
+void cgrpc_server_conn_fail_streams(cgrpc_conn *conn);
+/* Shutdown's grace ran out: cancel whatever is still running on conn. */
+void cgrpc_server_conn_cancel_streams(cgrpc_conn *conn);
+
+#endif

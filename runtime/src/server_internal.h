@@ -1,0 +1,75 @@
+/* Internal: the server's state, shared by server.c and server_call.c. */
+#ifndef CGRPC_SERVER_INTERNAL_H
+#define CGRPC_SERVER_INTERNAL_H
+
+#include <pthread.h>
+
+#include <cgrpc/server.h>
+
+#include "conn.h"
+#include "list.h"
+#include "loop.h"
+#include "registry.h"
+#include "workers.h"
+
+#define CGRPC_SERVER_MAX_LISTENERS 8
+/* Request metadata beyond this ends the call with RESOURCE_EXHAUSTED. */
+#define CGRPC_SERVER_MAX_HEADER_BYTES (16 * 1024)
+
+typedef struct cgrpc_server_interceptor {
+  cgrpc_server_interceptor_fn fn;
+  void *user_data;
+} cgrpc_server_interceptor;
+
+struct cgrpc_server_options {
+  int64_t max_recv;
+  int64_t max_send;
+  int handler_threads; /* -1: default */
+  uint32_t max_concurrent_streams;
+  cgrpc_allocator alloc;
+  int has_alloc;
+  cgrpc_server_interceptor *interceptors;
+  size_t ninterceptors;
+};
+
+typedef struct cgrpc_listener {
+  cgrpc_server *srv;
+  int fd;
+  cgrpc_loop_fd h;
+  char unix_path[108]; /* removed at shutdown */
+} cgrpc_listener;
+
+struct cgrpc_server {
+  cgrpc_allocator alloc;
+  cgrpc_loop *loop;
+  cgrpc_workers *workers; /* NULL: handlers on the loop thread */
+  cgrpc_registry registry;
+  int64_t max_recv;
+  int64_t max_send;
+  int handler_threads;
+  uint32_t max_concurrent_streams;
+  cgrpc_server_interceptor *interceptors;
+  size_t ninterceptors;
+
+  cgrpc_listener listeners[CGRPC_SERVER_MAX_LISTENERS];
+  int nlisteners;
+  int started;
+
+  /* Loop thread only. */
+  cgrpc_list conns;
+  int draining;
+  int ncalls; /* calls not yet freed */
+  cgrpc_timer grace_timer;
+  cgrpc_task shutdown_task;
+
+  /* Shutdown handshake with the caller of cgrpc_server_shutdown. */
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  int64_t grace_ms;
+  int stopped;
+};
+
+/* A call ended and was freed (loop thread): shutdown may be waiting for it. */
+void cgrpc_server_call_released(cgrpc_server *srv);
+
+#endif
