@@ -1,0 +1,343 @@
+#!/usr/bin/python3
+"""gRPC interop test client on grpcio (the grpc C-core): a reference peer for cgrpc.
+
+Runs the cases of gRPC's doc/interop-test-descriptions.md against a server
+of grpc.testing.TestService.  `--test_case=all` runs the unary cases (what
+the matrix runs today); `all_streaming` the streaming ones; `everything`
+both.  Where we differ from the official descriptions:
+
+- status_code_and_message: the unary part only (the FullDuplexCall part is
+  status_code_and_message_streaming), and besides "test status message" it
+  also sends the special_status_message text and a message full of '%'
+  signs, which catch percent-encoding bugs (and printf-style misuse).
+- custom_metadata: the unary part only (the FullDuplexCall part is
+  custom_metadata_streaming).
+- timeout_on_sleeping_server: the official case uses FullDuplexCall; ours
+  sends UnaryCall with request metadata `x-cgrpc-test-sleep-ms: 2000` (our
+  test servers' extension: sleep that long first) and a 100 ms deadline,
+  expects DEADLINE_EXCEEDED within bounds, then checks the server still
+  answers.  The official procedure is timeout_on_sleeping_server_streaming.
+
+Prints one line per case, `PASS <case>` or `FAIL <case>: <why>`, and exits 0
+only if every case passed (2 on bad usage).
+"""
+
+import argparse
+import os
+import queue
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import grpc  # noqa: E402
+
+import interop_cases  # noqa: E402
+import interop_pb  # noqa: E402
+
+empty_pb2, messages_pb2, test_pb2_grpc = interop_pb.load()
+
+ECHO_INITIAL_KEY = "x-grpc-test-echo-initial"
+ECHO_INITIAL_VALUE = "test_initial_metadata_value"
+ECHO_TRAILING_KEY = "x-grpc-test-echo-trailing-bin"
+ECHO_TRAILING_VALUE = b"\xab\xab\xab"
+SLEEP_KEY = "x-cgrpc-test-sleep-ms"
+
+STATUS_MESSAGE = "test status message"
+SPECIAL_STATUS_MESSAGE = "\t\ntest with whitespace\r\nand Unicode BMP \u263a and non-BMP \U0001f608\t\n"
+PERCENT_STATUS_MESSAGE = "100% sure: %25 stays %25, %s %d %n %% and %zz are literal, as is a final %"
+
+# Bounds for timeout_on_sleeping_server (deadline 100 ms, server sleeps 2 s).
+SLEEP_DEADLINE_S = 0.1
+SLEEP_MIN_S = 0.05
+SLEEP_MAX_S = 1.5
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(cond, why, *args):
+    if not cond:
+        raise Failure(why % args if args else why)
+
+
+def zeros(n):
+    return messages_pb2.Payload(type=messages_pb2.COMPRESSABLE, body=bytes(n))
+
+
+def check_payload(payload, size, what="response"):
+    expect(payload.type == messages_pb2.COMPRESSABLE, "%s payload type %d", what, payload.type)
+    expect(len(payload.body) == size, "%s payload is %d bytes, want %d", what,
+           len(payload.body), size)
+    expect(payload.body.count(0) == size, "%s payload is not all zero bytes", what)
+
+
+def find_metadata(metadata, key):
+    for k, v in metadata or ():
+        if k == key:
+            return v
+    return None
+
+
+def check_echoed_metadata(call):
+    initial = find_metadata(call.initial_metadata(), ECHO_INITIAL_KEY)
+    expect(initial == ECHO_INITIAL_VALUE, "initial metadata %s is %r, want %r",
+           ECHO_INITIAL_KEY, initial, ECHO_INITIAL_VALUE)
+    trailing = find_metadata(call.trailing_metadata(), ECHO_TRAILING_KEY)
+    expect(trailing == ECHO_TRAILING_VALUE, "trailing metadata %s is %r, want %r",
+           ECHO_TRAILING_KEY, trailing, ECHO_TRAILING_VALUE)
+
+
+def expect_error(fn, code, message=None):
+    """Runs fn(); it must fail with code (and message, if not None)."""
+    try:
+        fn()
+    except grpc.RpcError as e:
+        expect(e.code() == code, "status %s (%r), want %s", e.code().name, e.details(), code.name)
+        if message is not None:
+            expect(e.details() == message, "status message %r, want %r", e.details(), message)
+        return e
+    raise Failure("call succeeded, want %s" % code.name)
+
+
+class Pipe:
+    """A request iterator fed one message at a time (for ping-pong calls)."""
+    _END = object()
+
+    def __init__(self):
+        self._q = queue.Queue()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item = self._q.get()
+        if item is self._END:
+            raise StopIteration
+        return item
+
+    def add(self, request):
+        self._q.put(request)
+
+    def close(self):
+        self._q.put(self._END)
+
+
+def large_request():
+    return messages_pb2.SimpleRequest(response_type=messages_pb2.COMPRESSABLE,
+                                      response_size=314159, payload=zeros(271828))
+
+
+class Cases:
+    def __init__(self, channel):
+        self.stub = test_pb2_grpc.TestServiceStub(channel)
+        self.unimplemented = test_pb2_grpc.UnimplementedServiceStub(channel)
+
+    # ---- unary ------------------------------------------------------------
+
+    def empty_unary(self):
+        response = self.stub.EmptyCall(empty_pb2.Empty())
+        expect(isinstance(response, empty_pb2.Empty), "response is %r", type(response))
+
+    def large_unary(self):
+        response = self.stub.UnaryCall(large_request())
+        check_payload(response.payload, 314159)
+
+    def _echo_status(self, message):
+        request = messages_pb2.SimpleRequest(
+            response_status=messages_pb2.EchoStatus(code=2, message=message))
+        expect_error(lambda: self.stub.UnaryCall(request), grpc.StatusCode.UNKNOWN, message)
+
+    def status_code_and_message(self):
+        for message in (STATUS_MESSAGE, SPECIAL_STATUS_MESSAGE, PERCENT_STATUS_MESSAGE):
+            self._echo_status(message)
+
+    def special_status_message(self):
+        self._echo_status(SPECIAL_STATUS_MESSAGE)
+
+    def custom_metadata(self):
+        metadata = ((ECHO_INITIAL_KEY, ECHO_INITIAL_VALUE), (ECHO_TRAILING_KEY, ECHO_TRAILING_VALUE))
+        response, call = self.stub.UnaryCall.with_call(large_request(), metadata=metadata)
+        check_payload(response.payload, 314159)
+        check_echoed_metadata(call)
+
+    def unimplemented_method(self):
+        expect_error(lambda: self.stub.UnimplementedCall(empty_pb2.Empty()),
+                     grpc.StatusCode.UNIMPLEMENTED)
+
+    def unimplemented_service(self):
+        expect_error(lambda: self.unimplemented.UnimplementedCall(empty_pb2.Empty()),
+                     grpc.StatusCode.UNIMPLEMENTED)
+
+    def timeout_on_sleeping_server(self):
+        start = time.monotonic()
+        expect_error(lambda: self.stub.UnaryCall(messages_pb2.SimpleRequest(),
+                                                 timeout=SLEEP_DEADLINE_S,
+                                                 metadata=((SLEEP_KEY, "2000"),)),
+                     grpc.StatusCode.DEADLINE_EXCEEDED)
+        elapsed = time.monotonic() - start
+        expect(SLEEP_MIN_S <= elapsed < SLEEP_MAX_S,
+               "DEADLINE_EXCEEDED after %.3f s, want %.2f to %.2f s with a %.2f s deadline",
+               elapsed, SLEEP_MIN_S, SLEEP_MAX_S, SLEEP_DEADLINE_S)
+        # The server is still sleeping on the abandoned call; it must go on serving.
+        self.stub.EmptyCall(empty_pb2.Empty(), timeout=5)
+
+    # ---- streaming ----------------------------------------------------------
+
+    def client_streaming(self):
+        requests = (messages_pb2.StreamingInputCallRequest(payload=zeros(n))
+                    for n in (27182, 8, 1828, 45904))
+        response = self.stub.StreamingInputCall(requests)
+        expect(response.aggregated_payload_size == 74922, "aggregated_payload_size %d, want 74922",
+               response.aggregated_payload_size)
+
+    def server_streaming(self):
+        sizes = (31415, 9, 2653, 58979)
+        request = messages_pb2.StreamingOutputCallRequest(
+            response_type=messages_pb2.COMPRESSABLE,
+            response_parameters=[messages_pb2.ResponseParameters(size=n) for n in sizes])
+        responses = list(self.stub.StreamingOutputCall(request))
+        expect(len(responses) == len(sizes), "%d responses, want %d", len(responses), len(sizes))
+        for i, (response, size) in enumerate(zip(responses, sizes)):
+            check_payload(response.payload, size, "response %d" % i)
+
+    def _ping_pong(self, call, pipe, exchanges):
+        for i, (request_size, response_size) in enumerate(exchanges):
+            pipe.add(messages_pb2.StreamingOutputCallRequest(
+                response_type=messages_pb2.COMPRESSABLE,
+                response_parameters=[messages_pb2.ResponseParameters(size=response_size)],
+                payload=zeros(request_size)))
+            response = next(call, None)
+            expect(response is not None, "stream ended before response %d", i)
+            check_payload(response.payload, response_size, "response %d" % i)
+
+    def ping_pong(self):
+        pipe = Pipe()
+        call = self.stub.FullDuplexCall(pipe)
+        try:
+            self._ping_pong(call, pipe, ((27182, 31415), (8, 9), (1828, 2653), (45904, 58979)))
+            pipe.close()
+            extra = list(call)
+            expect(not extra, "%d responses more than expected", len(extra))
+            expect(call.code() == grpc.StatusCode.OK, "status %s", call.code())
+        finally:
+            pipe.close()
+            call.cancel()
+
+    def empty_stream(self):
+        responses = list(self.stub.FullDuplexCall(iter(())))
+        expect(not responses, "%d responses, want 0", len(responses))
+
+    def half_duplex(self):
+        sizes = (31415, 9, 2653, 58979)
+        requests = [messages_pb2.StreamingOutputCallRequest(
+            response_parameters=[messages_pb2.ResponseParameters(size=n)]) for n in sizes]
+        responses = list(self.stub.HalfDuplexCall(iter(requests)))
+        expect(len(responses) == len(sizes), "%d responses, want %d", len(responses), len(sizes))
+        for i, (response, size) in enumerate(zip(responses, sizes)):
+            check_payload(response.payload, size, "response %d" % i)
+
+    def cancel_after_begin(self):
+        pipe = Pipe()
+        future = self.stub.StreamingInputCall.future(pipe)
+        try:
+            future.cancel()
+            expect(future.cancelled(), "call not cancelled")
+            expect(future.code() == grpc.StatusCode.CANCELLED, "status %s, want CANCELLED",
+                   future.code())
+        finally:
+            pipe.close()
+
+    def cancel_after_first_response(self):
+        pipe = Pipe()
+        call = self.stub.FullDuplexCall(pipe)
+        try:
+            self._ping_pong(call, pipe, ((27182, 31415),))
+            call.cancel()
+            expect_error(lambda: next(call), grpc.StatusCode.CANCELLED)
+        finally:
+            pipe.close()
+
+    def timeout_on_sleeping_server_streaming(self):
+        pipe = Pipe()
+        pipe.add(messages_pb2.StreamingOutputCallRequest(payload=zeros(27182)))
+        call = self.stub.FullDuplexCall(pipe, timeout=0.001)
+        try:
+            expect_error(lambda: next(call), grpc.StatusCode.DEADLINE_EXCEEDED)
+        finally:
+            pipe.close()
+            call.cancel()
+
+    def custom_metadata_streaming(self):
+        metadata = ((ECHO_INITIAL_KEY, ECHO_INITIAL_VALUE), (ECHO_TRAILING_KEY, ECHO_TRAILING_VALUE))
+        request = messages_pb2.StreamingOutputCallRequest(
+            response_type=messages_pb2.COMPRESSABLE,
+            response_parameters=[messages_pb2.ResponseParameters(size=314159)],
+            payload=zeros(271828))
+        call = self.stub.FullDuplexCall(iter((request,)), metadata=metadata)
+        responses = list(call)
+        expect(len(responses) == 1, "%d responses, want 1", len(responses))
+        check_payload(responses[0].payload, 314159)
+        check_echoed_metadata(call)
+
+    def status_code_and_message_streaming(self):
+        request = messages_pb2.StreamingOutputCallRequest(
+            response_status=messages_pb2.EchoStatus(code=2, message=STATUS_MESSAGE))
+        expect_error(lambda: list(self.stub.FullDuplexCall(iter((request,)))),
+                     grpc.StatusCode.UNKNOWN, STATUS_MESSAGE)
+
+
+def one_line(text):
+    return " ".join(str(text).splitlines()) or "(no detail)"
+
+
+def run_case(cases, name):
+    try:
+        getattr(cases, name)()
+    except Failure as e:
+        return "FAIL %s: %s" % (name, one_line(e))
+    except grpc.RpcError as e:
+        return "FAIL %s: unexpected status %s: %r" % (name, e.code().name, e.details())
+    except Exception as e:  # report any bug in the case as its failure
+        return "FAIL %s: %s: %s" % (name, type(e).__name__, one_line(e))
+    return "PASS %s" % name
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--server_host", default="127.0.0.1")
+    parser.add_argument("--server_port", type=int, required=True)
+    parser.add_argument("--server_host_override", default=None,
+                        help="the :authority to send (default: host:port)")
+    parser.add_argument("--test_case", default="all",
+                        help="a case, or a comma-separated list; groups: %s"
+                        % ", ".join(sorted(interop_cases.GROUPS)))
+    parser.add_argument("--use_tls", default="false", help="only false is supported")
+    parser.add_argument("--use_test_ca", default="false", help="ignored (no TLS)")
+    args = parser.parse_args()
+    if args.use_tls.lower() not in ("false", "0", "no"):
+        parser.error("TLS is not supported by this client")
+    try:
+        names = interop_cases.expand(args.test_case.split(","))
+    except ValueError as e:
+        parser.error(str(e))
+
+    host = args.server_host
+    if ":" in host and not host.startswith("["):
+        host = "[%s]" % host
+    options = []
+    if args.server_host_override:
+        options.append(("grpc.default_authority", args.server_host_override))
+    ok = True
+    with grpc.insecure_channel("%s:%d" % (host, args.server_port), options=options) as channel:
+        cases = Cases(channel)
+        for name in names:
+            line = run_case(cases, name)
+            ok = ok and line.startswith("PASS ")
+            print(line, flush=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+"""gRPC interop test server on grpcio (the grpc C-core): a reference peer for cgrpc.
+
+Implements grpc.testing.TestService as gRPC's doc/interop-test-descriptions.md
+describes the server features: EmptyCall, UnaryCall (response_size, payload,
+response_type, response_compressed), CacheableUnaryCall, StreamingOutputCall
+(with interval_us), StreamingInputCall, FullDuplexCall, HalfDuplexCall, Echo
+Status and Echo Metadata on every method.  UnimplementedCall and
+grpc.testing.UnimplementedService are left unimplemented on purpose.  Not
+implemented: expect_compressed (grpcio does not tell a handler whether the
+request was compressed), fill_username/fill_oauth_scope (no auth here).
+
+cgrpc test extension: request metadata `x-cgrpc-test-sleep-ms: N` makes every
+method sleep N milliseconds (or until the call is cancelled or its deadline
+passes) before doing anything else.  Our timeout_on_sleeping_server uses it
+on UnaryCall, since the official case needs a streaming call.
+
+Usage: grpcio_server.py [--port N] [--host H]
+Prints exactly one line `LISTENING <port>` on stdout once serving; stops
+gracefully and exits 0 on SIGTERM or SIGINT.
+"""
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent import futures
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import grpc  # noqa: E402
+
+import interop_pb  # noqa: E402
+
+empty_pb2, messages_pb2, test_pb2_grpc = interop_pb.load()
+
+ECHO_INITIAL_KEY = "x-grpc-test-echo-initial"
+ECHO_TRAILING_KEY = "x-grpc-test-echo-trailing-bin"
+SLEEP_KEY = "x-cgrpc-test-sleep-ms"  # our extension, see the module docstring
+
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def _metadata_value(context, key):
+    for k, v in context.invocation_metadata():
+        if k == key:
+            return v
+    return None
+
+
+def _prologue(context, initial_metadata=()):
+    """What every method does first: the sleep extension, then Echo Metadata
+    (initial now, with initial_metadata; trailing when the call ends,
+    whatever its status)."""
+    sleep_ms = _metadata_value(context, SLEEP_KEY)
+    if sleep_ms is not None:
+        try:
+            end = time.monotonic() + int(sleep_ms) / 1000.0
+        except ValueError:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          "bad %s: %r" % (SLEEP_KEY, sleep_ms))
+        while context.is_active():
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(left, 0.01))
+    initial = list(initial_metadata)
+    echo = _metadata_value(context, ECHO_INITIAL_KEY)
+    if echo is not None:
+        initial.append((ECHO_INITIAL_KEY, echo))
+    if initial:
+        context.send_initial_metadata(tuple(initial))
+    trailing = _metadata_value(context, ECHO_TRAILING_KEY)
+    if trailing is not None:
+        context.set_trailing_metadata(((ECHO_TRAILING_KEY, trailing),))
+
+
+def _maybe_echo_status(request, context):
+    """Echo Status: ends the call with the requested code and message."""
+    if not request.HasField("response_status"):
+        return
+    status = request.response_status
+    if status.code == 0:
+        return
+    code = _CODES.get(status.code)
+    if code is None:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                      "response_status.code %d is not a status code" % status.code)
+    context.abort(code, status.message)
+
+
+def _check_response_type(request, context):
+    if request.response_type != messages_pb2.COMPRESSABLE:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                      "unsupported response_type %d" % request.response_type)
+
+
+def _payload(size, context):
+    if size < 0:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "negative size %d" % size)
+    return messages_pb2.Payload(type=messages_pb2.COMPRESSABLE, body=bytes(size))
+
+
+class TestService(test_pb2_grpc.TestServiceServicer):
+    def EmptyCall(self, request, context):
+        _prologue(context)
+        return empty_pb2.Empty()
+
+    def UnaryCall(self, request, context):
+        _prologue(context)
+        _maybe_echo_status(request, context)
+        _check_response_type(request, context)
+        if request.HasField("response_compressed"):
+            context.set_compression(grpc.Compression.Gzip if request.response_compressed.value
+                                    else grpc.Compression.NoCompression)
+        response = messages_pb2.SimpleResponse()
+        if request.response_size > 0:
+            response.payload.CopyFrom(_payload(request.response_size, context))
+        if request.fill_server_id:
+            response.server_id = "grpcio-interop-server"
+        return response
+
+    def CacheableUnaryCall(self, request, context):
+        _prologue(context, (("cache-control", "max-age=60"),))
+        body = str(time.time_ns()).encode("ascii")
+        return messages_pb2.SimpleResponse(
+            payload=messages_pb2.Payload(type=messages_pb2.COMPRESSABLE, body=body))
+
+    def _responses(self, request, context):
+        """One response per ResponseParameters, each after its interval_us."""
+        _check_response_type(request, context)
+        for params in request.response_parameters:
+            if params.interval_us > 0:
+                time.sleep(params.interval_us / 1e6)
+            if params.HasField("compressed"):
+                if params.compressed.value:
+                    context.set_compression(grpc.Compression.Gzip)
+                else:
+                    context.disable_next_message_compression()
+            yield messages_pb2.StreamingOutputCallResponse(payload=_payload(params.size, context))
+
+    def StreamingOutputCall(self, request, context):
+        _prologue(context)
+        for response in self._responses(request, context):
+            yield response
+        _maybe_echo_status(request, context)
+
+    def StreamingInputCall(self, request_iterator, context):
+        _prologue(context)
+        total = 0
+        for request in request_iterator:
+            total += len(request.payload.body)
+        return messages_pb2.StreamingInputCallResponse(aggregated_payload_size=total)
+
+    def FullDuplexCall(self, request_iterator, context):
+        _prologue(context)
+        for request in request_iterator:
+            _maybe_echo_status(request, context)
+            for response in self._responses(request, context):
+                yield response
+
+    def HalfDuplexCall(self, request_iterator, context):
+        _prologue(context)
+        requests = list(request_iterator)
+        for request in requests:
+            _maybe_echo_status(request, context)
+            for response in self._responses(request, context):
+                yield response
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--use_tls", default="false", help="only false is supported")
+    args = parser.parse_args()
+    if args.use_tls.lower() not in ("false", "0", "no"):
+        parser.error("TLS is not supported by this server")
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+    test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), server)
+    host = args.host
+    if ":" in host and not host.startswith("["):
+        host = "[%s]" % host
+    try:
+        port = server.add_insecure_port("%s:%d" % (host, args.port))
+    except RuntimeError as e:
+        port = 0
+        print("grpcio_server: %s" % e, file=sys.stderr)
+    if port == 0:
+        print("grpcio_server: cannot listen on %s:%d" % (host, args.port), file=sys.stderr)
+        return 1
+    server.start()
+    print("LISTENING %d" % port, flush=True)
+    while not stop.wait(1.0):
+        pass
+    server.stop(grace=1.0).wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

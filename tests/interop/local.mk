@@ -1,0 +1,102 @@
+# Interop tests against real gRPC peers (see tests/interop/*.sh): Python
+# grpcio peers, cgrpc's C interop client and server, and run_matrix.py.
+# Needs, from elsewhere: CGRPC_PROTOC and CGRPC_PLUGIN (plugin/local.mk),
+# CGRPC_USER_* (runtime/local.mk), GRPC_PROTO_DIR (configure),
+# AM_TESTS_ENVIRONMENT (tests/local.mk, which exports abs_top_builddir,
+# CGRPC_TEST_WRAPPER and CGRPC_TEST_SLOWDOWN) set with '=' before this file
+# is included, and CLEAN_LOCAL_TARGETS set at the top level with
+# `clean-local: $(CLEAN_LOCAL_TARGETS)`.
+
+INTEROP_PY = \
+	tests/interop/grpcio_server.py \
+	tests/interop/grpcio_client.py \
+	tests/interop/run_matrix.py \
+	tests/interop/interop_cases.py \
+	tests/interop/interop_pb.py
+INTEROP_TESTS_GRPCIO = tests/interop/grpcio_vs_grpcio.sh
+INTEROP_TESTS_CGRPC = \
+	tests/interop/cgrpc_client_vs_grpcio_server.sh \
+	tests/interop/grpcio_client_vs_cgrpc_server.sh \
+	tests/interop/cgrpc_vs_cgrpc.sh
+
+EXTRA_DIST += \
+	$(INTEROP_PY) \
+	$(INTEROP_TESTS_GRPCIO) \
+	$(INTEROP_TESTS_CGRPC) \
+	tests/interop/common.sh \
+	tests/interop/README.md \
+	tests/interop/interop_client.c \
+	tests/interop/interop_server.c \
+	tests/interop/proto/grpc/testing/test_unary.proto
+
+AM_TESTS_ENVIRONMENT += GRPC_PROTO_DIR='$(GRPC_PROTO_DIR)'; export GRPC_PROTO_DIR;
+
+# The grpcio peers against each other need no C at all.
+TESTS += $(INTEROP_TESTS_GRPCIO)
+
+if BUILD_EXAMPLES
+TESTS += $(INTEROP_TESTS_CGRPC)
+check_PROGRAMS += tests/interop/interop_client tests/interop/interop_server
+
+# C code for the unary part of the interop service: protoc-gen-c's messages
+# (from gRPC's own messages.proto and empty.proto) and our stubs.
+INTEROP_GEN_DIR = tests/interop/gen
+INTEROP_GEN_STAMP = tests/interop/gen.stamp
+INTEROP_GEN_C = \
+	$(INTEROP_GEN_DIR)/grpc/testing/empty.pb-c.c \
+	$(INTEROP_GEN_DIR)/grpc/testing/messages.pb-c.c \
+	$(INTEROP_GEN_DIR)/grpc/testing/test_unary.pb-c.c \
+	$(INTEROP_GEN_DIR)/grpc/testing/test_unary.cgrpc.c
+INTEROP_GEN_H = \
+	$(INTEROP_GEN_DIR)/grpc/testing/empty.pb-c.h \
+	$(INTEROP_GEN_DIR)/grpc/testing/messages.pb-c.h \
+	$(INTEROP_GEN_DIR)/grpc/testing/test_unary.pb-c.h \
+	$(INTEROP_GEN_DIR)/grpc/testing/test_unary.cgrpc.h
+
+# One protoc run writes every output, so a stamp stands for them all (the
+# automake manual's recipe for rules with several outputs).
+$(INTEROP_GEN_STAMP): $(srcdir)/tests/interop/proto/grpc/testing/test_unary.proto $(CGRPC_PLUGIN)
+	@rm -f $@ $@.tmp
+	@touch $@.tmp
+	@$(MKDIR_P) $(INTEROP_GEN_DIR)
+	$(AM_V_GEN)$(CGRPC_PROTOC) -I$(GRPC_PROTO_DIR) -I$(srcdir)/tests/interop/proto \
+		--c_out=$(INTEROP_GEN_DIR) --cgrpc_out=$(INTEROP_GEN_DIR) \
+		grpc/testing/empty.proto grpc/testing/messages.proto grpc/testing/test_unary.proto
+	@mv -f $@.tmp $@
+$(INTEROP_GEN_C) $(INTEROP_GEN_H): $(INTEROP_GEN_STAMP)
+	@if test -f $@; then :; else \
+	  rm -f $(INTEROP_GEN_STAMP); \
+	  $(MAKE) $(AM_MAKEFLAGS) $(INTEROP_GEN_STAMP); \
+	fi
+
+INTEROP_CPPFLAGS = $(CGRPC_USER_CPPFLAGS) -I$(top_builddir)/$(INTEROP_GEN_DIR)
+INTEROP_CFLAGS = $(CGRPC_USER_CFLAGS) $(WARN_CFLAGS)
+
+tests_interop_interop_client_SOURCES = tests/interop/interop_client.c
+nodist_tests_interop_interop_client_SOURCES = $(INTEROP_GEN_C) $(INTEROP_GEN_H)
+tests_interop_interop_client_CPPFLAGS = $(INTEROP_CPPFLAGS)
+tests_interop_interop_client_CFLAGS = $(INTEROP_CFLAGS)
+tests_interop_interop_client_LDADD = $(CGRPC_USER_LIBS)
+tests_interop_interop_client_LDFLAGS = -no-install
+
+tests_interop_interop_server_SOURCES = tests/interop/interop_server.c
+nodist_tests_interop_interop_server_SOURCES = $(INTEROP_GEN_C) $(INTEROP_GEN_H)
+tests_interop_interop_server_CPPFLAGS = $(INTEROP_CPPFLAGS)
+tests_interop_interop_server_CFLAGS = $(INTEROP_CFLAGS)
+tests_interop_interop_server_LDADD = $(CGRPC_USER_LIBS) $(PTHREAD_LIBS)
+# Real executables rather than libtool wrapper scripts, so that a wrapper
+# such as valgrind (CGRPC_TEST_WRAPPER) runs the program itself.
+tests_interop_interop_server_LDFLAGS = -no-install
+
+# Dependency tracking knows about the generated headers only after a first
+# compile, so the objects wait for them explicitly.
+$(tests_interop_interop_client_OBJECTS) $(tests_interop_interop_server_OBJECTS): $(INTEROP_GEN_STAMP)
+
+CLEANFILES += $(INTEROP_GEN_STAMP) $(INTEROP_GEN_STAMP).tmp
+endif
+
+# Also when BUILD_EXAMPLES is off: a previous configuration may have made them.
+CLEAN_LOCAL_TARGETS += clean-interop
+clean-interop:
+	-rm -rf tests/interop/gen tests/interop/gen.stamp tests/interop/gen.stamp.tmp
+.PHONY: clean-interop
