@@ -31,5 +31,5 @@ regen-plugin-golden: $(CGRPC_PLUGIN)
 	$(SHELL) $(top_srcdir)/tests/plugin/regen-golden.sh '$(PROTOC)' \
 		'$(abs_top_builddir)/$(CGRPC_PLUGIN)' '$(abs_top_srcdir)/runtime/proto' \
 		'$(PROTOBUF_C_PROTO_DIR)' '$(top_srcdir)/tests/plugin'
-.PHONY: regen-plugin-golden
 endif
+.PHONY: regen-plugin-golden
