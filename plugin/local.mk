@@ -46,9 +46,8 @@ plugin/gen/templates.cc: $(CGRPC_TEMPLATES:%=$(top_srcdir)/%) $(top_srcdir)/temp
 
 # protoc writes a .pb.cc and its .pb.h together: one stamp stands for all four files.
 plugin/gen/protos.stamp: $(top_srcdir)/runtime/proto/cgrpc/options.proto
-	@rm -f $@.tmp && touch $@.tmp
-	$(AM_V_GEN)$(MKDIR_P) plugin/gen && \
-	$(PROTOC) -I$(top_srcdir)/runtime/proto -I$(PROTOBUF_PROTO_DIR) --cpp_out=plugin/gen \
+	@$(MKDIR_P) plugin/gen && rm -f $@.tmp && touch $@.tmp
+	$(AM_V_GEN)$(PROTOC) -I$(top_srcdir)/runtime/proto -I$(PROTOBUF_PROTO_DIR) --cpp_out=plugin/gen \
 		cgrpc/options.proto && \
 	$(PROTOC) -I$(PROTOBUF_C_PROTO_DIR) -I$(PROTOBUF_PROTO_DIR) --cpp_out=plugin/gen \
 		protobuf-c/protobuf-c.proto
