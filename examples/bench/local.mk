@@ -50,7 +50,9 @@ BENCH_C_CFLAGS = $(WARN_CFLAGS) $(CGRPC_USER_CFLAGS) $(PTHREAD_CFLAGS)
 BENCH_C_LIBS = $(CGRPC_USER_LIBS) $(PTHREAD_LIBS)
 
 if BUILD_EXAMPLES
+if HAVE_GRPC_PROTO
 noinst_PROGRAMS += examples/bench/bench_server examples/bench/bench_client
+endif
 endif
 
 examples_bench_bench_server_SOURCES = examples/bench/bench_server.c

@@ -274,20 +274,22 @@ static void server_close_listeners(cgrpc_server *srv)
   }
 }
 
-static void server_close_conns(cgrpc_server *srv)
+/* After GOAWAY, a connection closes by itself once its last stream is done
+ * and its last bytes are written; a write round makes it check. */
+static void server_kick_conns(cgrpc_server *srv)
 {
   for (cgrpc_list *n = srv->conns.next; n != &srv->conns; n = n->next)
-    cgrpc_conn_fail(cgrpc_container_of(n, cgrpc_conn, owner_node), "server shut down");
+    cgrpc_conn_kick(cgrpc_container_of(n, cgrpc_conn, owner_node));
 }
 
-/* Once draining and no call is left, close the connections; once they are
- * gone, stop the loop. */
+/* Once draining: when no call is left, the connections drain and close;
+ * when they are gone, the loop stops. */
 static void server_maybe_stopped(cgrpc_server *srv)
 {
   if (!srv->draining || srv->ncalls > 0)
     return;
   if (!cgrpc_list_empty(&srv->conns)) {
-    server_close_conns(srv);
+    server_kick_conns(srv);
     return;
   }
   cgrpc_loop_timer_stop(srv->loop, &srv->grace_timer);
@@ -300,12 +302,21 @@ void cgrpc_server_call_released(cgrpc_server *srv)
   server_maybe_stopped(srv);
 }
 
+/* The grace period is over: answer what is still running with UNAVAILABLE
+ * (handlers still get to return), and drop connections that do not drain. */
 static void server_on_grace_over(void *ud)
 {
   cgrpc_server *srv = ud;
+  if (srv->grace_expired) {
+    for (cgrpc_list *n = srv->conns.next; n != &srv->conns; n = n->next)
+      cgrpc_conn_fail(cgrpc_container_of(n, cgrpc_conn, owner_node), "server shut down");
+    return;
+  }
+  srv->grace_expired = 1;
   for (cgrpc_list *n = srv->conns.next; n != &srv->conns; n = n->next)
     cgrpc_server_conn_cancel_streams(cgrpc_container_of(n, cgrpc_conn, owner_node));
-  server_close_conns(srv);
+  server_kick_conns(srv);
+  cgrpc_loop_timer_start(srv->loop, &srv->grace_timer, cgrpc_now() + CGRPC_MS_TO_NS(1000));
 }
 
 static void server_shutdown_task(void *ud)

@@ -132,6 +132,12 @@ static void call_respond(cgrpc_server_call *call, int http_status)
     return;
   call->responded = 1;
   cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
+  if (call->deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->deadline) {
+    /* Too late: whatever the handler said, the client's deadline has passed. */
+    call->code = CGRPC_STATUS_DEADLINE_EXCEEDED;
+    call->message = "Deadline Exceeded";
+    call->resp = NULL;
+  }
   int rv = call->code == CGRPC_STATUS_OK && call->resp != NULL
                ? call_submit_response(call)
                : call_submit_trailers_only(call, http_status, call->code, call->message);

@@ -60,6 +60,7 @@ struct cgrpc_server {
   int draining;
   int ncalls; /* calls not yet freed */
   cgrpc_timer grace_timer;
+  int grace_expired; /* calls were cancelled; next: drop connections */
   cgrpc_task shutdown_task;
 
   /* Shutdown handshake with the caller of cgrpc_server_shutdown. */

@@ -31,6 +31,7 @@ EXTRA_DIST += \
 
 AM_TESTS_ENVIRONMENT += GRPC_PROTO_DIR='$(GRPC_PROTO_DIR)'; export GRPC_PROTO_DIR;
 
+if HAVE_GRPC_PROTO
 # The grpcio peers against each other need no C at all.
 TESTS += $(INTEROP_TESTS_GRPCIO)
 
@@ -93,6 +94,7 @@ tests_interop_interop_server_LDFLAGS = -no-install
 $(tests_interop_interop_client_OBJECTS) $(tests_interop_interop_server_OBJECTS): $(INTEROP_GEN_STAMP)
 
 CLEANFILES += $(INTEROP_GEN_STAMP) $(INTEROP_GEN_STAMP).tmp
+endif
 endif
 
 # Also when BUILD_EXAMPLES is off: a previous configuration may have made them.

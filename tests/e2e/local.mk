@@ -1,0 +1,38 @@
+# tests/e2e: our client against our server, in separate processes.
+EXTRA_DIST += tests/e2e/e2e.proto
+
+if BUILD_EXAMPLES
+if HAVE_CHECK
+E2E_GEN = tests/e2e/e2e.pb-c.c tests/e2e/e2e.pb-c.h tests/e2e/e2e.cgrpc.c tests/e2e/e2e.cgrpc.h
+BUILT_SOURCES += $(E2E_GEN)
+CLEANFILES += $(E2E_GEN) tests/e2e/e2e.stamp
+
+tests/e2e/e2e.stamp: $(srcdir)/tests/e2e/e2e.proto $(srcdir)/runtime/proto/cgrpc/options.proto \
+		$(CGRPC_PLUGIN)
+	$(AM_V_GEN)$(MKDIR_P) tests/e2e && \
+	$(CGRPC_PROTOC) -I$(srcdir)/tests/e2e --c_out=tests/e2e --cgrpc_out=tests/e2e \
+		$(srcdir)/tests/e2e/e2e.proto && touch $@
+$(E2E_GEN): tests/e2e/e2e.stamp
+
+E2E_CPPFLAGS = $(CGRPC_USER_CPPFLAGS) -Itests/e2e
+E2E_CFLAGS = $(WARN_CFLAGS) $(CGRPC_USER_CFLAGS) $(PTHREAD_CFLAGS)
+
+check_PROGRAMS += tests/e2e/e2e_server tests/e2e/check_e2e
+tests_e2e_e2e_server_SOURCES = tests/e2e/e2e_server.c
+nodist_tests_e2e_e2e_server_SOURCES = tests/e2e/e2e.pb-c.c tests/e2e/e2e.cgrpc.c
+tests_e2e_e2e_server_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_e2e_server_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_e2e_server_LDADD = $(CGRPC_USER_LIBS)
+tests_e2e_e2e_server_LDFLAGS = -no-install
+
+tests_e2e_check_e2e_SOURCES = tests/e2e/check_e2e.c tests/e2e/rawh2.c tests/e2e/rawh2.h
+nodist_tests_e2e_check_e2e_SOURCES = tests/e2e/e2e.pb-c.c tests/e2e/e2e.cgrpc.c
+tests_e2e_check_e2e_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_e2e_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS) $(NGHTTP2_CFLAGS)
+tests_e2e_check_e2e_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(NGHTTP2_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_e2e_LDFLAGS = -no-install
+
+TESTS += tests/e2e/check_e2e
+VALGRIND_TESTS += tests/e2e/check_e2e
+endif
+endif
