@@ -1,6 +1,7 @@
 # tests/: every suite adds itself to TESTS; those clean under valgrind also to VALGRIND_TESTS.
 VALGRIND_TESTS =
 
+include tests/unit/local.mk
 include tests/e2e/local.mk
 include tests/plugin/local.mk
 

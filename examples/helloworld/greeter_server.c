@@ -1,9 +1,9 @@
 /* helloworld: a Greeter server.  Run it, then greeter_client; stop it with Ctrl-C or SIGTERM. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "helloworld.cgrpc.h"
 
@@ -17,14 +17,6 @@ static cgrpc_code say_hello(cgrpc_server_call *call, const Helloworld__HelloRequ
     return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT, "name is empty");
   response->message = cgrpc_server_call_printf(call, "Hello %s", request->name);
   return CGRPC_STATUS_OK;
-}
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-  (void)sig;
-  stop = 1;
 }
 
 int main(int argc, char **argv)
@@ -53,11 +45,13 @@ int main(int argc, char **argv)
   impl.say_hello = say_hello;
   helloworld__greeter_server__register(server, &impl, NULL);
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  /* Block SIGINT and SIGTERM before the server's threads start, so they
+   * inherit the mask and only sigwait below takes the signals. */
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
   rv = cgrpc_server_start(server);
   if (rv != 0) {
@@ -67,8 +61,9 @@ int main(int argc, char **argv)
   }
   printf("LISTENING %d\n", port);
   fflush(stdout);
-  while (!stop)
-    pause();
+  int sig;
+  while (sigwait(&signals, &sig) != 0)
+    ;
   cgrpc_server_shutdown(server, 2000); /* calls in flight get 2 s to finish */
   cgrpc_server_free(server);
   return 0;

@@ -112,6 +112,8 @@ char *cgrpc_arena_strndup(cgrpc_arena *arena, const char *s, size_t n)
 
 static void *arena_a_malloc(size_t n, void *ud)
 {
+  if (n > SIZE_MAX - ARENA_HDR)
+    return NULL;
   uint8_t *p = cgrpc_arena_alloc(ud, n + ARENA_HDR);
   if (p == NULL)
     return NULL;

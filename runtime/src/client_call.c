@@ -518,6 +518,15 @@ static void unary_invoke_plain(cgrpc_fn fn, cgrpc_status *status, ProtobufCMessa
   ((cgrpc_unary_done)fn)(status, response, user_data);
 }
 
+/* now + ms, saturating at "no deadline". */
+static cgrpc_time call_deadline_after_ms(int64_t ms)
+{
+  cgrpc_time now = cgrpc_now();
+  if (ms >= (CGRPC_TIME_INFINITE - now) / 1000000)
+    return CGRPC_TIME_INFINITE;
+  return now + CGRPC_MS_TO_NS(ms);
+}
+
 static int call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc *method,
                     const ProtobufCMessage *request, const cgrpc_call_options *opts)
 {
@@ -558,13 +567,13 @@ static int call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc
 
   call->deadline = CGRPC_TIME_INFINITE;
   if (method->policy != NULL && method->policy->timeout_ms > 0)
-    call->deadline = cgrpc_now() + CGRPC_MS_TO_NS(method->policy->timeout_ms);
+    call->deadline = call_deadline_after_ms(method->policy->timeout_ms);
   if (opts != NULL) {
     if (opts->deadline != 0)
       call->deadline = opts->deadline;
     else if (opts->timeout_ms != INT64_MIN)
       call->deadline =
-          opts->timeout_ms > 0 ? cgrpc_now() + CGRPC_MS_TO_NS(opts->timeout_ms) : CGRPC_TIME_INFINITE;
+          opts->timeout_ms > 0 ? call_deadline_after_ms(opts->timeout_ms) : CGRPC_TIME_INFINITE;
     if (cgrpc_metadata_count(opts->md) > 0) {
       int rv = cgrpc_metadata_new(&call->md, call->alloc);
       for (size_t i = 0; rv == 0 && i < opts->md->count; i++) {

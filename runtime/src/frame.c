@@ -38,8 +38,10 @@ int cgrpc_frame_decoder_partial(const cgrpc_frame_decoder *d)
 int cgrpc_frame_decoder_feed(cgrpc_frame_decoder *d, const uint8_t *data, size_t len,
                              cgrpc_frame_cb cb, void *user_data)
 {
-  while (len > 0) {
+  for (;;) {
     if (d->prefix_len < CGRPC_FRAME_PREFIX) {
+      if (len == 0)
+        return 0;
       size_t n = CGRPC_FRAME_PREFIX - d->prefix_len;
       if (n > len)
         n = len;
@@ -59,17 +61,21 @@ int cgrpc_frame_decoder_feed(cgrpc_frame_decoder *d, const uint8_t *data, size_t
       }
       d->msg_len = mlen;
       d->have = 0;
-      if (mlen <= len) {
-        /* Whole message in this payload: hand it over in place. */
+    }
+    if (d->buf == NULL) {
+      if (d->msg_len <= len) {
+        /* The whole message is here: hand it over in place. */
         d->prefix_len = 0;
-        int rv = cb(user_data, data, mlen, d->prefix[0]);
+        int rv = cb(user_data, data, d->msg_len, d->prefix[0]);
         if (rv < 0)
           return rv;
-        data += mlen;
-        len -= mlen;
+        data += d->msg_len;
+        len -= d->msg_len;
         continue;
       }
-      d->buf = cgrpc_malloc(d->alloc, mlen);
+      if (len == 0)
+        return 0; /* nothing to keep yet; the body may still come whole */
+      d->buf = cgrpc_malloc(d->alloc, d->msg_len);
       if (d->buf == NULL)
         return CGRPC_ERR_NOMEM;
     }
@@ -80,15 +86,14 @@ int cgrpc_frame_decoder_feed(cgrpc_frame_decoder *d, const uint8_t *data, size_t
     d->have += n;
     data += n;
     len -= n;
-    if (d->have == d->msg_len) {
-      uint8_t *msg = d->buf;
-      d->buf = NULL;
-      d->prefix_len = 0;
-      int rv = cb(user_data, msg, d->msg_len, d->prefix[0]);
-      cgrpc_free(d->alloc, msg);
-      if (rv < 0)
-        return rv;
-    }
+    if (d->have < d->msg_len)
+      return 0;
+    uint8_t *msg = d->buf;
+    d->buf = NULL;
+    d->prefix_len = 0;
+    int rv = cb(user_data, msg, d->msg_len, d->prefix[0]);
+    cgrpc_free(d->alloc, msg);
+    if (rv < 0)
+      return rv;
   }
-  return 0;
 }

@@ -25,6 +25,7 @@ void cgrpc_nvbuf_clear(cgrpc_nvbuf *b)
   cgrpc_arena_clear(&b->arena);
   b->nv = b->inline_nv;
   b->n = 0;
+  b->cap = sizeof b->inline_nv / sizeof b->inline_nv[0];
 }
 
 static int nvbuf_push(cgrpc_nvbuf *b, const char *name, size_t nlen, const char *value,

@@ -263,22 +263,27 @@ void cgrpc_loop_defer(cgrpc_loop *loop, cgrpc_task *t)
   loop->deferred_tail = t;
 }
 
+/* Runs the tasks posted so far (not those posted while they run: those
+ * wait for the next round).  Each is taken off the queue, under the lock,
+ * just before it runs, so posting it again from anywhere is safe. */
 static void loop_run_posted(cgrpc_loop *loop)
 {
   pthread_mutex_lock(&loop->mu);
-  cgrpc_task *t = loop->posted_head;
-  loop->posted_head = loop->posted_tail = NULL;
+  cgrpc_task *last = loop->posted_tail;
   loop->wake_pending = 0;
-  /* Mark them started under the lock, so a re-post while one runs queues it
-   * again instead of being lost. */
-  for (cgrpc_task *p = t; p != NULL; p = p->next)
-    p->queued = 0;
-  pthread_mutex_unlock(&loop->mu);
-  while (t != NULL) {
-    cgrpc_task *next = t->next;
+  while (last != NULL && loop->posted_head != NULL) {
+    cgrpc_task *t = loop->posted_head;
+    loop->posted_head = t->next;
+    if (loop->posted_head == NULL)
+      loop->posted_tail = NULL;
+    t->queued = 0;
+    pthread_mutex_unlock(&loop->mu);
     t->cb(t->user_data);
-    t = next;
+    pthread_mutex_lock(&loop->mu);
+    if (t == last)
+      break;
   }
+  pthread_mutex_unlock(&loop->mu);
 }
 
 static void loop_run_deferred(cgrpc_loop *loop)

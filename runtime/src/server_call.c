@@ -381,7 +381,7 @@ static int server_on_header(nghttp2_session *ng, const nghttp2_frame *frame, con
     if (cgrpc_timeout_parse((const char *)value, valuelen, &ns) != 0)
       call_header_error(call, CGRPC_STATUS_INTERNAL, "malformed grpc-timeout");
     else
-      call->deadline = cgrpc_now() + ns;
+      call->deadline = ns >= CGRPC_TIME_INFINITE - cgrpc_now() ? CGRPC_TIME_INFINITE : cgrpc_now() + ns;
     break;
   }
   case CGRPC_HDR_GRPC_ENCODING:

@@ -31,8 +31,9 @@ int cgrpc_timeout_parse(const char *s, size_t n, int64_t *ns_out)
   }
   for (size_t u = 0; u < TIMEOUT_NUNITS; u++) {
     if (timeout_units[u].unit == s[n - 1]) {
-      /* 99999999H is 3.6e17 ns: no overflow in int64. */
-      *ns_out = v * timeout_units[u].ns;
+      /* 99999999H is 3.6e20 ns: saturate rather than wrap. */
+      int64_t unit = timeout_units[u].ns;
+      *ns_out = v > INT64_MAX / unit ? INT64_MAX : v * unit;
       return 0;
     }
   }

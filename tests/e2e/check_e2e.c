@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +57,7 @@ static void server_start(server_proc *p, const char *const *extra)
   p->pid = fork();
   ck_assert_int_ge(p->pid, 0);
   if (p->pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a test that failed */
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
@@ -88,17 +90,33 @@ static void server_start(server_proc *p, const char *const *extra)
   ck_assert_msg(p->port > 0, "the server did not start");
 }
 
-/* Stops the server with SIGTERM; returns its exit status (0 = clean, and
- * no valgrind errors when it runs under valgrind). */
-static int server_stop(server_proc *p)
+/* Waits for the server to exit (SIGKILL after 20 s); returns its exit
+ * status (0 = clean, and no valgrind errors when it runs under valgrind). */
+static int server_wait(server_proc *p)
 {
   int status = 0;
   if (p->pid <= 0)
     return -1;
-  kill(p->pid, SIGTERM);
-  waitpid(p->pid, &status, 0);
+  cgrpc_time give_up = cgrpc_now() + CGRPC_MS_TO_NS(20000) * slowdown();
+  while (waitpid(p->pid, &status, WNOHANG) == 0) {
+    if (cgrpc_now() > give_up) {
+      fprintf(stderr, "e2e_server %d did not exit\n", (int)p->pid);
+      kill(p->pid, SIGKILL);
+      waitpid(p->pid, &status, 0);
+      break;
+    }
+    struct timespec ts = {0, 10000000};
+    nanosleep(&ts, NULL);
+  }
   p->pid = 0;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int server_stop(server_proc *p)
+{
+  if (p->pid > 0)
+    kill(p->pid, SIGTERM);
+  return server_wait(p);
 }
 
 static void suite_setup(void)
@@ -805,9 +823,7 @@ START_TEST(shutdown_lets_calls_in_flight_finish)
   kill(p.pid, SIGTERM);
   waiter_wait(&w);
   ck_assert_int_eq(w.codes[0], CGRPC_STATUS_OK);
-  int status;
-  waitpid(p.pid, &status, 0);
-  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ck_assert_int_eq(server_wait(&p), 0);
   req.sleep_ms = 0;
   ck_assert_int_eq(echo_call(ch, &req, NULL, NULL, NULL), CGRPC_STATUS_UNAVAILABLE);
   cgrpc_channel_free(ch);

@@ -1,4 +1,5 @@
 /* The end-to-end tests' server: the Echo service, a server interceptor, TCP and Unix listeners. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,14 +87,6 @@ static void guard(cgrpc_server_call *call, void *ud)
   cgrpc_server_call_proceed(call, NULL, NULL);
 }
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-  (void)sig;
-  stop = 1;
-}
-
 int main(int argc, char **argv)
 {
   const char *unix_path = NULL;
@@ -132,6 +125,13 @@ int main(int argc, char **argv)
   impl.stats = stats;
   if (rv == 0)
     rv = e2e__echo_server__register(srv, &impl, NULL);
+  /* Blocked before the server's threads start, so that they inherit the
+   * mask and only sigwait below takes the signals. */
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, NULL);
   if (rv == 0)
     rv = cgrpc_server_start(srv);
   if (rv != 0) {
@@ -139,15 +139,11 @@ int main(int argc, char **argv)
     cgrpc_server_free(srv);
     return 1;
   }
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
   printf("LISTENING %d\n", port);
   fflush(stdout);
-  while (!stop)
-    pause();
+  int sig;
+  while (sigwait(&signals, &sig) != 0)
+    ;
   cgrpc_server_shutdown(srv, grace);
   cgrpc_server_free(srv);
   return 0;
