@@ -33,3 +33,10 @@ check-valgrind:
 		CGRPC_TEST_WRAPPER='$(VALGRIND_CMD)' CGRPC_TEST_SLOWDOWN=10 CGRPC_CK_FORK=no \
 		TEST_SUITE_LOG=test-suite-valgrind.log
 .PHONY: check-valgrind
+
+# make installcheck: build and run a program against the installed library.
+EXTRA_DIST += tests/installcheck.sh tests/run-all.sh
+if BUILD_EXAMPLES
+installcheck-local:
+	$(SHELL) $(srcdir)/tests/installcheck.sh '$(DESTDIR)$(libdir)' '$(srcdir)/examples/helloworld'
+endif

@@ -1,4 +1,6 @@
 /* helloworld: a Greeter server.  Run it, then greeter_client; stop it with Ctrl-C or SIGTERM. */
+#define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask */
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
