@@ -82,3 +82,14 @@ void cgrpc_alloc_protobuf(ProtobufCAllocator *out, const cgrpc_allocator *a)
   out->free = alloc_pb_free;
   out->allocator_data = (void *)a;
 }
+
+int cgrpc_array_append(void **array, size_t *count, size_t elem, const void *value)
+{
+  uint8_t *grown = realloc(*array, (*count + 1) * elem);
+  if (grown == NULL)
+    return CGRPC_ERR_NOMEM;
+  memcpy(grown + *count * elem, value, elem);
+  *array = grown;
+  (*count)++;
+  return 0;
+}

@@ -80,15 +80,8 @@ int cgrpc_channel_options_add_interceptor(cgrpc_channel_options *o, cgrpc_client
 {
   if (o == NULL || fn == NULL)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  cgrpc_client_interceptor *ics =
-      realloc(o->interceptors, (o->ninterceptors + 1) * sizeof *o->interceptors);
-  if (ics == NULL)
-    return CGRPC_ERR_NOMEM;
-  ics[o->ninterceptors].fn = fn;
-  ics[o->ninterceptors].user_data = user_data;
-  o->interceptors = ics;
-  o->ninterceptors++;
-  return 0;
+  cgrpc_client_interceptor ic = {fn, user_data};
+  return cgrpc_array_append((void **)&o->interceptors, &o->ninterceptors, sizeof ic, &ic);
 }
 
 /* ---- targets ------------------------------------------------------------------- */

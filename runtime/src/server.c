@@ -76,15 +76,8 @@ int cgrpc_server_options_add_interceptor(cgrpc_server_options *o, cgrpc_server_i
 {
   if (o == NULL || fn == NULL)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  cgrpc_server_interceptor *ics =
-      realloc(o->interceptors, (o->ninterceptors + 1) * sizeof *o->interceptors);
-  if (ics == NULL)
-    return CGRPC_ERR_NOMEM;
-  ics[o->ninterceptors].fn = fn;
-  ics[o->ninterceptors].user_data = user_data;
-  o->interceptors = ics;
-  o->ninterceptors++;
-  return 0;
+  cgrpc_server_interceptor ic = {fn, user_data};
+  return cgrpc_array_append((void **)&o->interceptors, &o->ninterceptors, sizeof ic, &ic);
 }
 
 /* ---- connections (loop thread) ------------------------------------------------------- */
