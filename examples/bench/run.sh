@@ -218,6 +218,11 @@ if [ -n "$GRPCXX_SERVER" ]; then
 else
   note "grpcxx_server not built (needs libgrpc++-dev): grpc C++ server skipped"
 fi
+# CI sets CGRPC_REQUIRE_PEERS: a missing side is then a failure, not a skip.
+if [ -n "${CGRPC_REQUIRE_PEERS:-}" ] && { [ -z "$CGRPC_SERVER" ] || [ -z "$GRPCXX_SERVER" ]; }; then
+  echo "run.sh: CGRPC_REQUIRE_PEERS is set but the cgrpc or grpc C++ programs are not built" >&2
+  exit 1
+fi
 
 # start_server LABEL COMMAND...: starts it on the server core; sets SRV_PID and SRV_PORT.
 start_server() {
