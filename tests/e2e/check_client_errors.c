@@ -1,0 +1,154 @@
+/* How our client takes bad answers: every HTTP/2 and gRPC mistake a server can make
+ * becomes a clear status for that call, and the channel goes on working. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e.cgrpc.h"
+#include "fakeserver.h"
+
+static fakeserver *fake;
+static cgrpc_channel *channel;
+
+static void setup(void)
+{
+  fake = fakeserver_start();
+  ck_assert_ptr_nonnull(fake);
+  char target[32];
+  snprintf(target, sizeof target, "127.0.0.1:%d", fakeserver_port(fake));
+  ck_assert_int_eq(cgrpc_channel_new(&channel, target, NULL), 0);
+}
+
+static void teardown(void)
+{
+  cgrpc_channel_free(channel);
+  fakeserver_stop(fake);
+}
+
+/* Calls /fake/<what> and returns the code; the status is left in *st. */
+static cgrpc_code call_fake(const char *what, cgrpc_status *st)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/fake/%s", what);
+  cgrpc_method_desc m = e2e__echo__cgrpc_service.methods[E2E__ECHO__METHOD_ECHO];
+  m.path = path;
+  m.policy = NULL;
+  cgrpc_call_options *o;
+  cgrpc_call_options_new(&o);
+  cgrpc_call_options_set_timeout_ms(o, 10000);
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  ProtobufCMessage *reply = NULL;
+  cgrpc_code code = cgrpc_unary_call(channel, &m, &req.base, &reply, o, st);
+  cgrpc_call_options_free(o);
+  if (reply != NULL)
+    protobuf_c_message_free_unpacked(reply, NULL);
+  ck_assert_msg(code == CGRPC_STATUS_OK || reply == NULL, "%s: a response with a failure", what);
+  return code;
+}
+
+/* The bad answer gives `want`; the channel still works afterwards. */
+static void expect(const char *what, cgrpc_code want)
+{
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  cgrpc_code got = call_fake(what, &st);
+  ck_assert_msg(got == want, "%s: got %s (%s), want %s", what, cgrpc_code_name(got), st.message,
+                cgrpc_code_name(want));
+  ck_assert_ptr_nonnull(st.message);
+  ck_assert_int_eq(call_fake("ok", &st), CGRPC_STATUS_OK);
+  cgrpc_status_clear(&st);
+}
+
+START_TEST(a_proper_answer_is_ok)
+{
+  expect("ok", CGRPC_STATUS_OK);
+}
+END_TEST
+
+START_TEST(http_status_without_grpc_status_maps_per_the_spec)
+{
+  expect("http-400", CGRPC_STATUS_INTERNAL);
+  expect("http-401", CGRPC_STATUS_UNAUTHENTICATED);
+  expect("http-403", CGRPC_STATUS_PERMISSION_DENIED);
+  expect("http-404", CGRPC_STATUS_UNIMPLEMENTED);
+  expect("http-429", CGRPC_STATUS_UNAVAILABLE);
+  expect("http-502", CGRPC_STATUS_UNAVAILABLE);
+  expect("http-503", CGRPC_STATUS_UNAVAILABLE);
+  expect("http-504", CGRPC_STATUS_UNAVAILABLE);
+  expect("http-500", CGRPC_STATUS_UNKNOWN);
+  expect("http-418", CGRPC_STATUS_UNKNOWN);
+}
+END_TEST
+
+START_TEST(rst_stream_codes_map_per_the_spec)
+{
+  expect("rst-cancel", CGRPC_STATUS_CANCELLED);
+  expect("rst-refused", CGRPC_STATUS_UNAVAILABLE);
+  expect("rst-calm", CGRPC_STATUS_RESOURCE_EXHAUSTED);
+  expect("rst-security", CGRPC_STATUS_PERMISSION_DENIED);
+  expect("rst-internal", CGRPC_STATUS_INTERNAL);
+}
+END_TEST
+
+START_TEST(broken_grpc_answers_are_internal_or_unknown)
+{
+  expect("no-trailers", CGRPC_STATUS_INTERNAL);
+  expect("html", CGRPC_STATUS_UNKNOWN);
+  expect("two-messages", CGRPC_STATUS_INTERNAL);
+  expect("bad-bin", CGRPC_STATUS_INTERNAL);
+  expect("truncated", CGRPC_STATUS_INTERNAL);
+  expect("bad-flag", CGRPC_STATUS_INTERNAL);
+  expect("unknown-code", CGRPC_STATUS_UNKNOWN);
+}
+END_TEST
+
+START_TEST(an_announced_message_over_the_limit_is_refused_before_it_arrives)
+{
+  expect("huge-prefix", CGRPC_STATUS_RESOURCE_EXHAUSTED);
+}
+END_TEST
+
+START_TEST(trailers_only_carries_code_message_and_trailing_metadata)
+{
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(call_fake("status-5", &st), CGRPC_STATUS_NOT_FOUND);
+  ck_assert_str_eq(st.message, "fake says no");
+  ck_assert_str_eq(cgrpc_metadata_get(st.trailing_metadata, "x-t"), "trailer");
+  ck_assert_uint_eq(cgrpc_metadata_count(st.initial_metadata), 0);
+  cgrpc_status_clear(&st);
+}
+END_TEST
+
+START_TEST(garbage_from_the_server_is_unavailable_and_the_channel_reconnects)
+{
+  expect("garbage", CGRPC_STATUS_UNAVAILABLE);
+}
+END_TEST
+
+static Suite *client_errors_suite(void)
+{
+  Suite *s = suite_create("client_errors");
+  TCase *tc = tcase_create("bad answers");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, a_proper_answer_is_ok);
+  tcase_add_test(tc, http_status_without_grpc_status_maps_per_the_spec);
+  tcase_add_test(tc, rst_stream_codes_map_per_the_spec);
+  tcase_add_test(tc, broken_grpc_answers_are_internal_or_unknown);
+  tcase_add_test(tc, an_announced_message_over_the_limit_is_refused_before_it_arrives);
+  tcase_add_test(tc, trailers_only_carries_code_message_and_trailing_metadata);
+  tcase_add_test(tc, garbage_from_the_server_is_unavailable_and_the_channel_reconnects);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  signal(SIGPIPE, SIG_IGN);
+  SRunner *sr = srunner_create(client_errors_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
