@@ -212,6 +212,14 @@ static void channel_connect(cgrpc_channel *ch)
     cgrpc_conn_fail(conn, "connect: %s", strerror(errno));
 }
 
+void cgrpc_channel_retire_conn(cgrpc_channel *ch, cgrpc_conn *conn)
+{
+  if (ch->conn == conn)
+    ch->conn = NULL;
+  conn->goaway_received = 1; /* no new streams here */
+  cgrpc_conn_goaway(conn, NGHTTP2_NO_ERROR, NULL);
+}
+
 void cgrpc_channel_start_attempt(cgrpc_channel *ch, cgrpc_call *call)
 {
   if (ch->shutting_down) {

@@ -64,6 +64,10 @@ struct cgrpc_channel {
   cgrpc_task shutdown_task;
 };
 
+/* No new calls on conn (out of stream ids): a GOAWAY tells the server, and
+ * it closes once its calls are done.  Loop thread. */
+void cgrpc_channel_retire_conn(cgrpc_channel *ch, cgrpc_conn *conn);
+
 /* Starts the attempt of call on a connection, connecting if needed.  Loop thread. */
 void cgrpc_channel_start_attempt(cgrpc_channel *ch, cgrpc_call *call);
 

@@ -161,12 +161,30 @@ void cgrpc_client_ctx_set_deadline(cgrpc_client_ctx *ctx, cgrpc_time deadline)
 
 /* ---- attempts ------------------------------------------------------------------- */
 
+static void call_release(void *obj)
+{
+  call_unref(obj);
+}
+
 static void attempt_detach(cgrpc_call *call)
 {
   if (cgrpc_list_linked(&call->node))
     cgrpc_list_remove(&call->node);
-  if (call->conn != NULL && call->stream_id > 0 && !call->conn->dead)
-    nghttp2_session_set_stream_user_data(call->conn->ng, call->stream_id, NULL);
+  cgrpc_conn *conn = call->conn;
+  int32_t id = call->stream_id;
+  call->sendq.stream_id = 0; /* whatever nghttp2 still holds of it resets the stream */
+  if (conn != NULL && id > 0 && !conn->dead) {
+    nghttp2_session_set_stream_user_data(conn->ng, id, NULL);
+    /* Still sending: nghttp2 may hold a DATA frame pointing into this call
+     * until the stream closes, so the stream keeps the call alive. */
+    if (nghttp2_session_get_stream_local_close(conn->ng, id) == 0) {
+      call_ref(call);
+      if (cgrpc_conn_add_zombie(conn, id, call, call_release) != 0) {
+        call_unref(call);
+        cgrpc_conn_fail(conn, "out of memory"); /* nothing may point into the call */
+      }
+    }
+  }
   call->conn = NULL;
   call->stream_id = 0;
 }
@@ -261,9 +279,10 @@ static ssize_t client_read_cb(nghttp2_session *ng, int32_t stream_id, uint8_t *b
 {
   cgrpc_sendq *q = source->ptr;
   (void)ng;
-  (void)stream_id;
   (void)buf;
   (void)ud;
+  if (q->stream_id != stream_id)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* abandoned: reset it */
   size_t n = q->bytes < length ? q->bytes : length;
   *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
   if (n == q->bytes)
@@ -297,6 +316,12 @@ void cgrpc_client_call_submit(cgrpc_call *call, cgrpc_conn *conn)
   prd.read_callback = client_read_cb;
   int32_t id = nghttp2_submit_request(conn->ng, NULL, nv.nv, nv.n, &prd, call);
   cgrpc_nvbuf_clear(&nv);
+  if (id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) {
+    /* This connection has used up its stream ids: retire it, use another. */
+    cgrpc_channel_retire_conn(ch, conn);
+    cgrpc_channel_start_attempt(ch, call);
+    return;
+  }
   if (id < 0) {
     cgrpc_client_call_abort(call, CGRPC_STATUS_UNAVAILABLE, "cannot open a stream: %s",
                             nghttp2_strerror(id));
@@ -304,6 +329,7 @@ void cgrpc_client_call_submit(cgrpc_call *call, cgrpc_conn *conn)
   }
   call->conn = conn;
   call->stream_id = id;
+  call->sendq.stream_id = id;
   cgrpc_list_push_back(&conn->streams, &call->node);
   cgrpc_conn_kick(conn);
 }
@@ -404,6 +430,7 @@ static int client_on_data(nghttp2_session *ng, uint8_t flags, int32_t stream_id,
     return 0;
   if (call->http_status != 200 || !call->got_content_type)
     return 0; /* not a gRPC body; the status comes from :status */
+  call_ref(call); /* a message may end the call inside the feed */
   int rv = cgrpc_frame_decoder_feed(&call->dec, data, len, client_on_message, call);
   if (rv == CGRPC_ERR_TOO_LARGE)
     cgrpc_client_call_abort(call, CGRPC_STATUS_RESOURCE_EXHAUSTED,
@@ -413,6 +440,7 @@ static int client_on_data(nghttp2_session *ng, uint8_t flags, int32_t stream_id,
     cgrpc_client_call_abort(call, CGRPC_STATUS_INTERNAL, "malformed message prefix");
   else if (rv == CGRPC_ERR_NOMEM)
     cgrpc_client_call_abort(call, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  call_unref(call);
   return 0;
 }
 
@@ -480,9 +508,13 @@ static int client_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
 static int client_on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t error_code,
                                   void *ud)
 {
-  (void)ud;
+  cgrpc_conn *conn = ud;
   cgrpc_call *call = client_stream_call(ng, stream_id);
-  if (call == NULL || !call->attempt_active)
+  if (call == NULL) {
+    cgrpc_conn_bury(conn, stream_id);
+    return 0;
+  }
+  if (!call->attempt_active)
     return 0;
   if (error_code == NGHTTP2_REFUSED_STREAM)
     cgrpc_client_call_abort(call, CGRPC_STATUS_UNAVAILABLE, "stream refused by the server");

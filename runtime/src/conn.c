@@ -170,7 +170,8 @@ static int conn_send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const ui
   cgrpc_conn *conn = ud;
   cgrpc_sendq *q = source->ptr;
   (void)ng;
-  (void)frame;
+  if (q->stream_id != frame->hd.stream_id)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* abandoned: reset it */
   if (!conn_room(conn, 9 + length))
     return conn->dead ? NGHTTP2_ERR_CALLBACK_FAILURE : NGHTTP2_ERR_WOULDBLOCK;
   memcpy(conn->wbuf + conn->wlen, framehd, 9);
@@ -420,10 +421,43 @@ void cgrpc_conn_goaway(cgrpc_conn *conn, uint32_t error_code, const char *debug)
   cgrpc_conn_kick(conn);
 }
 
+int cgrpc_conn_add_zombie(cgrpc_conn *conn, int32_t stream_id, void *obj,
+                          void (*release)(void *obj))
+{
+  if (conn->nzombies == conn->zombies_cap) {
+    size_t cap = conn->zombies_cap ? conn->zombies_cap * 2 : 4;
+    cgrpc_conn_zombie *z = cgrpc_realloc(conn->alloc, conn->zombies, cap * sizeof *z);
+    if (z == NULL)
+      return CGRPC_ERR_NOMEM;
+    conn->zombies = z;
+    conn->zombies_cap = cap;
+  }
+  cgrpc_conn_zombie *z = &conn->zombies[conn->nzombies++];
+  z->stream_id = stream_id;
+  z->obj = obj;
+  z->release = release;
+  return 0;
+}
+
+void cgrpc_conn_bury(cgrpc_conn *conn, int32_t stream_id)
+{
+  for (size_t i = 0; i < conn->nzombies; i++) {
+    if (conn->zombies[i].stream_id == stream_id) {
+      cgrpc_conn_zombie z = conn->zombies[i];
+      conn->zombies[i] = conn->zombies[--conn->nzombies];
+      z.release(z.obj);
+      return;
+    }
+  }
+}
+
 void cgrpc_conn_free(cgrpc_conn *conn)
 {
   if (conn == NULL)
     return;
+  for (size_t i = 0; i < conn->nzombies; i++)
+    conn->zombies[i].release(conn->zombies[i].obj);
+  cgrpc_free(conn->alloc, conn->zombies);
   if (!conn->dead && conn->tp != NULL && conn->fdh.cb != NULL)
     cgrpc_loop_del_fd(conn->loop, &conn->fdh);
   nghttp2_session_del(conn->ng);

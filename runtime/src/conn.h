@@ -24,7 +24,8 @@ typedef struct cgrpc_sendbuf {
 typedef struct cgrpc_sendq {
   cgrpc_sendbuf *head;
   cgrpc_sendbuf *tail;
-  size_t bytes; /* not yet sent */
+  size_t bytes;      /* not yet sent */
+  int32_t stream_id; /* the stream allowed to send it; 0 once abandoned */
 } cgrpc_sendq;
 
 void cgrpc_sendq_push(cgrpc_sendq *q, cgrpc_sendbuf *b);
@@ -44,6 +45,15 @@ typedef struct cgrpc_conn_events {
   /* Role hook run before dead: fail or cancel every stream in conn->streams. */
   void (*fail_streams)(cgrpc_conn *conn);
 } cgrpc_conn_events;
+
+/* A stream its owner has given up on but nghttp2 has not closed yet (a reset
+ * may wait behind frames already in flight).  The connection keeps the owner
+ * alive until the stream closes or the connection dies. */
+typedef struct cgrpc_conn_zombie {
+  int32_t stream_id;
+  void *obj;
+  void (*release)(void *obj);
+} cgrpc_conn_zombie;
 
 struct cgrpc_conn {
   const cgrpc_allocator *alloc;
@@ -69,6 +79,9 @@ struct cgrpc_conn {
   uint8_t *wbuf; /* the loop's shared write buffer while flushing */
   size_t wlen;
   size_t wcap;
+  cgrpc_conn_zombie *zombies;
+  size_t nzombies;
+  size_t zombies_cap;
   uint8_t *pend; /* bytes the socket did not take yet; allocated only then */
   size_t pend_len;
   size_t pend_off;
@@ -102,12 +115,20 @@ void cgrpc_conn_goaway(cgrpc_conn *conn, uint32_t error_code, const char *debug)
 /* Frees the session and closes the transport.  Loop thread. */
 void cgrpc_conn_free(cgrpc_conn *conn);
 
+/* Keeps obj alive (release runs later) while stream_id is open.  Returns 0
+ * or CGRPC_ERR_NOMEM (then obj is released at once... by the caller). */
+int cgrpc_conn_add_zombie(cgrpc_conn *conn, int32_t stream_id, void *obj,
+                          void (*release)(void *obj));
+/* From on_stream_close: releases the zombie of stream_id, if there is one. */
+void cgrpc_conn_bury(cgrpc_conn *conn, int32_t stream_id);
+
 /* For the roles' on_frame_recv: connection-level frames (GOAWAY). */
 void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame);
 
 /* Data providers of both roles point source.ptr at the stream's cgrpc_sendq
  * and answer NGHTTP2_DATA_FLAG_NO_COPY: the connection then copies the bytes
- * straight from the queue into the socket buffer. */
+ * straight from the queue into the socket buffer.  A queue whose stream_id
+ * is no longer the frame's resets that stream instead. */
 
 /* Feeds received bytes (what the read path does; tests call it directly).
  * Returns 0 or CGRPC_ERR_PROTO. */

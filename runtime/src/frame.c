@@ -89,10 +89,11 @@ int cgrpc_frame_decoder_feed(cgrpc_frame_decoder *d, const uint8_t *data, size_t
     if (d->have < d->msg_len)
       return 0;
     uint8_t *msg = d->buf;
+    cgrpc_allocator alloc = *d->alloc; /* cb may end the decoder's owner */
     d->buf = NULL;
     d->prefix_len = 0;
     int rv = cb(user_data, msg, d->msg_len, d->prefix[0]);
-    cgrpc_free(d->alloc, msg);
+    cgrpc_free(&alloc, msg);
     if (rv < 0)
       return rv;
   }

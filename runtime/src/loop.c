@@ -352,9 +352,16 @@ void cgrpc_loop_run(cgrpc_loop *loop)
       break;
     cgrpc_loop_run_once(loop, -1);
   }
-  /* Whatever was posted before the stop still runs. */
-  loop_run_posted(loop);
-  loop_run_deferred(loop);
+  /* Whatever was posted before the stop still runs, and whatever that posts. */
+  for (;;) {
+    pthread_mutex_lock(&loop->mu);
+    int posted = loop->posted_head != NULL;
+    pthread_mutex_unlock(&loop->mu);
+    if (!posted && loop->deferred_head == NULL)
+      break;
+    loop_run_posted(loop);
+    loop_run_deferred(loop);
+  }
   __atomic_store_n(&loop->running, 0, __ATOMIC_RELEASE);
 }
 

@@ -123,15 +123,30 @@ static void server_accept_one(cgrpc_server *srv, int fd)
     cgrpc_conn_fail(conn, "cannot start the HTTP/2 session");
 }
 
+static void server_listener_resume(void *ud)
+{
+  cgrpc_listener *l = ud;
+  if (l->fd >= 0)
+    cgrpc_loop_mod_fd(l->srv->loop, &l->h, EPOLLIN);
+}
+
 static void server_on_listener(void *ud, uint32_t events)
 {
   cgrpc_listener *l = ud;
   (void)events;
   for (int i = 0; i < SERVER_ACCEPTS_PER_ROUND; i++) {
     int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-      return; /* EAGAIN, or out of fds: try again on the next event */
-    server_accept_one(l->srv, fd);
+    if (fd >= 0) {
+      server_accept_one(l->srv, fd);
+    } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      /* The pending connection stays pending and the listener stays
+       * readable: stop watching it for a while instead of spinning. */
+      cgrpc_loop_mod_fd(l->srv->loop, &l->h, 0);
+      cgrpc_loop_timer_start(l->srv->loop, &l->retry, cgrpc_now() + CGRPC_MS_TO_NS(100));
+      return;
+    } else {
+      return; /* EAGAIN: all taken; or an aborted connection */
+    }
   }
 }
 
@@ -231,21 +246,30 @@ int cgrpc_server_start(cgrpc_server *srv)
 {
   if (srv == NULL)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  if (srv->started || srv->nlisteners == 0)
+  if (srv->started || srv->stopped || srv->nlisteners == 0)
     return CGRPC_ERR_STATE;
   if (srv->handler_threads > 0) {
     int rv = cgrpc_workers_new(&srv->workers, srv->handler_threads, &srv->alloc);
     if (rv != 0)
       return rv;
   }
-  for (int i = 0; i < srv->nlisteners; i++) {
+  int rv = 0;
+  for (int i = 0; rv == 0 && i < srv->nlisteners; i++) {
     cgrpc_listener *l = &srv->listeners[i];
+    cgrpc_timer_init(&l->retry, server_listener_resume, l);
     if (cgrpc_loop_add_fd(srv->loop, &l->h, l->fd, EPOLLIN, server_on_listener, l) != 0)
-      return CGRPC_ERR_SYSTEM;
+      rv = CGRPC_ERR_SYSTEM;
   }
-  int rv = cgrpc_loop_start_thread(srv->loop, "cgrpc-server");
-  if (rv != 0)
+  if (rv == 0)
+    rv = cgrpc_loop_start_thread(srv->loop, "cgrpc-server");
+  if (rv != 0) {
+    for (int i = 0; i < srv->nlisteners; i++)
+      if (srv->listeners[i].h.cb != NULL)
+        cgrpc_loop_del_fd(srv->loop, &srv->listeners[i].h);
+    cgrpc_workers_free(srv->workers);
+    srv->workers = NULL;
     return rv;
+  }
   srv->started = 1;
   return 0;
 }
@@ -258,8 +282,10 @@ static void server_close_listeners(cgrpc_server *srv)
     cgrpc_listener *l = &srv->listeners[i];
     if (l->fd < 0)
       continue;
-    if (l->h.cb != NULL)
+    if (l->h.cb != NULL) {
       cgrpc_loop_del_fd(srv->loop, &l->h);
+      cgrpc_loop_timer_stop(srv->loop, &l->retry);
+    }
     close(l->fd);
     l->fd = -1;
     if (l->unix_path[0] != '\0')

@@ -43,6 +43,11 @@ static void call_detach(cgrpc_server_call *call)
   if (call->stream_closed)
     return;
   call->stream_closed = 1;
+  /* A call still waiting for a handler thread will never be answered: take
+   * it out of the queue now rather than keep its request in memory. */
+  if (call->dispatched && call->srv->workers != NULL &&
+      cgrpc_workers_cancel(call->srv->workers, &call->dispatch_task))
+    call->refs--; /* the handler's; the stream's goes below */
   if (cgrpc_list_linked(&call->node))
     cgrpc_list_remove(&call->node);
   if (call->conn != NULL && !call->conn->dead)
@@ -62,15 +67,19 @@ static int call_add_common_headers(cgrpc_nvbuf *nv, int http_status)
   return rv ? rv : cgrpc_nvbuf_add_static(nv, "content-type", "application/grpc");
 }
 
+/* with_md: also send the handler's metadata, which only the handler's side
+ * may touch until it has finished. */
 static int call_submit_trailers_only(cgrpc_server_call *call, int http_status, cgrpc_code code,
-                                     const char *message)
+                                     const char *message, int with_md)
 {
   cgrpc_nvbuf nv;
   cgrpc_nvbuf_init(&nv, &call->srv->alloc);
   int rv = call_add_common_headers(&nv, http_status);
   rv = rv ? rv : cgrpc_nvbuf_add_status(&nv, code, message);
-  rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->initial_md);
-  rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->trailing_md);
+  if (with_md) {
+    rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->initial_md);
+    rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->trailing_md);
+  }
   if (rv == 0)
     rv = nghttp2_submit_response(call->conn->ng, call->stream_id, nv.nv, nv.n, NULL);
   cgrpc_nvbuf_clear(&nv);
@@ -83,6 +92,8 @@ static ssize_t server_read_cb(nghttp2_session *ng, int32_t stream_id, uint8_t *b
   cgrpc_sendq *q = source->ptr;
   (void)buf;
   (void)ud;
+  if (q->stream_id != stream_id)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   size_t n = q->bytes < length ? q->bytes : length;
   *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
   if (n < q->bytes)
@@ -116,6 +127,7 @@ static int call_submit_response(cgrpc_server_call *call)
     call->sendbuf.len = call->resp_len;
     call->sendbuf.off = 0;
     cgrpc_sendq_push(&call->sendq, &call->sendbuf);
+    call->sendq.stream_id = call->stream_id;
     nghttp2_data_provider prd;
     prd.source.ptr = &call->sendq;
     prd.read_callback = server_read_cb;
@@ -125,22 +137,9 @@ static int call_submit_response(cgrpc_server_call *call)
   return rv;
 }
 
-/* Answers now: the status (and response, if OK and encoded) of the call. */
-static void call_respond(cgrpc_server_call *call, int http_status)
+/* The answer is submitted (rv: how that went): write it. */
+static void call_submitted(cgrpc_server_call *call, int rv)
 {
-  if (call->responded || call->stream_closed)
-    return;
-  call->responded = 1;
-  cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
-  if (call->deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->deadline) {
-    /* Too late: whatever the handler said, the client's deadline has passed. */
-    call->code = CGRPC_STATUS_DEADLINE_EXCEEDED;
-    call->message = "Deadline Exceeded";
-    call->resp = NULL;
-  }
-  int rv = call->code == CGRPC_STATUS_OK && call->resp != NULL
-               ? call_submit_response(call)
-               : call_submit_trailers_only(call, http_status, call->code, call->message);
   if (rv != 0)
     nghttp2_submit_rst_stream(call->conn->ng, NGHTTP2_FLAG_NONE, call->stream_id,
                               NGHTTP2_INTERNAL_ERROR);
@@ -151,31 +150,50 @@ static void call_respond(cgrpc_server_call *call, int http_status)
   cgrpc_conn_kick(call->conn);
 }
 
-/* Ends the call early with a status of the runtime's own. */
+/* Answers with what the handler's side decided (it has finished). */
+static void call_respond(cgrpc_server_call *call)
+{
+  if (call->responded || call->stream_closed)
+    return;
+  call->responded = 1;
+  cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
+  int rv;
+  if (call->deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->deadline)
+    /* Too late: whatever the handler said, the client's deadline has passed. */
+    rv = call_submit_trailers_only(call, 200, CGRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded", 1);
+  else if (call->code == CGRPC_STATUS_OK && call->resp != NULL)
+    rv = call_submit_response(call);
+  else
+    rv = call_submit_trailers_only(call, 200, call->code, call->message, 1);
+  call_submitted(call, rv);
+}
+
+/* Ends the call now with a status of the runtime's own.  Once dispatched,
+ * the call's arena, status and metadata belong to the handler's side, so
+ * only what is passed here goes out (and the handler sees a cancellation). */
 static void call_reject(cgrpc_server_call *call, int http_status, cgrpc_code code,
                         const char *fmt, ...) CGRPC_PRINTF(4, 5);
 
 static void call_reject(cgrpc_server_call *call, int http_status, cgrpc_code code,
                         const char *fmt, ...)
 {
-  if (call->responded)
+  if (call->responded || call->stream_closed)
     return;
   char buf[256];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  call->code = code;
-  call->message = cgrpc_arena_strndup(&call->arena, buf, strlen(buf));
-  call->resp = NULL;
+  call->responded = 1;
   call_cancel(call);
-  call_respond(call, http_status);
+  cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
+  call_submitted(call, call_submit_trailers_only(call, http_status, code, buf, !call->dispatched));
 }
 
 static void call_respond_task(void *ud)
 {
   cgrpc_server_call *call = ud;
-  call_respond(call, 200);
+  call_respond(call);
   call_unref(call); /* the handler's reference */
 }
 
@@ -207,10 +225,12 @@ static void call_finish_outer(cgrpc_server_call *call)
       call->resp_len = CGRPC_FRAME_PREFIX + len;
     }
   }
-  if (srv->workers != NULL)
-    cgrpc_loop_post(srv->loop, &call->respond_task);
-  else
+  /* Deferred answers may come from any thread; only the loop's may answer
+   * directly. */
+  if (srv->workers == NULL && cgrpc_loop_on_thread(srv->loop))
     call_respond_task(call);
+  else
+    cgrpc_loop_post(srv->loop, &call->respond_task);
 }
 
 static void call_stage_run(cgrpc_server_call *call)
@@ -294,6 +314,7 @@ static void call_dispatch(cgrpc_server_call *call)
     return;
   }
   rd->message_init(call->response);
+  call->dispatched = 1;
   call->refs++; /* the handler's, until its answer is handled on the loop */
   if (srv->workers != NULL)
     cgrpc_workers_submit(srv->workers, &call->dispatch_task);
@@ -374,7 +395,7 @@ static int server_on_header(nghttp2_session *ng, const nghttp2_frame *frame, con
     call->authority = cgrpc_arena_strndup(&call->arena, (const char *)value, valuelen);
     break;
   case CGRPC_HDR_CONTENT_TYPE:
-    call->bad_content_type = !cgrpc_content_type_is_grpc(value, valuelen);
+    call->got_content_type = cgrpc_content_type_is_grpc(value, valuelen);
     break;
   case CGRPC_HDR_GRPC_TIMEOUT: {
     int64_t ns;
@@ -417,7 +438,7 @@ static void call_headers_done(cgrpc_server_call *call)
     call_reject(call, 405, CGRPC_STATUS_INTERNAL, "gRPC requires POST");
     return;
   }
-  if (call->bad_content_type) {
+  if (!call->got_content_type) {
     call_reject(call, 415, CGRPC_STATUS_INTERNAL, "content-type is not application/grpc");
     return;
   }

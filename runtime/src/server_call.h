@@ -39,7 +39,7 @@ struct cgrpc_server_call {
   cgrpc_metadata *md;
   cgrpc_time deadline;
   int bad_method;
-  int bad_content_type;
+  int got_content_type; /* an application/grpc one */
   int bad_timeout;
   int bad_encoding;
   cgrpc_code header_error; /* OK, or why the headers are unusable */
@@ -47,7 +47,9 @@ struct cgrpc_server_call {
   int n_messages;
   ProtobufCMessage *request;
 
-  /* The handler's side. */
+  /* The handler's side: once dispatched, arena, response, status and
+   * metadata are the handler thread's until its answer is posted back. */
+  int dispatched;
   int cancelled; /* atomic */
   size_t stage;
   size_t nstages;

@@ -36,6 +36,7 @@ typedef struct cgrpc_listener {
   cgrpc_server *srv;
   int fd;
   cgrpc_loop_fd h;
+  cgrpc_timer retry; /* resumes accepting after running out of fds */
   char unix_path[108]; /* removed at shutdown */
 } cgrpc_listener;
 

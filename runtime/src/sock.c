@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -92,7 +93,11 @@ int cgrpc_sock_listen(const cgrpc_sockaddr *addr, int backlog)
   if (fd < 0)
     return CGRPC_ERR_SYSTEM;
   if (family == AF_UNIX) {
-    unlink(((const struct sockaddr_un *)&addr->ss)->sun_path);
+    /* Replace a stale socket, never anything else. */
+    const char *path = ((const struct sockaddr_un *)&addr->ss)->sun_path;
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+      unlink(path);
   } else {
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

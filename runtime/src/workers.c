@@ -82,6 +82,24 @@ void cgrpc_workers_submit(cgrpc_workers *w, cgrpc_task *t)
     pthread_cond_signal(&w->cond);
 }
 
+int cgrpc_workers_cancel(cgrpc_workers *w, cgrpc_task *t)
+{
+  int found = 0;
+  pthread_mutex_lock(&w->mu);
+  for (cgrpc_task **p = &w->head, *prev = NULL; *p != NULL; prev = *p, p = &(*p)->next) {
+    if (*p == t) {
+      *p = t->next;
+      if (w->tail == t)
+        w->tail = prev;
+      t->queued = 0;
+      found = 1;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&w->mu);
+  return found;
+}
+
 void cgrpc_workers_free(cgrpc_workers *w)
 {
   if (w == NULL)

@@ -1,4 +1,5 @@
 /* End to end: our client against our server, each test with the server in its own process. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <poll.h>
@@ -7,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -751,6 +754,12 @@ START_TEST(malformed_requests_fail_alone_and_the_connection_keeps_working)
   ck_assert_int_eq(rawh2_request(c, html, buf, n, &res, tmo), 0);
   ck_assert_int_eq(res.http_status, 415);
 
+  /* No content-type at all is not gRPC either. */
+  const char *noct[] = {":method", "POST", ":scheme", "http", ":path", "/e2e.Echo/Echo",
+                        ":authority", "x", NULL};
+  ck_assert_int_eq(rawh2_request(c, noct, buf, n, &res, tmo), 0);
+  ck_assert_int_eq(res.http_status, 415);
+
   /* GET is not gRPC either. */
   const char *get[] = {":method", "GET", ":scheme", "http", ":path", "/e2e.Echo/Echo",
                        ":authority", "x", "content-type", "application/grpc", NULL};
@@ -849,6 +858,213 @@ START_TEST(handlers_on_the_io_thread_work_too)
 }
 END_TEST
 
+
+/* ---- regressions from the runtime review ------------------------------------------------ */
+
+START_TEST(deferred_answers_may_come_from_other_threads_with_handlers_on_the_io_thread)
+{
+  static const char *const extra[] = {"--threads", "0", NULL};
+  server_proc p;
+  server_start(&p, extra);
+  cgrpc_channel *ch = channel_to(p.port, NULL);
+  enum { N = 60 };
+  waiter w;
+  waiter_init(&w, N);
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  req.defer = 1;
+  req.sleep_ms = 1;
+  for (int i = 0; i < N; i++)
+    ck_assert_int_eq(e2e__echo_client__echo_async(ch, &req, NULL, on_echo_done, &w, NULL), 0);
+  waiter_wait(&w);
+  for (int i = 0; i < N; i++)
+    ck_assert_int_eq(w.codes[i], CGRPC_STATUS_OK);
+  cgrpc_channel_free(ch);
+  ck_assert_int_eq(server_stop(&p), 0);
+}
+END_TEST
+
+static long rss_kib(pid_t pid)
+{
+  char path[64], line[256];
+  long kib = -1;
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  while (f != NULL && fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+      break;
+  if (f != NULL)
+    fclose(f);
+  return kib;
+}
+
+START_TEST(reset_streams_do_not_pile_up_behind_busy_handlers)
+{
+  /* Two handler threads stuck for 3 s; meanwhile a client sends 800 complete
+   * 256 KiB requests and resets each one.  Without taking reset calls out of
+   * the handler queue the server would hold 200 MiB of requests. */
+  static const char *const extra[] = {"--threads", "2", NULL};
+  server_proc p;
+  server_start(&p, extra);
+  rawh2 *c = rawh2_connect(p.port);
+  ck_assert_ptr_nonnull(c);
+  const char *hdrs[] = {":method", "POST", ":scheme", "http", ":path", "/e2e.Echo/Echo",
+                        ":authority", "x", "content-type", "application/grpc", NULL};
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  req.sleep_ms = 3000;
+  req.ignore_cancel = 1;
+  req.payload.len = 256 * 1024;
+  req.payload.data = calloc(1, req.payload.len);
+  size_t n = e2e__echo_request__get_packed_size(&req);
+  uint8_t *body = malloc(n + 5);
+  body[0] = 0;
+  body[1] = (uint8_t)(n >> 24);
+  body[2] = (uint8_t)(n >> 16);
+  body[3] = (uint8_t)(n >> 8);
+  body[4] = (uint8_t)n;
+  e2e__echo_request__pack(&req, body + 5);
+  long before = rss_kib(p.pid);
+  long peak = before;
+  for (int i = 0; i < 800; i++) {
+    ck_assert_int_eq(rawh2_request_and_reset(c, hdrs, body, n + 5), 0);
+    long now = rss_kib(p.pid);
+    if (now > peak)
+      peak = now;
+  }
+  for (int i = 0; i < 20; i++) {
+    sleep_ms(25);
+    long now = rss_kib(p.pid);
+    if (now > peak)
+      peak = now;
+  }
+  rawh2_free(c);
+  free(body);
+  free(req.payload.data);
+  long bound = getenv("CGRPC_TEST_WRAPPER") != NULL && *getenv("CGRPC_TEST_WRAPPER") ? 120 : 64;
+  ck_assert_msg((peak - before) / 1024 < bound, "server RSS grew by %ld MiB", (peak - before) / 1024);
+  ck_assert_int_eq(server_stop(&p), 0);
+}
+END_TEST
+
+typedef struct retry_state {
+  int attempts;
+  int done_calls;
+  int last_code;
+} retry_state;
+
+static void retry_done(cgrpc_client_ctx *ctx, void *ud)
+{
+  retry_state *r = ud;
+  if (cgrpc_client_ctx_status(ctx)->code == CGRPC_STATUS_CANCELLED && r->attempts < 4) {
+    r->attempts++;
+    cgrpc_client_ctx_proceed(ctx, retry_done, r); /* try again */
+    return;
+  }
+  cgrpc_client_ctx_finish(ctx);
+}
+
+static void retrying_interceptor(cgrpc_client_ctx *ctx, void *ud)
+{
+  retry_state *r = ud;
+  r->attempts++;
+  cgrpc_client_ctx_proceed(ctx, retry_done, r);
+}
+
+static void count_retry_done(cgrpc_status *status, E2e__EchoReply *reply, void *ud)
+{
+  retry_state *r = ud;
+  if (reply != NULL)
+    e2e__echo_reply__free_unpacked(reply, NULL);
+  r->done_calls++;
+  r->last_code = status->code;
+}
+
+START_TEST(freeing_a_channel_ends_calls_that_retry_exactly_once)
+{
+  retry_state r = {0, 0, -1};
+  cgrpc_channel_options *opts;
+  cgrpc_channel_options_new(&opts);
+  cgrpc_channel_options_add_interceptor(opts, retrying_interceptor, &r);
+  cgrpc_channel *ch = channel_to(srv.port, opts);
+  cgrpc_channel_options_free(opts);
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  req.sleep_ms = 5000;
+  ck_assert_int_eq(e2e__echo_client__echo_async(ch, &req, NULL, count_retry_done, &r, NULL), 0);
+  sleep_ms(100);
+  cgrpc_channel_free(ch); /* the call fails with CANCELLED, is retried, fails again... */
+  ck_assert_int_eq(r.done_calls, 1);
+  ck_assert_int_eq(r.last_code, CGRPC_STATUS_CANCELLED);
+  ck_assert_int_ge(r.attempts, 2);
+}
+END_TEST
+
+static double cpu_seconds(pid_t pid)
+{
+  char path[64];
+  unsigned long ut = 0, st = 0;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return -1;
+  /* Fields 14 and 15, after "pid (comm) state ...". */
+  int rv = fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+  fclose(f);
+  return rv == 2 ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : -1;
+}
+
+START_TEST(running_out_of_fds_does_not_spin_the_server)
+{
+  if (getenv("CGRPC_TEST_WRAPPER") != NULL && *getenv("CGRPC_TEST_WRAPPER")) {
+    puts("skipped under a wrapper: valgrind keeps fds of its own");
+    return;
+  }
+  static const char *const extra[] = {"--max-fds", "40", NULL};
+  server_proc p;
+  server_start(&p, extra);
+  int fds[80];
+  for (int i = 0; i < 80; i++) {
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)p.port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(connect(fds[i], (struct sockaddr *)&sa, sizeof sa), 0);
+  }
+  sleep_ms(200);
+  double t0 = cpu_seconds(p.pid);
+  sleep_ms(1000);
+  double used = cpu_seconds(p.pid) - t0;
+  ck_assert_msg(used < 0.3, "the server used %.2f s of CPU in 1 s while idle", used);
+  for (int i = 0; i < 80; i++)
+    close(fds[i]);
+  /* Once fds are free again it accepts and serves. */
+  sleep_ms(300);
+  cgrpc_channel *ch = channel_to(p.port, NULL);
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  ck_assert_int_eq(echo_call(ch, &req, NULL, NULL, NULL), CGRPC_STATUS_OK);
+  cgrpc_channel_free(ch);
+  ck_assert_int_eq(server_stop(&p), 0);
+}
+END_TEST
+
+START_TEST(a_unix_listener_never_deletes_a_regular_file)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/cgrpc-e2e-file-%d", (int)getpid());
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("precious", f);
+  fclose(f);
+  const char *bin = getenv("E2E_SERVER");
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "%s --unix %s >/dev/null 2>&1 </dev/null", bin, path);
+  int rv = system(cmd); /* fails to listen, and exits */
+  ck_assert(WIFEXITED(rv) && WEXITSTATUS(rv) == 1);
+  ck_assert_int_eq(access(path, F_OK), 0);
+  unlink(path);
+}
+END_TEST
+
 static Suite *e2e_suite(void)
 {
   Suite *s = suite_create("e2e");
@@ -878,6 +1094,11 @@ static Suite *e2e_suite(void)
   tcase_add_test(tc, garbage_on_one_connection_leaves_the_others_alone);
   tcase_add_test(tc, shutdown_lets_calls_in_flight_finish);
   tcase_add_test(tc, handlers_on_the_io_thread_work_too);
+  tcase_add_test(tc, deferred_answers_may_come_from_other_threads_with_handlers_on_the_io_thread);
+  tcase_add_test(tc, reset_streams_do_not_pile_up_behind_busy_handlers);
+  tcase_add_test(tc, freeing_a_channel_ends_calls_that_retry_exactly_once);
+  tcase_add_test(tc, running_out_of_fds_does_not_spin_the_server);
+  tcase_add_test(tc, a_unix_listener_never_deletes_a_regular_file);
   suite_add_tcase(s, tc);
   return s;
 }

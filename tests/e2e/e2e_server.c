@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,13 +19,34 @@ static void sleep_ms(int ms)
   nanosleep(&ts, NULL);
 }
 
+static void *finish_later(void *arg)
+{
+  cgrpc_server_call *call = arg;
+  const E2e__EchoRequest *req = (const E2e__EchoRequest *)cgrpc_server_call_request(call);
+  E2e__EchoReply *resp = (E2e__EchoReply *)cgrpc_server_call_response(call);
+  sleep_ms(req->sleep_ms);
+  resp->payload = req->payload;
+  cgrpc_server_call_finish(call);
+  return NULL;
+}
+
 static cgrpc_code echo(cgrpc_server_call *call, const E2e__EchoRequest *req, E2e__EchoReply *resp,
                        void *ud)
 {
   (void)ud;
   __atomic_add_fetch(&stat_calls, 1, __ATOMIC_RELAXED);
+  if (req->defer) {
+    pthread_t t;
+    cgrpc_server_call_defer(call);
+    if (pthread_create(&t, NULL, finish_later, call) != 0)
+      abort();
+    pthread_detach(t);
+    return CGRPC_STATUS_OK; /* ignored: the thread answers */
+  }
+  if (req->ignore_cancel)
+    sleep_ms(req->sleep_ms);
   /* Sleep in small steps, watching for cancellation as long handlers should. */
-  for (int slept = 0; slept < req->sleep_ms; slept += 5) {
+  for (int slept = 0; !req->ignore_cancel && slept < req->sleep_ms; slept += 5) {
     if (cgrpc_server_call_is_cancelled(call)) {
       __atomic_add_fetch(&stat_cancelled, 1, __ATOMIC_RELAXED);
       return cgrpc_server_call_set_status(call, CGRPC_STATUS_CANCELLED, "handler saw cancel");
@@ -100,6 +122,10 @@ int main(int argc, char **argv)
       threads = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--grace-ms") == 0)
       grace = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--max-fds") == 0) {
+      struct rlimit rl = {(rlim_t)atol(argv[i + 1]), (rlim_t)atol(argv[i + 1])};
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
   }
   cgrpc_server_options *opts;
   cgrpc_server *srv;

@@ -19,6 +19,7 @@ typedef struct fake_stream {
   uint8_t body[64];
   size_t len;
   size_t off;
+  size_t chunk; /* at most this many bytes per DATA frame; 0: no limit */
   const nghttp2_nv *trailers; /* NULL: END_STREAM on the last DATA */
   size_t ntrailers;
 } fake_stream;
@@ -92,6 +93,8 @@ static ssize_t fake_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
   size_t n = st->len - st->off;
   if (n > len)
     n = len;
+  if (st->chunk > 0 && n > st->chunk)
+    n = st->chunk;
   memcpy(buf, st->body + st->off, n);
   st->off += n;
   if (st->off == st->len) {
@@ -148,6 +151,10 @@ static void fake_answer(fake_conn *c, int32_t id, fake_stream *st)
   } else if (strcmp(what, "truncated") == 0) {
     static const uint8_t half[] = {0, 0, 0, 0, 10, 1, 2, 3};
     fake_body(c, id, st, ok_headers, 2, half, sizeof half, ok_trailers, 1);
+  } else if (strcmp(what, "split-junk") == 0) {
+    static const uint8_t junk[] = {0, 0, 0, 0, 6, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    st->chunk = 4; /* the message arrives in three DATA frames */
+    fake_body(c, id, st, ok_headers, 2, junk, sizeof junk, ok_trailers, 1);
   } else if (strcmp(what, "bad-flag") == 0) {
     static const uint8_t flag7[] = {7, 0, 0, 0, 0};
     fake_body(c, id, st, ok_headers, 2, flag7, sizeof flag7, ok_trailers, 1);

@@ -16,6 +16,7 @@ typedef struct fakeserver fakeserver;
  *   huge-prefix      a message prefix announcing 1 GiB
  *   truncated        half a message, then grpc-status 0
  *   bad-flag         a message whose compressed flag is 7
+ *   split-junk       a message that is not protobuf, split over three DATA frames
  *   garbage          bytes that are not HTTP/2 at all
  *   status-NN        Trailers-Only with grpc-status NN, a grpc-message and x-t trailer
  *   unknown-code     grpc-status 99

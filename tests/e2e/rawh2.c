@@ -180,8 +180,7 @@ static int raw_stream_done(rawh2 *c)
   return c->res->closed;
 }
 
-int rawh2_request(rawh2 *c, const char *const *headers, const uint8_t *body, size_t len,
-                  rawh2_result *res, int timeout_ms)
+static int32_t raw_submit(rawh2 *c, const char *const *headers, const uint8_t *body, size_t len)
 {
   nghttp2_nv nv[32];
   size_t n = 0;
@@ -192,21 +191,42 @@ int rawh2_request(rawh2 *c, const char *const *headers, const uint8_t *body, siz
     nv[n].valuelen = strlen(headers[2 * n + 1]);
     nv[n].flags = NGHTTP2_NV_FLAG_NONE;
   }
-  memset(res, 0, sizeof *res);
-  res->grpc_status = -1;
-  c->res = res;
   c->body = body;
   c->body_len = len;
   c->body_off = 0;
   nghttp2_data_provider prd;
   prd.source.ptr = NULL;
   prd.read_callback = raw_read_body;
-  c->stream_id = nghttp2_submit_request(c->ng, NULL, nv, n, body != NULL ? &prd : NULL, NULL);
+  return nghttp2_submit_request(c->ng, NULL, nv, n, body != NULL ? &prd : NULL, NULL);
+}
+
+int rawh2_request(rawh2 *c, const char *const *headers, const uint8_t *body, size_t len,
+                  rawh2_result *res, int timeout_ms)
+{
+  memset(res, 0, sizeof *res);
+  res->grpc_status = -1;
+  c->res = res;
+  c->stream_id = raw_submit(c, headers, body, len);
   if (c->stream_id < 0)
     return -1;
   int rv = raw_pump(c, timeout_ms, raw_stream_done);
   c->res = NULL;
   return rv;
+}
+
+static int raw_body_sent(rawh2 *c)
+{
+  return c->body_off == c->body_len && !nghttp2_session_want_write(c->ng);
+}
+
+int rawh2_request_and_reset(rawh2 *c, const char *const *headers, const uint8_t *body,
+                            size_t len)
+{
+  int32_t id = raw_submit(c, headers, body, len);
+  if (id < 0 || raw_pump(c, 10000, raw_body_sent) != 0)
+    return -1;
+  nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  return nghttp2_session_send(c->ng) == 0 ? 0 : -1;
 }
 
 int rawh2_send_raw(rawh2 *c, const void *data, size_t len)

@@ -27,6 +27,11 @@ void rawh2_free(rawh2 *c);
 int rawh2_request(rawh2 *c, const char *const *headers, const uint8_t *body, size_t len,
                   rawh2_result *res, int timeout_ms);
 
+/* Sends one request with its body, then resets the stream (CANCEL) without
+ * waiting for an answer.  Returns 0, or -1 when the connection failed. */
+int rawh2_request_and_reset(rawh2 *c, const char *const *headers, const uint8_t *body,
+                            size_t len);
+
 /* Writes bytes straight to the socket, below HTTP/2. */
 int rawh2_send_raw(rawh2 *c, const void *data, size_t len);
 

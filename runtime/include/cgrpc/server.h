@@ -89,8 +89,11 @@ CGRPC_EXTERN int cgrpc_server_start(cgrpc_server *srv);
 
 /*
  * Graceful shutdown: stops accepting, sends GOAWAY, lets calls in flight run
- * for up to grace_ms (negative: no limit), then cancels the rest and closes
- * every connection.  Blocks until done.  Any thread but the server's own.
+ * for up to grace_ms (negative: no limit), then answers the rest UNAVAILABLE
+ * (their handlers see cgrpc_server_call_is_cancelled) and closes every
+ * connection.  Blocks until done, which includes every running handler
+ * having returned and every deferred call having been finished: handlers
+ * must watch for cancellation.  Any thread but the server's own.
  */
 CGRPC_EXTERN void cgrpc_server_shutdown(cgrpc_server *srv, int64_t grace_ms);
 
