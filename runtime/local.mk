@@ -39,7 +39,9 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/conn.c runtime/src/conn.h \
 	runtime/src/headers.c runtime/src/headers.h \
 	runtime/src/client_call.c runtime/src/client_call.h \
-	runtime/src/server_call.c runtime/src/server_call.h \
+	runtime/src/client_attempt.c runtime/src/client_stream.c \
+	runtime/src/pipe.c runtime/src/pipe.h \
+	runtime/src/server_call.c runtime/src/server_call.h runtime/src/server_handler.c \
 	runtime/src/channel.c runtime/src/channel_internal.h \
 	runtime/src/call_options.c \
 	runtime/src/server.c runtime/src/server_internal.h \

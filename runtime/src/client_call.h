@@ -1,4 +1,4 @@
-/* Internal: the client call -- interceptor stages, then attempts as HTTP/2 streams. */
+/* Internal: the client call -- interceptor stages around attempts, each an HTTP/2 stream. */
 #ifndef CGRPC_CLIENT_CALL_H
 #define CGRPC_CLIENT_CALL_H
 
@@ -9,6 +9,7 @@
 #include "frame.h"
 #include "list.h"
 #include "loop.h"
+#include "pipe.h"
 
 struct cgrpc_client_ctx {
   cgrpc_call *call;
@@ -22,40 +23,54 @@ struct cgrpc_call {
   cgrpc_channel *ch;
   const cgrpc_allocator *alloc; /* &alloc_copy */
   cgrpc_allocator alloc_copy;
+  ProtobufCAllocator pb; /* alloc for protobuf-c: response messages */
   const cgrpc_method_desc *method;
   cgrpc_time deadline;
-  cgrpc_metadata *md;               /* request metadata, or NULL */
-  const ProtobufCMessage *request;  /* only while the start function runs */
-  uint8_t *req;                     /* framed request (prefix + bytes) */
+  cgrpc_metadata *md;              /* request metadata, or NULL */
+  const ProtobufCMessage *request; /* only while the start function runs */
+  uint8_t *req;                    /* the framed request (prefix + bytes), or NULL */
   size_t req_len;
 
   /* The result of the current stage. */
   cgrpc_status status;
-  ProtobufCMessage *response;
+  ProtobufCMessage *response; /* unary calls */
 
-  /* Completion. */
+  /* Completion of unary calls. */
   cgrpc_unary_done_invoker invoke;
   cgrpc_fn done_fn;
   void *done_user_data;
-  int finished; /* atomic: the user has been told */
+  int finished;         /* atomic: the outcome is known and told */
   int cancel_requested; /* atomic */
+  int cancel_code;      /* atomic: the code a cancel ends the call with */
+
+  /* Streaming calls (cgrpc_call_start_stream*): messages go through the pipe. */
+  int streaming;
+  int has_callbacks;
+  cgrpc_call_callbacks cbs;
+  void *cbs_user_data;
+  cgrpc_pipe pipe;
+  cgrpc_task send_task;   /* take what the application wrote */
+  cgrpc_task credit_task; /* give window back for what it read */
+  cgrpc_task ready_task;  /* on_send_ready */
 
   /* Stages: ctx[0..n-1] are interceptors, ctx[n] the network attempt. */
   size_t nstages;
   cgrpc_client_ctx *ctx;
 
   /* The current attempt; loop thread only. */
+  int attempts;
   int attempt_active;
   cgrpc_conn *conn;
   int32_t stream_id;
   cgrpc_list node; /* in conn->streams, or the channel's pending list */
-  cgrpc_sendbuf sendbuf;
+  cgrpc_sendbuf sendbuf; /* the inline request */
   cgrpc_sendq sendq;
+  int send_closed;   /* the client's side ends once sendq drains */
+  int data_deferred; /* the data provider waits for messages */
   cgrpc_frame_decoder dec;
   int http_status;
   int got_content_type;
   int grpc_status; /* -1 until received */
-  int remote_closed;
   int n_messages;
   size_t header_bytes;
   cgrpc_status rx; /* message and metadata as received */
@@ -64,16 +79,38 @@ struct cgrpc_call {
   cgrpc_task cancel_task;
 };
 
+/* ---- client_call.c: the call --------------------------------------------------------- */
+
+void cgrpc_call_ref(cgrpc_call *call);
+void cgrpc_call_unref(cgrpc_call *call);
+/* Creates a call (request may be NULL for client-streaming and bidi). */
+int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc *method,
+                   const ProtobufCMessage *request, const cgrpc_call_options *opts);
+/* Runs the stages from the first; request is valid meanwhile. */
+void cgrpc_call_run(cgrpc_call *call);
+/* Replaces the current result with a local status (and drops a response). */
+void cgrpc_call_set_result(cgrpc_call *call, cgrpc_code code, const char *fmt, va_list ap)
+    CGRPC_PRINTF(3, 0);
+/* The outcome is final: tell the application. */
+void cgrpc_call_complete(cgrpc_call *call);
+
+/* ---- client_attempt.c: one attempt on the network -------------------------------------- */
+
+/* Sets up the attempt machinery of a new call. */
+void cgrpc_attempt_init(cgrpc_call *call);
+/* Starts the network attempt (any thread): it goes to the loop. */
+void cgrpc_attempt_begin(cgrpc_call *call);
 /* nghttp2 callbacks of the client role. */
 void cgrpc_client_conn_setup(nghttp2_session_callbacks *cbs);
 /* Ends every attempt on conn (it died) with UNAVAILABLE. */
 void cgrpc_client_conn_fail_streams(cgrpc_conn *conn);
-
 /* Sends the attempt on conn (ready).  Loop thread. */
 void cgrpc_client_call_submit(cgrpc_call *call, cgrpc_conn *conn);
 /* Ends the current attempt with a local status; resets its stream if one is
  * open.  Loop thread. */
 void cgrpc_client_call_abort(cgrpc_call *call, cgrpc_code code, const char *fmt, ...)
     CGRPC_PRINTF(3, 4);
+/* Streaming: takes what the application wrote into the stream.  Loop thread. */
+void cgrpc_attempt_take_outgoing(cgrpc_call *call);
 
 #endif

@@ -12,6 +12,14 @@
 
 /* ---- send queues --------------------------------------------------------- */
 
+void cgrpc_sendq_init(cgrpc_sendq *q, void (*done)(cgrpc_sendq *q, cgrpc_sendbuf *b))
+{
+  q->head = q->tail = NULL;
+  q->bytes = 0;
+  q->stream_id = 0;
+  q->done = done;
+}
+
 void cgrpc_sendq_push(cgrpc_sendq *q, cgrpc_sendbuf *b)
 {
   b->next = NULL;
@@ -39,7 +47,22 @@ void cgrpc_sendq_pop(cgrpc_sendq *q, uint8_t *dst, size_t n)
       q->head = b->next;
       if (q->head == NULL)
         q->tail = NULL;
+      if (q->done != NULL)
+        q->done(q, b);
     }
+  }
+}
+
+void cgrpc_sendq_drop(cgrpc_sendq *q)
+{
+  cgrpc_sendbuf *b = q->head;
+  q->head = q->tail = NULL;
+  q->bytes = 0;
+  while (b != NULL) {
+    cgrpc_sendbuf *next = b->next;
+    if (q->done != NULL)
+      q->done(q, b);
+    b = next;
   }
 }
 
@@ -170,7 +193,7 @@ static int conn_send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const ui
   cgrpc_conn *conn = ud;
   cgrpc_sendq *q = source->ptr;
   (void)ng;
-  if (q->stream_id != frame->hd.stream_id)
+  if (q->stream_id != frame->hd.stream_id || q->bytes < length)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* abandoned: reset it */
   if (!conn_room(conn, 9 + length))
     return conn->dead ? NGHTTP2_ERR_CALLBACK_FAILURE : NGHTTP2_ERR_WOULDBLOCK;
@@ -353,6 +376,8 @@ int cgrpc_conn_new(cgrpc_conn **out, cgrpc_loop *loop, const cgrpc_allocator *al
   nghttp2_session_callbacks_set_send_data_callback(cbs, conn_send_data_cb);
   /* Peers differ on white space around header values; take it. */
   nghttp2_option_set_no_rfc9113_leading_and_trailing_ws_validation(opt, 1);
+  /* Window is given back as the application consumes data (streams). */
+  nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_mem mem;
   conn_mem(&mem, alloc);
   int rv = is_server ? nghttp2_session_server_new3(&conn->ng, cbs, conn, opt, &mem)

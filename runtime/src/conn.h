@@ -26,12 +26,17 @@ typedef struct cgrpc_sendq {
   cgrpc_sendbuf *tail;
   size_t bytes;      /* not yet sent */
   int32_t stream_id; /* the stream allowed to send it; 0 once abandoned */
+  /* Optional: gets each buffer once all of it went out (to free it). */
+  void (*done)(struct cgrpc_sendq *q, cgrpc_sendbuf *b);
 } cgrpc_sendq;
 
+/* An empty queue with an optional done hook. */
+void cgrpc_sendq_init(cgrpc_sendq *q, void (*done)(cgrpc_sendq *q, cgrpc_sendbuf *b));
 void cgrpc_sendq_push(cgrpc_sendq *q, cgrpc_sendbuf *b);
-/* Copies n bytes out (n <= q->bytes), dropping buffers as they empty; the
- * caller frees what it owns after the stream ends. */
+/* Copies n bytes out (n <= q->bytes), handing finished buffers to done. */
 void cgrpc_sendq_pop(cgrpc_sendq *q, uint8_t *dst, size_t n);
+/* Drops what was not sent, handing each buffer to done. */
+void cgrpc_sendq_drop(cgrpc_sendq *q);
 
 /* What a connection tells the one who owns it. */
 typedef struct cgrpc_conn_events {

@@ -162,6 +162,7 @@ int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options *opts)
   if (srv == NULL)
     return CGRPC_ERR_NOMEM;
   srv->alloc = a;
+  cgrpc_alloc_protobuf(&srv->pb, &srv->alloc);
   cgrpc_registry_init(&srv->registry, &srv->alloc);
   cgrpc_list_init(&srv->conns);
   srv->max_recv = opts != NULL ? opts->max_recv : SERVER_DEFAULT_MAX_RECV;

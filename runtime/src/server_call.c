@@ -1,4 +1,4 @@
-/* Server calls: parse the request stream, run interceptors and the handler, send the answer. */
+/* Server calls on the I/O thread: parse the request stream, dispatch it, send the answer. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,10 +10,9 @@
 #include "status_map.h"
 #include "timeout.h"
 
-/* defer_state: whether and how a handler answers after returning. */
-enum { DEFER_NONE, DEFER_RUNNING, DEFER_RETURNED, DEFER_FINISHED_EARLY };
-
-static void call_finish_stage(cgrpc_server_call *call);
+/* The send buffer of a streaming handler, and what may wait unread. */
+#define SERVER_STREAM_SEND_LIMIT (64 * 1024)
+#define SERVER_STREAM_RECV_LIMIT (64 * 1024)
 
 static void call_unref(cgrpc_server_call *call)
 {
@@ -22,19 +21,26 @@ static void call_unref(cgrpc_server_call *call)
   cgrpc_server *srv = call->srv;
   cgrpc_loop_timer_stop(srv->loop, &call->deadline_timer);
   cgrpc_frame_decoder_clear(&call->dec);
+  if (call->streams_in || call->streams_out) {
+    cgrpc_sendq_drop(&call->sendq);
+    if (call->last_recv != NULL)
+      protobuf_c_message_free_unpacked((ProtobufCMessage *)call->last_recv, &srv->pb);
+    cgrpc_pipe_clear(&call->pipe);
+  }
   cgrpc_arena_clear(&call->arena);
   cgrpc_free(&srv->alloc, call);
   cgrpc_server_call_released(srv);
 }
 
-static int call_is_cancelled(const cgrpc_server_call *call)
-{
-  return __atomic_load_n(&call->cancelled, __ATOMIC_ACQUIRE);
-}
-
+/* The call can no longer succeed: tell the handler, however it listens. */
 static void call_cancel(cgrpc_server_call *call)
 {
-  __atomic_store_n(&call->cancelled, 1, __ATOMIC_RELEASE);
+  if (__atomic_exchange_n(&call->cancelled, 1, __ATOMIC_ACQ_REL))
+    return;
+  if (call->streams_in || call->streams_out)
+    cgrpc_pipe_set_over(&call->pipe);
+  if (call->has_callbacks && call->cbs.on_cancel != NULL)
+    call->cbs.on_cancel(call, call->cbs_user_data);
 }
 
 /* The stream is gone (closed or the connection died). */
@@ -53,11 +59,12 @@ static void call_detach(cgrpc_server_call *call)
   if (call->conn != NULL && !call->conn->dead)
     nghttp2_session_set_stream_user_data(call->conn->ng, call->stream_id, NULL);
   call->conn = NULL;
+  call->sendq.stream_id = 0;
   cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
   call_unref(call);
 }
 
-/* ---- answering (loop thread) ------------------------------------------------------- */
+/* ---- answering --------------------------------------------------------------------------------- */
 
 static int call_add_common_headers(cgrpc_nvbuf *nv, int http_status)
 {
@@ -86,54 +93,62 @@ static int call_submit_trailers_only(cgrpc_server_call *call, int http_status, c
   return rv;
 }
 
-static ssize_t server_read_cb(nghttp2_session *ng, int32_t stream_id, uint8_t *buf, size_t length,
-                              uint32_t *data_flags, nghttp2_data_source *source, void *ud)
+/* The trailers after the last message: the runtime's own status if it ended
+ * the call mid-stream, else the handler's with its trailing metadata. */
+static int call_submit_trailers(nghttp2_session *ng, cgrpc_server_call *call)
+{
+  cgrpc_nvbuf nv;
+  cgrpc_nvbuf_init(&nv, &call->srv->alloc);
+  int rv = call->rejected ? cgrpc_nvbuf_add_status(&nv, call->reject_code, call->reject_msg)
+                          : cgrpc_nvbuf_add_status(&nv, call->code, call->message);
+  if (rv == 0 && !call->rejected)
+    rv = cgrpc_nvbuf_add_metadata(&nv, call->trailing_md);
+  if (rv == 0)
+    rv = nghttp2_submit_trailer(ng, call->stream_id, nv.nv, nv.n);
+  cgrpc_nvbuf_clear(&nv);
+  return rv;
+}
+
+static ssize_t call_read_cb(nghttp2_session *ng, int32_t stream_id, uint8_t *buf, size_t length,
+                            uint32_t *data_flags, nghttp2_data_source *source, void *ud)
 {
   cgrpc_sendq *q = source->ptr;
   (void)buf;
   (void)ud;
   if (q->stream_id != stream_id)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  cgrpc_server_call *call = cgrpc_container_of(q, cgrpc_server_call, sendq);
+  if (q->bytes == 0 && !call->send_closed) {
+    call->data_deferred = 1; /* resumed when the handler sends or ends */
+    return NGHTTP2_ERR_DEFERRED;
+  }
   size_t n = q->bytes < length ? q->bytes : length;
   *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-  if (n < q->bytes)
+  if (n < q->bytes || !call->send_closed)
     return (ssize_t)n;
   /* The last bytes: the trailers follow them. */
-  cgrpc_server_call *call = nghttp2_session_get_stream_user_data(ng, stream_id);
-  *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-  if (call == NULL)
-    return (ssize_t)n;
-  *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-  cgrpc_nvbuf nv;
-  cgrpc_nvbuf_init(&nv, &call->srv->alloc);
-  int rv = cgrpc_nvbuf_add_status(&nv, call->code, call->message);
-  rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->trailing_md);
-  if (rv == 0)
-    rv = nghttp2_submit_trailer(ng, stream_id, nv.nv, nv.n);
-  cgrpc_nvbuf_clear(&nv);
-  if (rv != 0)
+  *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+  if (call_submit_trailers(ng, call) != 0)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
   return (ssize_t)n;
 }
 
-static int call_submit_response(cgrpc_server_call *call)
+/* Response headers (with the initial metadata) and the data provider. */
+static int call_submit_headers(cgrpc_server_call *call)
 {
   cgrpc_nvbuf nv;
   cgrpc_nvbuf_init(&nv, &call->srv->alloc);
   int rv = call_add_common_headers(&nv, 200);
   rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->initial_md);
   if (rv == 0) {
-    call->sendbuf.data = call->resp;
-    call->sendbuf.len = call->resp_len;
-    call->sendbuf.off = 0;
-    cgrpc_sendq_push(&call->sendq, &call->sendbuf);
     call->sendq.stream_id = call->stream_id;
     nghttp2_data_provider prd;
     prd.source.ptr = &call->sendq;
-    prd.read_callback = server_read_cb;
+    prd.read_callback = call_read_cb;
     rv = nghttp2_submit_response(call->conn->ng, call->stream_id, nv.nv, nv.n, &prd);
   }
   cgrpc_nvbuf_clear(&nv);
+  call->headers_sent = rv == 0;
   return rv;
 }
 
@@ -150,20 +165,72 @@ static void call_submitted(cgrpc_server_call *call, int rv)
   cgrpc_conn_kick(call->conn);
 }
 
+static void call_resume(cgrpc_server_call *call)
+{
+  if (call->data_deferred && !call->stream_closed) {
+    call->data_deferred = 0;
+    nghttp2_session_resume_data(call->conn->ng, call->stream_id);
+  }
+  cgrpc_conn_kick(call->conn);
+}
+
+/* Takes what a streaming handler sent into the stream. */
+static void call_take_outgoing(cgrpc_server_call *call)
+{
+  int closed;
+  cgrpc_sendbuf *b = cgrpc_pipe_take_out(&call->pipe, &closed);
+  int drop = call->stream_closed || call->responded;
+  while (b != NULL) {
+    cgrpc_sendbuf *next = b->next;
+    cgrpc_sendq_push(&call->sendq, b);
+    b = next;
+  }
+  if (drop) {
+    cgrpc_sendq_drop(&call->sendq); /* nobody will read them */
+    return;
+  }
+  if (call->sendq.bytes == 0)
+    return;
+  if (!call->headers_sent) {
+    if (call_submit_headers(call) != 0)
+      nghttp2_submit_rst_stream(call->conn->ng, NGHTTP2_FLAG_NONE, call->stream_id,
+                                NGHTTP2_INTERNAL_ERROR);
+    cgrpc_conn_kick(call->conn);
+  } else {
+    call_resume(call);
+  }
+}
+
 /* Answers with what the handler's side decided (it has finished). */
 static void call_respond(cgrpc_server_call *call)
 {
+  if (call->streams_out)
+    call_take_outgoing(call);
   if (call->responded || call->stream_closed)
     return;
   call->responded = 1;
   cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
-  int rv;
-  if (call->deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->deadline)
+  int late = call->deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->deadline;
+  int rv = 0;
+  if (call->headers_sent) {
+    /* Messages went out: the status follows them as trailers. */
+    call->send_closed = 1;
+    call_resume(call);
+    if (!call->request_done)
+      call->rst_after_send = 1;
+    return;
+  }
+  if (late)
     /* Too late: whatever the handler said, the client's deadline has passed. */
     rv = call_submit_trailers_only(call, 200, CGRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded", 1);
-  else if (call->code == CGRPC_STATUS_OK && call->resp != NULL)
-    rv = call_submit_response(call);
-  else
+  else if (call->code == CGRPC_STATUS_OK && call->resp != NULL) {
+    call->sendbuf.data = call->resp;
+    call->sendbuf.len = call->resp_len;
+    call->sendbuf.off = 0;
+    cgrpc_sendq_push(&call->sendq, &call->sendbuf);
+    call->send_closed = 1;
+    rv = call_submit_headers(call);
+  } else
     rv = call_submit_trailers_only(call, 200, call->code, call->message, 1);
   call_submitted(call, rv);
 }
@@ -187,6 +254,18 @@ static void call_reject(cgrpc_server_call *call, int http_status, cgrpc_code cod
   call->responded = 1;
   call_cancel(call);
   cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
+  if (call->headers_sent) {
+    /* Mid-stream: what is queued still goes (nghttp2 may be sending from
+     * it), then trailers carrying our status; the handler sends no more. */
+    call->rejected = 1;
+    call->reject_code = code;
+    snprintf(call->reject_msg, sizeof call->reject_msg, "%.127s", buf);
+    call->send_closed = 1;
+    if (!call->request_done)
+      call->rst_after_send = 1;
+    call_resume(call);
+    return;
+  }
   call_submitted(call, call_submit_trailers_only(call, http_status, code, buf, !call->dispatched));
 }
 
@@ -197,34 +276,9 @@ static void call_respond_task(void *ud)
   call_unref(call); /* the handler's reference */
 }
 
-static void call_on_deadline(void *ud)
-{
-  cgrpc_server_call *call = ud;
-  call_reject(call, 200, CGRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded");
-}
-
-/* ---- the handler's side (handler thread) ---------------------------------------------- */
-
-/* The outermost stage finished: encode the answer and hand it to the loop. */
-static void call_finish_outer(cgrpc_server_call *call)
+void cgrpc_server_call_answer(cgrpc_server_call *call)
 {
   cgrpc_server *srv = call->srv;
-  if (call->code == CGRPC_STATUS_OK && !call_is_cancelled(call)) {
-    size_t len = protobuf_c_message_get_packed_size(call->response);
-    if (srv->max_send >= 0 && (int64_t)len > srv->max_send) {
-      call->code = CGRPC_STATUS_RESOURCE_EXHAUSTED;
-      call->message = cgrpc_server_call_printf(call, "response message larger than max (%zu vs. %lld)",
-                                               len, (long long)srv->max_send);
-    } else if (len > UINT32_MAX || (call->resp = cgrpc_arena_alloc(&call->arena,
-                                                                   CGRPC_FRAME_PREFIX + len)) == NULL) {
-      call->code = CGRPC_STATUS_RESOURCE_EXHAUSTED;
-      call->message = "out of memory encoding the response";
-    } else {
-      cgrpc_frame_write_prefix(call->resp, 0, (uint32_t)len);
-      protobuf_c_message_pack(call->response, call->resp + CGRPC_FRAME_PREFIX);
-      call->resp_len = CGRPC_FRAME_PREFIX + len;
-    }
-  }
   /* Deferred answers may come from any thread; only the loop's may answer
    * directly. */
   if (srv->workers == NULL && cgrpc_loop_on_thread(srv->loop))
@@ -233,74 +287,67 @@ static void call_finish_outer(cgrpc_server_call *call)
     cgrpc_loop_post(srv->loop, &call->respond_task);
 }
 
-static void call_stage_run(cgrpc_server_call *call)
+static void call_on_deadline(void *ud)
 {
-  cgrpc_server *srv = call->srv;
-  if (call->stage < srv->ninterceptors) {
-    const cgrpc_server_interceptor *ic = &srv->interceptors[call->stage];
-    ic->fn(call, ic->user_data);
-    return;
-  }
-  const cgrpc_registry_entry *e = call->entry;
-  cgrpc_code code = e->desc->invoke_unary(e->handler, call, call->request, call->response,
-                                          e->user_data);
-  int expected = DEFER_RUNNING;
-  if (__atomic_load_n(&call->defer_state, __ATOMIC_ACQUIRE) == DEFER_NONE)
-    call->code = code;
-  else if (__atomic_compare_exchange_n(&call->defer_state, &expected, DEFER_RETURNED, 0,
-                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-    return; /* the answer comes later, from cgrpc_server_call_finish */
-  /* Not deferred, or deferred and already finished while the handler ran. */
-  call_finish_stage(call);
+  call_reject(ud, 200, CGRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded");
 }
 
-void cgrpc_server_call_proceed(cgrpc_server_call *call, cgrpc_server_done_fn done, void *user_data)
+/* ---- streaming handlers' tasks --------------------------------------------------------------------- */
+
+static void call_sendbuf_done(cgrpc_sendq *q, cgrpc_sendbuf *b)
 {
-  call->stages[call->stage].done = done;
-  call->stages[call->stage].user_data = user_data;
-  call->stage++;
-  call_stage_run(call);
+  cgrpc_server_call *call = cgrpc_container_of(q, cgrpc_server_call, sendq);
+  if (b == &call->sendbuf)
+    return; /* the single response, in the arena */
+  size_t len = b->len;
+  cgrpc_free(&call->srv->alloc, b);
+  if (cgrpc_pipe_sent(&call->pipe, len) && call->has_callbacks)
+    cgrpc_loop_defer(call->srv->loop, &call->ready_task);
 }
 
-void cgrpc_server_call_finish(cgrpc_server_call *call)
+static void call_send_task(void *ud)
 {
-  /* A deferring handler's answer may come before the handler has returned;
-   * then the handler's thread finishes the stage once it has. */
-  int expected = DEFER_RUNNING;
-  if (call->stage == call->nstages - 1 &&
-      __atomic_compare_exchange_n(&call->defer_state, &expected, DEFER_FINISHED_EARLY, 0,
-                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-    return;
-  call_finish_stage(call);
+  call_take_outgoing(ud);
 }
 
-static void call_finish_stage(cgrpc_server_call *call)
-{
-  if (call->stage == 0) {
-    call_finish_outer(call);
-    return;
-  }
-  call->stage--;
-  cgrpc_server_stage *outer = &call->stages[call->stage];
-  if (outer->done != NULL)
-    outer->done(call, outer->user_data);
-  else
-    call_finish_stage(call);
-}
-
-static void call_dispatch_task(void *ud)
+static void call_credit_task(void *ud)
 {
   cgrpc_server_call *call = ud;
-  call->stage = 0;
-  if (call_is_cancelled(call)) {
-    call->code = CGRPC_STATUS_CANCELLED;
-    call_finish_outer(call);
-    return;
+  size_t n = cgrpc_pipe_take_credit(&call->pipe);
+  if (n > 0 && !call->stream_closed) {
+    nghttp2_session_consume_stream(call->conn->ng, call->stream_id, n);
+    cgrpc_conn_kick(call->conn);
   }
-  call_stage_run(call);
 }
 
-/* ---- the request (loop thread) ---------------------------------------------------------- */
+static void call_ready_task(void *ud)
+{
+  cgrpc_server_call *call = ud;
+  if (call->cbs.on_send_ready != NULL && !call->responded)
+    call->cbs.on_send_ready(call, call->cbs_user_data);
+}
+
+/* The handler switched to callbacks: deliver what already waits, then go on so. */
+static void call_callbacks_task(void *ud)
+{
+  cgrpc_server_call *call = ud;
+  call->has_callbacks = 1;
+  void *m;
+  int owe;
+  while (call->streams_in && cgrpc_pipe_read(&call->pipe, &m, 0, &owe) == 1) {
+    if (call->cbs.on_message != NULL)
+      call->cbs.on_message(call, m, call->cbs_user_data);
+    protobuf_c_message_free_unpacked(m, &call->srv->pb);
+  }
+  if (call->streams_in)
+    call_credit_task(call);
+  if (call->streams_in && call->request_done && call->cbs.on_recv_done != NULL)
+    call->cbs.on_recv_done(call, call->cbs_user_data);
+  if (cgrpc_server_call_cancelled(call) && call->cbs.on_cancel != NULL)
+    call->cbs.on_cancel(call, call->cbs_user_data);
+}
+
+/* ---- the request ----------------------------------------------------------------------------- */
 
 static void call_dispatch(cgrpc_server_call *call)
 {
@@ -319,7 +366,7 @@ static void call_dispatch(cgrpc_server_call *call)
   if (srv->workers != NULL)
     cgrpc_workers_submit(srv->workers, &call->dispatch_task);
   else
-    call_dispatch_task(call);
+    cgrpc_server_call_run(call);
 }
 
 static cgrpc_server_call *server_stream_call(nghttp2_session *ng, int32_t stream_id)
@@ -348,8 +395,9 @@ static int server_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *fra
   cgrpc_list_init(&call->node);
   cgrpc_list_push_back(&conn->streams, &call->node);
   cgrpc_frame_decoder_init(&call->dec, &srv->alloc, srv->max_recv);
+  cgrpc_sendq_init(&call->sendq, NULL);
   cgrpc_timer_init(&call->deadline_timer, call_on_deadline, call);
-  cgrpc_task_init(&call->dispatch_task, call_dispatch_task, call);
+  cgrpc_task_init(&call->dispatch_task, cgrpc_server_call_run, call);
   cgrpc_task_init(&call->respond_task, call_respond_task, call);
   call->deadline = CGRPC_TIME_INFINITE;
   call->path = "";
@@ -402,7 +450,8 @@ static int server_on_header(nghttp2_session *ng, const nghttp2_frame *frame, con
     if (cgrpc_timeout_parse((const char *)value, valuelen, &ns) != 0)
       call_header_error(call, CGRPC_STATUS_INTERNAL, "malformed grpc-timeout");
     else
-      call->deadline = ns >= CGRPC_TIME_INFINITE - cgrpc_now() ? CGRPC_TIME_INFINITE : cgrpc_now() + ns;
+      call->deadline =
+          ns >= CGRPC_TIME_INFINITE - cgrpc_now() ? CGRPC_TIME_INFINITE : cgrpc_now() + ns;
     break;
   }
   case CGRPC_HDR_GRPC_ENCODING:
@@ -424,6 +473,11 @@ static int server_on_header(nghttp2_session *ng, const nghttp2_frame *frame, con
     break;
   }
   return 0;
+}
+
+static void call_free_msg(void *msg, void *user_data)
+{
+  protobuf_c_message_free_unpacked(msg, user_data);
 }
 
 /* The request headers are complete: decide whether the call can go on. */
@@ -459,37 +513,64 @@ static void call_headers_done(cgrpc_server_call *call)
     call_reject(call, 200, CGRPC_STATUS_UNIMPLEMENTED, "Method not found: %s", call->path);
     return;
   }
-  if (call->entry->handler == NULL) {
+  if (call->entry->handler == NULL || call->entry->desc->invoke_handler == NULL) {
     call_reject(call, 200, CGRPC_STATUS_UNIMPLEMENTED, "Method not implemented: %s", call->path);
     return;
   }
-  if (call->entry->desc->kind != CGRPC_METHOD_UNARY || call->entry->desc->invoke_unary == NULL) {
-    call_reject(call, 200, CGRPC_STATUS_UNIMPLEMENTED, "streaming methods are not supported yet: %s",
-                call->path);
-    return;
+  cgrpc_method_kind kind = call->entry->desc->kind;
+  call->streams_in = kind == CGRPC_METHOD_CLIENT_STREAMING || kind == CGRPC_METHOD_BIDI_STREAMING;
+  call->streams_out = kind == CGRPC_METHOD_SERVER_STREAMING || kind == CGRPC_METHOD_BIDI_STREAMING;
+  if (call->streams_in || call->streams_out) {
+    cgrpc_pipe_init(&call->pipe, &srv->alloc, SERVER_STREAM_SEND_LIMIT, SERVER_STREAM_RECV_LIMIT,
+                    call_free_msg, &srv->pb);
+    cgrpc_sendq_init(&call->sendq, call_sendbuf_done);
+    cgrpc_task_init(&call->send_task, call_send_task, call);
+    cgrpc_task_init(&call->credit_task, call_credit_task, call);
+    cgrpc_task_init(&call->ready_task, call_ready_task, call);
+    cgrpc_task_init(&call->callbacks_task, call_callbacks_task, call);
   }
   if (call->deadline != CGRPC_TIME_INFINITE &&
-      cgrpc_loop_timer_start(srv->loop, &call->deadline_timer, call->deadline) != 0)
+      cgrpc_loop_timer_start(srv->loop, &call->deadline_timer, call->deadline) != 0) {
     call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return;
+  }
+  if (call->streams_in)
+    call_dispatch(call); /* the handler reads the requests as they come */
 }
 
 static int server_on_message(void *ud, const uint8_t *msg, size_t len, int compressed)
 {
   cgrpc_server_call *call = ud;
+  cgrpc_server *srv = call->srv;
   if (compressed) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "compressed message without grpc-encoding");
     return -1;
   }
+  const ProtobufCMessageDescriptor *rd = call->entry->desc->request;
+  if (call->streams_in) {
+    ProtobufCMessage *m = protobuf_c_message_unpack(rd, &srv->pb, len, msg);
+    if (m == NULL) {
+      call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)", rd->name);
+      return -1;
+    }
+    if (!call->has_callbacks) {
+      cgrpc_pipe_deliver(&call->pipe, m, CGRPC_FRAME_PREFIX + len);
+      return 0;
+    }
+    if (call->cbs.on_message != NULL)
+      call->cbs.on_message(call, m, call->cbs_user_data);
+    protobuf_c_message_free_unpacked(m, &srv->pb);
+    return 0;
+  }
   if (++call->n_messages > 1) {
-    call_reject(call, 200, CGRPC_STATUS_INTERNAL,
-                "unary method %s received more than one request message", call->path);
+    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s takes one request message, got more",
+                call->path);
     return -1;
   }
   /* Decoded into the call's arena: no allocation of its own, freed with it. */
-  call->request = protobuf_c_message_unpack(call->entry->desc->request, &call->arena.pb, len, msg);
+  call->request = protobuf_c_message_unpack(rd, &call->arena.pb, len, msg);
   if (call->request == NULL) {
-    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)",
-                call->entry->desc->request->name);
+    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)", rd->name);
     return -1;
   }
   return 0;
@@ -500,9 +581,14 @@ static int server_on_data(nghttp2_session *ng, uint8_t flags, int32_t stream_id,
 {
   (void)flags;
   (void)ud;
+  /* The connection's window always comes back: one slow stream must not
+   * stall the others. */
+  nghttp2_session_consume_connection(ng, len);
   cgrpc_server_call *call = server_stream_call(ng, stream_id);
-  if (call == NULL || call->responded || call->entry == NULL)
+  if (call == NULL || call->responded || call->entry == NULL) {
+    nghttp2_session_consume_stream(ng, stream_id, len);
     return 0;
+  }
   int rv = cgrpc_frame_decoder_feed(&call->dec, data, len, server_on_message, call);
   if (rv == CGRPC_ERR_TOO_LARGE)
     call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED,
@@ -512,7 +598,33 @@ static int server_on_data(nghttp2_session *ng, uint8_t flags, int32_t stream_id,
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "malformed message prefix");
   else if (rv == CGRPC_ERR_NOMEM)
     call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  /* A streaming handler gets the window back as it takes the messages. */
+  size_t now = call->streams_in && !call->has_callbacks && !call->responded
+                   ? cgrpc_pipe_received(&call->pipe, len)
+                   : len;
+  if (now > 0)
+    nghttp2_session_consume_stream(ng, stream_id, now);
   return 0;
+}
+
+/* The client closed its side. */
+static void call_request_done(cgrpc_server_call *call)
+{
+  call->request_done = 1;
+  if (call->responded)
+    return;
+  if (cgrpc_frame_decoder_partial(&call->dec)) {
+    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "request ended in the middle of a message");
+  } else if (call->streams_in) {
+    cgrpc_pipe_in_done(&call->pipe);
+    if (call->has_callbacks && call->cbs.on_recv_done != NULL)
+      call->cbs.on_recv_done(call, call->cbs_user_data);
+  } else if (call->request == NULL) {
+    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s received no request message",
+                call->path);
+  } else {
+    call_dispatch(call);
+  }
 }
 
 static int server_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
@@ -528,18 +640,8 @@ static int server_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
     call_headers_done(call);
   if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
-      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-    call->request_done = 1;
-    if (call->responded)
-      return 0;
-    if (cgrpc_frame_decoder_partial(&call->dec))
-      call_reject(call, 200, CGRPC_STATUS_INTERNAL, "request ended in the middle of a message");
-    else if (call->request == NULL)
-      call_reject(call, 200, CGRPC_STATUS_INTERNAL, "unary method %s received no request message",
-                  call->path);
-    else
-      call_dispatch(call);
-  }
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+    call_request_done(call);
   return 0;
 }
 
@@ -594,143 +696,4 @@ void cgrpc_server_conn_cancel_streams(cgrpc_conn *conn)
     n = n->next;
     call_reject(call, 200, CGRPC_STATUS_UNAVAILABLE, "server shutting down");
   }
-}
-
-/* ---- the public view of a call ----------------------------------------------------------- */
-
-const cgrpc_method_desc *cgrpc_server_call_method(const cgrpc_server_call *call)
-{
-  return call->entry != NULL ? call->entry->desc : NULL;
-}
-
-const char *cgrpc_server_call_path(const cgrpc_server_call *call)
-{
-  return call->path;
-}
-
-const char *cgrpc_server_call_authority(const cgrpc_server_call *call)
-{
-  return call->authority;
-}
-
-const char *cgrpc_server_call_peer(const cgrpc_server_call *call)
-{
-  return call->peer;
-}
-
-const cgrpc_metadata *cgrpc_server_call_metadata(const cgrpc_server_call *call)
-{
-  static const cgrpc_metadata empty;
-  return call->md != NULL ? call->md : &empty;
-}
-
-const ProtobufCMessage *cgrpc_server_call_request(const cgrpc_server_call *call)
-{
-  return call->request;
-}
-
-ProtobufCMessage *cgrpc_server_call_response(cgrpc_server_call *call)
-{
-  return call->response;
-}
-
-cgrpc_time cgrpc_server_call_deadline(const cgrpc_server_call *call)
-{
-  return call->deadline;
-}
-
-int64_t cgrpc_server_call_remaining_ms(const cgrpc_server_call *call)
-{
-  if (call->deadline == CGRPC_TIME_INFINITE)
-    return -1;
-  cgrpc_time left = call->deadline - cgrpc_now();
-  return left > 0 ? left / 1000000 : 0;
-}
-
-int cgrpc_server_call_is_cancelled(const cgrpc_server_call *call)
-{
-  if (call_is_cancelled(call))
-    return 1;
-  return call->deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->deadline;
-}
-
-static int call_add_md(cgrpc_server_call *call, cgrpc_metadata **md, const char *key,
-                       const void *value, size_t len)
-{
-  int rv = cgrpc_metadata_ensure(md, &call->arena_alloc);
-  return rv != 0 ? rv : cgrpc_metadata_add(*md, key, value, len);
-}
-
-int cgrpc_server_call_add_initial_metadata(cgrpc_server_call *call, const char *key,
-                                           const void *value, size_t len)
-{
-  return call_add_md(call, &call->initial_md, key, value, len);
-}
-
-int cgrpc_server_call_add_trailing_metadata(cgrpc_server_call *call, const char *key,
-                                            const void *value, size_t len)
-{
-  return call_add_md(call, &call->trailing_md, key, value, len);
-}
-
-void *cgrpc_server_call_alloc(cgrpc_server_call *call, size_t size)
-{
-  return cgrpc_arena_alloc(&call->arena, size);
-}
-
-char *cgrpc_server_call_strdup(cgrpc_server_call *call, const char *s)
-{
-  return s != NULL ? cgrpc_arena_strndup(&call->arena, s, strlen(s)) : NULL;
-}
-
-static char *call_vprintf(cgrpc_server_call *call, const char *fmt, va_list ap)
-{
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
-  va_end(ap2);
-  if (n < 0)
-    return NULL;
-  char *s = cgrpc_arena_alloc(&call->arena, (size_t)n + 1);
-  if (s != NULL)
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-  return s;
-}
-
-char *cgrpc_server_call_printf(cgrpc_server_call *call, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  char *s = call_vprintf(call, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
-cgrpc_code cgrpc_server_call_set_status(cgrpc_server_call *call, cgrpc_code code, const char *fmt,
-                                        ...)
-{
-  call->code = code;
-  call->message = NULL;
-  if (fmt != NULL) {
-    va_list ap;
-    va_start(ap, fmt);
-    call->message = call_vprintf(call, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
-cgrpc_code cgrpc_server_call_status_code(const cgrpc_server_call *call)
-{
-  return call->code;
-}
-
-const char *cgrpc_server_call_status_message(const cgrpc_server_call *call)
-{
-  return call->message != NULL ? call->message : "";
-}
-
-void cgrpc_server_call_defer(cgrpc_server_call *call)
-{
-  __atomic_store_n(&call->defer_state, DEFER_RUNNING, __ATOMIC_RELEASE);
 }

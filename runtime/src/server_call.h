@@ -4,6 +4,7 @@
 
 #include "arena.h"
 #include "conn.h"
+#include "pipe.h"
 #include "frame.h"
 #include "registry.h"
 #include "server_internal.h"
@@ -54,12 +55,13 @@ struct cgrpc_server_call {
   size_t stage;
   size_t nstages;
   cgrpc_server_stage *stages;
-  int defer_state; /* atomic; see server_call.c */
+  int defer_state; /* atomic; see server_handler.c */
   ProtobufCMessage *response;
   cgrpc_code code;
   const char *message;
   cgrpc_metadata *initial_md;
   cgrpc_metadata *trailing_md;
+  int headers_frozen; /* handler: initial metadata went out with the first message */
   uint8_t *resp; /* framed response, in the arena */
   size_t resp_len;
   cgrpc_sendbuf sendbuf;
@@ -67,8 +69,31 @@ struct cgrpc_server_call {
   cgrpc_task dispatch_task;
   cgrpc_task respond_task;
 
+  /* Streaming kinds.  streams_in: requests come through the pipe (client-
+   * streaming, bidi); streams_out: responses go through it (server-
+   * streaming, bidi). */
+  int streams_in;
+  int streams_out;
+  cgrpc_pipe pipe;
+  const ProtobufCMessage *last_recv; /* handler: freed at the next recv */
+  int headers_sent;  /* loop: response HEADERS submitted */
+  int send_closed;   /* loop: trailers follow once sendq drains */
+  int data_deferred; /* loop: the data provider waits for messages */
+  cgrpc_code reject_code; /* loop: a status of the runtime's own, mid-stream */
+  char reject_msg[128];
+  int rejected;
+  cgrpc_task send_task;
+  cgrpc_task credit_task;
+  cgrpc_task ready_task;
+  cgrpc_task callbacks_task;
+  int has_callbacks; /* loop: deliver through cbs rather than the pipe */
+  cgrpc_server_call_callbacks cbs;
+  void *cbs_user_data;
+
   max_align_t arena_mem[96]; /* the arena's first chunk */
 };
+
+/* ---- server_call.c: the stream (I/O thread) ------------------------------------------------ */
 
 /* nghttp2 callbacks of the server role. */
 void cgrpc_server_conn_setup(nghttp2_session_callbacks *cbs);
@@ -76,5 +101,14 @@ void cgrpc_server_conn_setup(nghttp2_session_callbacks *cbs);
 void cgrpc_server_conn_fail_streams(cgrpc_conn *conn);
 /* Shutdown's grace ran out: cancel whatever is still running on conn. */
 void cgrpc_server_conn_cancel_streams(cgrpc_conn *conn);
+/* The handler's side has finished: the answer goes out (any thread). */
+void cgrpc_server_call_answer(cgrpc_server_call *call);
+
+/* ---- server_handler.c: the handler's side -------------------------------------------------- */
+
+/* Runs the interceptors and the handler (the dispatch task). */
+void cgrpc_server_call_run(void *call);
+/* Nonzero once the call can no longer succeed. */
+int cgrpc_server_call_cancelled(const cgrpc_server_call *call);
 
 #endif

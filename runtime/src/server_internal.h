@@ -42,6 +42,7 @@ typedef struct cgrpc_listener {
 
 struct cgrpc_server {
   cgrpc_allocator alloc;
+  ProtobufCAllocator pb; /* alloc for protobuf-c: streamed request messages */
   cgrpc_loop *loop;
   cgrpc_workers *workers; /* NULL: handlers on the loop thread */
   cgrpc_registry registry;

@@ -148,11 +148,90 @@ CGRPC_EXTERN int cgrpc_unary_call_start_typed(cgrpc_channel *ch, const cgrpc_met
                                               const cgrpc_call_options *opts, cgrpc_fn done,
                                               void *user_data, cgrpc_call **call_out);
 
+/* ---- streaming calls -------------------------------------------------------------------- */
+
+/*
+ * Starts a streaming call (client-streaming, server-streaming or bidi; a
+ * unary method works too).  For a server-streaming (or unary) method,
+ * request is the one request: it is sent and the client's side closed at
+ * once.  For client-streaming and bidi methods request must be NULL and
+ * messages go with cgrpc_call_send.  The handle is the caller's: release it
+ * with cgrpc_call_free (which cancels the call if it is still running).
+ * Returns 0, CGRPC_ERR_INVALID_ARGUMENT or CGRPC_ERR_NOMEM.
+ *
+ * Blocking use, from any one thread at a time per direction: send and
+ * close_send on one side, recv and finish on the other, e.g. a writer thread
+ * and a reader thread.  Flow control is end to end: send blocks while the
+ * call's send buffer (64 KiB) is full because the server reads slower than
+ * we write, and a server cannot send faster than recv takes messages.
+ */
+CGRPC_EXTERN int cgrpc_call_start_stream(cgrpc_channel *ch, const cgrpc_method_desc *method,
+                                         const ProtobufCMessage *request,
+                                         const cgrpc_call_options *opts, cgrpc_call **call_out);
+
+/* Sends one message; it is serialised before this returns.  Blocks while the
+ * send buffer is full.  Returns 0, or CGRPC_ERR_CLOSED when the call is over
+ * or the sending side was closed (cgrpc_call_finish tells why).  A message
+ * over the channel's send limit ends the call with RESOURCE_EXHAUSTED and
+ * returns CGRPC_ERR_CLOSED. */
+CGRPC_EXTERN int cgrpc_call_send(cgrpc_call *call, const ProtobufCMessage *msg);
+
+/* As cgrpc_call_send, but returns CGRPC_ERR_AGAIN instead of blocking; the
+ * on_send_ready callback of an asynchronous call says when to try again. */
+CGRPC_EXTERN int cgrpc_call_try_send(cgrpc_call *call, const ProtobufCMessage *msg);
+
+/* Half-close: no more messages from the client.  Idempotent.  Returns 0 or
+ * CGRPC_ERR_CLOSED. */
+CGRPC_EXTERN int cgrpc_call_close_send(cgrpc_call *call);
+
+/* Receives the next message.  Blocks until one arrives: returns 1 with *msg
+ * (the caller's, freed as a unary response is), or 0 once the server has
+ * ended the call -- cgrpc_call_finish then gives the status. */
+CGRPC_EXTERN int cgrpc_call_recv(cgrpc_call *call, ProtobufCMessage **msg);
+
+/* For client-streaming calls: closes the sending side, receives the one
+ * response and finishes the call.  *response is set (the caller's) only
+ * when the code is OK; a server that ends with OK but no message, or with
+ * two, makes the call INTERNAL. */
+CGRPC_EXTERN cgrpc_code cgrpc_call_close_and_recv(cgrpc_call *call, ProtobufCMessage **response,
+                                                  cgrpc_status *status);
+
+/* Waits for the end of the call and returns its code; status (optional,
+ * initialised) receives the whole outcome.  Messages not received are
+ * dropped.  Call it once. */
+CGRPC_EXTERN cgrpc_code cgrpc_call_finish(cgrpc_call *call, cgrpc_status *status);
+
+/*
+ * The asynchronous form: callbacks run on the channel's I/O thread and must
+ * not block.  on_message gets each message (the callback's to free); the
+ * next is delivered once it returns, so a slow callback slows the server
+ * down.  on_send_ready follows a CGRPC_ERR_AGAIN from cgrpc_call_try_send
+ * once there is room.  on_done runs last, exactly once, with the status.
+ * Any of them may be NULL.
+ */
+typedef struct cgrpc_call_callbacks {
+  void (*on_message)(cgrpc_call *call, ProtobufCMessage *msg, void *user_data);
+  void (*on_send_ready)(cgrpc_call *call, void *user_data);
+  void (*on_done)(cgrpc_call *call, cgrpc_status *status, void *user_data);
+} cgrpc_call_callbacks;
+
+/* As cgrpc_call_start_stream, with callbacks instead of recv/finish (the
+ * struct is copied).  send, try_send and close_send work as above. */
+CGRPC_EXTERN int cgrpc_call_start_stream_async(cgrpc_channel *ch, const cgrpc_method_desc *method,
+                                               const ProtobufCMessage *request,
+                                               const cgrpc_call_options *opts,
+                                               const cgrpc_call_callbacks *callbacks,
+                                               void *user_data, cgrpc_call **call_out);
+
+/* ---- every call ------------------------------------------------------------------------- */
+
 /* Cancels the call: it ends with CANCELLED unless it already ended, and the
- * server sees RST_STREAM(CANCEL).  Any thread.  NULL-safe. */
+ * server sees RST_STREAM(CANCEL).  Blocked send/recv/finish return.  Any
+ * thread.  NULL-safe. */
 CGRPC_EXTERN void cgrpc_call_cancel(cgrpc_call *call);
 
-/* Releases the handle (does not cancel).  NULL-safe. */
+/* Releases the handle.  A streaming call still running is cancelled first;
+ * an asynchronous unary call is not.  NULL-safe. */
 CGRPC_EXTERN void cgrpc_call_free(cgrpc_call *call);
 
 #ifdef __cplusplus

@@ -40,7 +40,9 @@ typedef enum cgrpc_error {
   CGRPC_ERR_NOT_FOUND = -511,        /* no such entry */
   CGRPC_ERR_SHUTDOWN = -512,         /* the object is shutting down */
   CGRPC_ERR_PROTO = -513,            /* protocol error (malformed input) */
-  CGRPC_ERR_TOO_LARGE = -514         /* a size limit was exceeded */
+  CGRPC_ERR_TOO_LARGE = -514,        /* a size limit was exceeded */
+  CGRPC_ERR_CLOSED = -515,           /* the call is over, or that side is closed */
+  CGRPC_ERR_AGAIN = -516             /* would block: try again when told */
 } cgrpc_error;
 
 /* A short English description of a cgrpc_error (or "unknown error"). */

@@ -29,11 +29,13 @@ typedef struct cgrpc_method_policy {
   int64_t timeout_ms;
 } cgrpc_method_policy;
 
-/* Calls a typed unary handler: casts handler back to its real type and the
- * messages to their generated types.  Generated per method. */
-typedef cgrpc_code (*cgrpc_unary_invoker)(cgrpc_fn handler, cgrpc_server_call *call,
-                                          const ProtobufCMessage *request,
-                                          ProtobufCMessage *response, void *user_data);
+/* Calls a typed handler: casts handler back to its real type and the
+ * messages to their generated types, passing what its kind takes (unary:
+ * request and response; client-streaming: response; server-streaming:
+ * request; bidi: neither).  Generated per method. */
+typedef cgrpc_code (*cgrpc_handler_invoker)(cgrpc_fn handler, cgrpc_server_call *call,
+                                            const ProtobufCMessage *request,
+                                            ProtobufCMessage *response, void *user_data);
 
 /* Calls a typed client completion callback the same way.  Generated per method. */
 typedef void (*cgrpc_unary_done_invoker)(cgrpc_fn done, cgrpc_status *status,
@@ -47,8 +49,8 @@ typedef struct cgrpc_method_desc {
   const ProtobufCMessageDescriptor *request;
   const ProtobufCMessageDescriptor *response;
   const cgrpc_method_policy *policy; /* NULL: no baked policy */
-  cgrpc_unary_invoker invoke_unary;  /* server side, unary methods */
-  cgrpc_unary_done_invoker invoke_unary_done; /* client side, unary methods */
+  cgrpc_handler_invoker invoke_handler;      /* server side */
+  cgrpc_unary_done_invoker invoke_unary_done; /* client side, unary methods; else NULL */
 } cgrpc_method_desc;
 
 /* One service: its fully-qualified name and its methods in .proto order. */

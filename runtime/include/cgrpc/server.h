@@ -114,6 +114,54 @@ CGRPC_EXTERN void cgrpc_server_free(cgrpc_server *srv);
  * add a message with cgrpc_server_call_set_status.
  */
 
+/*
+ * Streaming handlers, as generated code types them:
+ *   client-streaming: cgrpc_code h(cgrpc_server_call *call, Resp *response, void *user_data);
+ *   server-streaming: cgrpc_code h(cgrpc_server_call *call, const Req *request, void *user_data);
+ *   bidi:             cgrpc_code h(cgrpc_server_call *call, void *user_data);
+ * They read requests with cgrpc_server_call_recv and write responses with
+ * cgrpc_server_call_send, in plain sequence; returning ends the call with
+ * that status (after the messages sent).  A client-streaming handler fills
+ * response as a unary one does.  A handler thread is busy for as long as a
+ * blocking streaming handler runs; servers that keep many streams open
+ * use the asynchronous form (cgrpc_server_call_set_callbacks).
+ */
+
+/* The next request message.  Blocks until one arrives: returns 1 with *msg,
+ * valid until the next recv or the end of the handler; 0 once the client
+ * has closed its side; CGRPC_ERR_CLOSED if the call was cancelled. */
+CGRPC_EXTERN int cgrpc_server_call_recv(cgrpc_server_call *call, const ProtobufCMessage **msg);
+
+/* Sends one response message (serialised before this returns; the first one
+ * also sends the response headers).  Blocks while the send buffer is full
+ * because the client reads slower.  Returns 0, or CGRPC_ERR_CLOSED when the
+ * call was cancelled or is over. */
+CGRPC_EXTERN int cgrpc_server_call_send(cgrpc_server_call *call, const ProtobufCMessage *msg);
+
+/* As cgrpc_server_call_send, but CGRPC_ERR_AGAIN instead of blocking; then
+ * on_send_ready says when to try again. */
+CGRPC_EXTERN int cgrpc_server_call_try_send(cgrpc_server_call *call, const ProtobufCMessage *msg);
+
+/*
+ * The asynchronous form of a streaming handler: the handler calls
+ * cgrpc_server_call_defer and this, and returns.  Callbacks run on the I/O
+ * thread and must not block: on_message with each request (valid during
+ * the callback), on_recv_done once the client closed its side, on_send_ready
+ * after a CGRPC_ERR_AGAIN, and on_cancel if the call ends before the handler
+ * finished it (the handler must still call cgrpc_server_call_finish).  Any
+ * may be NULL.  The struct is copied.
+ */
+typedef struct cgrpc_server_call_callbacks {
+  void (*on_message)(cgrpc_server_call *call, const ProtobufCMessage *msg, void *user_data);
+  void (*on_recv_done)(cgrpc_server_call *call, void *user_data);
+  void (*on_send_ready)(cgrpc_server_call *call, void *user_data);
+  void (*on_cancel)(cgrpc_server_call *call, void *user_data);
+} cgrpc_server_call_callbacks;
+
+CGRPC_EXTERN void cgrpc_server_call_set_callbacks(cgrpc_server_call *call,
+                                                  const cgrpc_server_call_callbacks *callbacks,
+                                                  void *user_data);
+
 CGRPC_EXTERN const cgrpc_method_desc *cgrpc_server_call_method(const cgrpc_server_call *call);
 /* The request's :path. */
 CGRPC_EXTERN const char *cgrpc_server_call_path(const cgrpc_server_call *call);

@@ -1,0 +1,321 @@
+/* A server call from the handler's side: interceptor stages, the handler, and what it may do. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "metadata_internal.h"
+#include "server_call.h"
+
+/* defer_state: whether and how a handler answers after returning. */
+enum { DEFER_NONE, DEFER_RUNNING, DEFER_RETURNED, DEFER_FINISHED_EARLY };
+
+int cgrpc_server_call_cancelled(const cgrpc_server_call *call)
+{
+  return __atomic_load_n(&call->cancelled, __ATOMIC_ACQUIRE);
+}
+
+/* ---- stages ---------------------------------------------------------------------------------- */
+
+/* The outermost stage finished: encode a single response, hand over the answer. */
+static void handler_finish_outer(cgrpc_server_call *call)
+{
+  cgrpc_server *srv = call->srv;
+  if (!call->streams_out && call->code == CGRPC_STATUS_OK && !cgrpc_server_call_cancelled(call)) {
+    size_t len = protobuf_c_message_get_packed_size(call->response);
+    if (srv->max_send >= 0 && (int64_t)len > srv->max_send) {
+      call->code = CGRPC_STATUS_RESOURCE_EXHAUSTED;
+      call->message = cgrpc_server_call_printf(call, "response message larger than max (%zu vs. %lld)",
+                                               len, (long long)srv->max_send);
+    } else if (len > UINT32_MAX ||
+               (call->resp = cgrpc_arena_alloc(&call->arena, CGRPC_FRAME_PREFIX + len)) == NULL) {
+      call->code = CGRPC_STATUS_RESOURCE_EXHAUSTED;
+      call->message = "out of memory encoding the response";
+    } else {
+      cgrpc_frame_write_prefix(call->resp, 0, (uint32_t)len);
+      protobuf_c_message_pack(call->response, call->resp + CGRPC_FRAME_PREFIX);
+      call->resp_len = CGRPC_FRAME_PREFIX + len;
+    }
+  }
+  cgrpc_server_call_answer(call);
+}
+
+static void handler_finish_stage(cgrpc_server_call *call)
+{
+  if (call->stage == 0) {
+    handler_finish_outer(call);
+    return;
+  }
+  call->stage--;
+  cgrpc_server_stage *outer = &call->stages[call->stage];
+  if (outer->done != NULL)
+    outer->done(call, outer->user_data);
+  else
+    handler_finish_stage(call);
+}
+
+static void handler_stage_run(cgrpc_server_call *call)
+{
+  cgrpc_server *srv = call->srv;
+  if (call->stage < srv->ninterceptors) {
+    const cgrpc_server_interceptor *ic = &srv->interceptors[call->stage];
+    ic->fn(call, ic->user_data);
+    return;
+  }
+  const cgrpc_registry_entry *e = call->entry;
+  cgrpc_code code = e->desc->invoke_handler(e->handler, call, call->request, call->response,
+                                            e->user_data);
+  int expected = DEFER_RUNNING;
+  if (__atomic_load_n(&call->defer_state, __ATOMIC_ACQUIRE) == DEFER_NONE)
+    call->code = code;
+  else if (__atomic_compare_exchange_n(&call->defer_state, &expected, DEFER_RETURNED, 0,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return; /* the answer comes later, from cgrpc_server_call_finish */
+  /* Not deferred, or deferred and already finished while the handler ran. */
+  handler_finish_stage(call);
+}
+
+void cgrpc_server_call_proceed(cgrpc_server_call *call, cgrpc_server_done_fn done, void *user_data)
+{
+  call->stages[call->stage].done = done;
+  call->stages[call->stage].user_data = user_data;
+  call->stage++;
+  handler_stage_run(call);
+}
+
+void cgrpc_server_call_finish(cgrpc_server_call *call)
+{
+  /* A deferring handler's answer may come before the handler has returned;
+   * then the handler's thread finishes the stage once it has. */
+  int expected = DEFER_RUNNING;
+  if (call->stage == call->nstages - 1 &&
+      __atomic_compare_exchange_n(&call->defer_state, &expected, DEFER_FINISHED_EARLY, 0,
+                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return;
+  handler_finish_stage(call);
+}
+
+void cgrpc_server_call_run(void *ud)
+{
+  cgrpc_server_call *call = ud;
+  call->stage = 0;
+  if (cgrpc_server_call_cancelled(call)) {
+    call->code = CGRPC_STATUS_CANCELLED;
+    handler_finish_outer(call);
+    return;
+  }
+  handler_stage_run(call);
+}
+
+void cgrpc_server_call_defer(cgrpc_server_call *call)
+{
+  __atomic_store_n(&call->defer_state, DEFER_RUNNING, __ATOMIC_RELEASE);
+}
+
+/* ---- streams --------------------------------------------------------------------------------- */
+
+int cgrpc_server_call_recv(cgrpc_server_call *call, const ProtobufCMessage **msg)
+{
+  if (call == NULL || !call->streams_in || msg == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  *msg = NULL;
+  if (call->last_recv != NULL) {
+    protobuf_c_message_free_unpacked((ProtobufCMessage *)call->last_recv, &call->srv->pb);
+    call->last_recv = NULL;
+  }
+  void *m = NULL;
+  int owe = 0;
+  int rv = cgrpc_pipe_read(&call->pipe, &m, 1, &owe);
+  if (owe)
+    cgrpc_loop_post(call->srv->loop, &call->credit_task);
+  if (rv == 1) {
+    call->last_recv = m;
+    *msg = m;
+    return 1;
+  }
+  return cgrpc_server_call_cancelled(call) ? CGRPC_ERR_CLOSED : 0;
+}
+
+static int handler_send(cgrpc_server_call *call, const ProtobufCMessage *msg, int block)
+{
+  if (call == NULL || !call->streams_out || msg == NULL ||
+      msg->descriptor != call->entry->desc->response)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  if (cgrpc_server_call_cancelled(call))
+    return CGRPC_ERR_CLOSED;
+  size_t len = protobuf_c_message_get_packed_size(msg);
+  int64_t max = call->srv->max_send;
+  if (len > UINT32_MAX || (max >= 0 && (int64_t)len > max))
+    return CGRPC_ERR_TOO_LARGE;
+  cgrpc_sendbuf *b = cgrpc_pipe_buf_new(&call->srv->alloc, CGRPC_FRAME_PREFIX + len);
+  if (b == NULL)
+    return CGRPC_ERR_NOMEM;
+  uint8_t *p = (uint8_t *)b->data;
+  cgrpc_frame_write_prefix(p, 0, (uint32_t)len);
+  protobuf_c_message_pack(msg, p + CGRPC_FRAME_PREFIX);
+  call->headers_frozen = 1; /* the loop sends the initial metadata with it */
+  int rv = cgrpc_pipe_write(&call->pipe, b, block);
+  if (rv != 0) {
+    cgrpc_free(&call->srv->alloc, b);
+    return rv;
+  }
+  cgrpc_loop_post(call->srv->loop, &call->send_task);
+  return 0;
+}
+
+int cgrpc_server_call_send(cgrpc_server_call *call, const ProtobufCMessage *msg)
+{
+  return handler_send(call, msg, 1);
+}
+
+int cgrpc_server_call_try_send(cgrpc_server_call *call, const ProtobufCMessage *msg)
+{
+  return handler_send(call, msg, 0);
+}
+
+void cgrpc_server_call_set_callbacks(cgrpc_server_call *call,
+                                     const cgrpc_server_call_callbacks *callbacks, void *user_data)
+{
+  if (call == NULL || callbacks == NULL || !(call->streams_in || call->streams_out))
+    return;
+  call->cbs = *callbacks;
+  call->cbs_user_data = user_data;
+  /* The loop switches to them, delivering what already waits. */
+  cgrpc_loop_post(call->srv->loop, &call->callbacks_task);
+}
+
+/* ---- what a handler may ask ------------------------------------------------------------------ */
+
+const cgrpc_method_desc *cgrpc_server_call_method(const cgrpc_server_call *call)
+{
+  return call->entry != NULL ? call->entry->desc : NULL;
+}
+
+const char *cgrpc_server_call_path(const cgrpc_server_call *call)
+{
+  return call->path;
+}
+
+const char *cgrpc_server_call_authority(const cgrpc_server_call *call)
+{
+  return call->authority;
+}
+
+const char *cgrpc_server_call_peer(const cgrpc_server_call *call)
+{
+  return call->peer;
+}
+
+const cgrpc_metadata *cgrpc_server_call_metadata(const cgrpc_server_call *call)
+{
+  static const cgrpc_metadata empty;
+  return call->md != NULL ? call->md : &empty;
+}
+
+const ProtobufCMessage *cgrpc_server_call_request(const cgrpc_server_call *call)
+{
+  return call->request;
+}
+
+ProtobufCMessage *cgrpc_server_call_response(cgrpc_server_call *call)
+{
+  return call->response;
+}
+
+cgrpc_time cgrpc_server_call_deadline(const cgrpc_server_call *call)
+{
+  return call->deadline;
+}
+
+int64_t cgrpc_server_call_remaining_ms(const cgrpc_server_call *call)
+{
+  if (call->deadline == CGRPC_TIME_INFINITE)
+    return -1;
+  cgrpc_time left = call->deadline - cgrpc_now();
+  return left > 0 ? left / 1000000 : 0;
+}
+
+int cgrpc_server_call_is_cancelled(const cgrpc_server_call *call)
+{
+  if (cgrpc_server_call_cancelled(call))
+    return 1;
+  return call->deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->deadline;
+}
+
+static int handler_add_md(cgrpc_server_call *call, cgrpc_metadata **md, const char *key,
+                          const void *value, size_t len)
+{
+  int rv = cgrpc_metadata_ensure(md, &call->arena_alloc);
+  return rv != 0 ? rv : cgrpc_metadata_add(*md, key, value, len);
+}
+
+int cgrpc_server_call_add_initial_metadata(cgrpc_server_call *call, const char *key,
+                                           const void *value, size_t len)
+{
+  if (call->headers_frozen)
+    return CGRPC_ERR_STATE; /* sent with the first message */
+  return handler_add_md(call, &call->initial_md, key, value, len);
+}
+
+int cgrpc_server_call_add_trailing_metadata(cgrpc_server_call *call, const char *key,
+                                            const void *value, size_t len)
+{
+  return handler_add_md(call, &call->trailing_md, key, value, len);
+}
+
+void *cgrpc_server_call_alloc(cgrpc_server_call *call, size_t size)
+{
+  return cgrpc_arena_alloc(&call->arena, size);
+}
+
+char *cgrpc_server_call_strdup(cgrpc_server_call *call, const char *s)
+{
+  return s != NULL ? cgrpc_arena_strndup(&call->arena, s, strlen(s)) : NULL;
+}
+
+static char *handler_vprintf(cgrpc_server_call *call, const char *fmt, va_list ap)
+{
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  if (n < 0)
+    return NULL;
+  char *s = cgrpc_arena_alloc(&call->arena, (size_t)n + 1);
+  if (s != NULL)
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+  return s;
+}
+
+char *cgrpc_server_call_printf(cgrpc_server_call *call, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = handler_vprintf(call, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+cgrpc_code cgrpc_server_call_set_status(cgrpc_server_call *call, cgrpc_code code, const char *fmt,
+                                        ...)
+{
+  call->code = code;
+  call->message = NULL;
+  if (fmt != NULL) {
+    va_list ap;
+    va_start(ap, fmt);
+    call->message = handler_vprintf(call, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+cgrpc_code cgrpc_server_call_status_code(const cgrpc_server_call *call)
+{
+  return call->code;
+}
+
+const char *cgrpc_server_call_status_message(const cgrpc_server_call *call)
+{
+  return call->message != NULL ? call->message : "";
+}
