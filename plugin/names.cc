@@ -126,6 +126,11 @@ std::string MessageDescriptorVar(const google::protobuf::Descriptor *message)
   return FullNameToLower(message->full_name(), message->file()) + "__descriptor";
 }
 
+std::string MessageFreeFunction(const google::protobuf::Descriptor *message)
+{
+  return FullNameToLower(message->full_name(), message->file()) + "__free_unpacked";
+}
+
 std::string StripProto(const std::string &file_name)
 {
   for (const char *suffix : {".protodevel", ".proto"}) {

@@ -31,9 +31,10 @@ std::string FullNameToUpper(const std::string &full_name,
 // protobuf-c does for fields: for struct members such as a method's handler.
 std::string MemberName(const std::string &name);
 
-// The C type and descriptor variable protoc-gen-c emits for a message.
+// The C type, descriptor variable and free function protoc-gen-c emits for a message.
 std::string MessageType(const google::protobuf::Descriptor *message);
 std::string MessageDescriptorVar(const google::protobuf::Descriptor *message);
+std::string MessageFreeFunction(const google::protobuf::Descriptor *message);
 
 // "dir/foo.proto" -> "dir/foo": the base of every output file name, as protoc-gen-c has it.
 std::string StripProto(const std::string &file_name);

@@ -14,29 +14,50 @@ namespace cgrpc {
 using google::protobuf::MethodDescriptor;
 using google::protobuf::ServiceDescriptor;
 
-namespace {
+// The functions of a method of each kind are sections of header_method.tmpl and
+// source_method.tmpl, the same name in both, generated in this order.
+struct MethodKind {
+  const char *enumerator;           // in the method table
+  const char *words;                // in comments and messages
+  const char *section;              // its handler_type_* and invoke_* sections
+  std::vector<std::string> client;  // the client functions
+  std::vector<std::string> server;  // what the handler reads and writes its streams with
 
-struct Kind {
-  const char *enumerator;  // in the method table
-  const char *words;       // in comments and messages
+  bool Has(const std::string &function) const
+  {
+    return std::find(client.begin(), client.end(), function) != client.end() ||
+           std::find(server.begin(), server.end(), function) != server.end();
+  }
 };
 
-Kind KindOf(const MethodDescriptor *method)
+namespace {
+
+const MethodKind kUnary = {"CGRPC_METHOD_UNARY", "unary", "unary",
+                           {"unary_call", "unary_async"}, {}};
+const MethodKind kClientStreaming = {
+    "CGRPC_METHOD_CLIENT_STREAMING", "client-streaming", "client_streaming",
+    {"stream_start", "stream_send", "stream_close_and_recv", "stream_async"}, {"server_recv"}};
+const MethodKind kServerStreaming = {
+    "CGRPC_METHOD_SERVER_STREAMING", "server-streaming", "server_streaming",
+    {"stream_start", "stream_recv", "stream_async"}, {"server_send"}};
+const MethodKind kBidi = {
+    "CGRPC_METHOD_BIDI_STREAMING", "bidi-streaming", "bidi",
+    {"stream_start", "stream_send", "stream_recv", "stream_async"}, {"server_recv", "server_send"}};
+
+const MethodKind &KindOf(const MethodDescriptor *method)
 {
-  if (method->client_streaming() && method->server_streaming())
-    return {"CGRPC_METHOD_BIDI_STREAMING", "bidi-streaming"};
   if (method->client_streaming())
-    return {"CGRPC_METHOD_CLIENT_STREAMING", "client-streaming"};
-  if (method->server_streaming())
-    return {"CGRPC_METHOD_SERVER_STREAMING", "server-streaming"};
-  return {"CGRPC_METHOD_UNARY", "unary"};
+    return method->server_streaming() ? kBidi : kClientStreaming;
+  return method->server_streaming() ? kServerStreaming : kUnary;
 }
 
 // The names we generate, and how collision errors describe them; ours is "service" or
-// "method", whose full name follows.
+// "method", whose full name follows.  A method's name is checked only if its kind has the
+// function (MethodKind::Has) that defines it, if one is named.
 struct GeneratedName {
   const char *var;
   const char *what;
+  const char *function = nullptr;
 };
 
 const GeneratedName kServiceNames[] = {
@@ -50,13 +71,28 @@ const GeneratedName kServiceNames[] = {
 const GeneratedName kMethodNames[] = {
     {"index_macro", "the index macro of method"},
     {"client_fn", "the client stub of method"},
+    {"send_fn", "the send function of method", "stream_send"},
+    {"recv_fn", "the receive function of method", "stream_recv"},
+    {"close_and_recv_fn", "the close-and-receive function of method", "stream_close_and_recv"},
     {"async_fn", "the asynchronous client stub of method"},
-    {"done_type", "the callback type of method"},
+    {"done_type", "the callback type of method", "unary_async"},
     {"handler_type", "the handler type of method"},
+    {"server_recv_fn", "the server's receive function of method", "server_recv"},
+    {"server_send_fn", "the server's send function of method", "server_send"},
     {"invoke_fn", "the handler invoker of method"},
-    {"done_fn", "the callback invoker of method"},
+    {"done_fn", "the callback invoker of method", "unary_async"},
     {"policy_var", "the policy of method"},
 };
+
+// The sections file.FUNCTION for each of functions, concatenated.
+std::string RenderFunctions(const std::string &file, const std::vector<std::string> &functions,
+                            const Vars &vars)
+{
+  std::string text;
+  for (const std::string &function : functions)
+    text += Render(file + "." + function, vars);
+  return text;
+}
 
 }  // namespace
 
@@ -106,24 +142,23 @@ ServiceGenerator::ServiceGenerator(const ServiceDescriptor *service, Diagnostics
   const MethodPolicy service_policy = ReadServicePolicy(service, diagnostics);
   for (int i = 0; i < service->method_count(); i++)
     AddMethod(service->method(i), ReadMethodPolicy(service->method(i), service_policy, diagnostics));
-  for (size_t i = 0; i < method_vars_.size(); i++)
+  for (size_t i = 0; i < methods_.size(); i++)
     vars_["server_init_values"] += (i == 0 ? "" : ", ") +
-                                   RenderInline("header_method.init_value", method_vars_[i]);
+                                   RenderInline("header_method.init_value", methods_[i].vars);
 }
 
 void ServiceGenerator::AddMethod(const MethodDescriptor *method, const MethodPolicy &policy)
 {
   const std::string where = diagnostics_->Where({PathOf(method)});
-  const Kind kind = KindOf(method);
-  if (method->client_streaming() || method->server_streaming())
-    diagnostics_->Error(where, "method " + method->full_name() + " is " + kind.words +
-                                   ": protoc-gen-cgrpc does not generate streaming methods yet");
+  const MethodKind &kind = KindOf(method);
 
   const std::string &service_lower = vars_["service_lower"];
   const std::string &service_upper = vars_["service_upper"];
   const std::string &service_type = vars_["service_type"];
   const std::string lower = CamelToLower(method->name());
   const std::string camel = ToCamel(method->name());
+  const std::string client_fn = vars_["client_prefix"] + "__" + lower;
+  const std::string server_fn = service_lower + "_server__" + lower;
 
   Vars vars = vars_;
   vars["name"] = method->name();
@@ -133,10 +168,15 @@ void ServiceGenerator::AddMethod(const MethodDescriptor *method, const MethodPol
   vars["kind_words"] = kind.words;
   vars["member"] = MemberName(lower);
   vars["index_macro"] = service_upper + "__METHOD_" + CamelToUpper(method->name());
-  vars["client_fn"] = vars_["client_prefix"] + "__" + lower;
-  vars["async_fn"] = vars_["client_prefix"] + "__" + lower + "_async";
+  vars["client_fn"] = client_fn;
+  vars["send_fn"] = client_fn + "_send";
+  vars["recv_fn"] = client_fn + "_recv";
+  vars["close_and_recv_fn"] = client_fn + "_close_and_recv";
+  vars["async_fn"] = client_fn + "_async";
   vars["done_type"] = service_type + "_" + camel + "Done";
   vars["handler_type"] = service_type + "_" + camel + "Handler";
+  vars["server_recv_fn"] = server_fn + "_recv";
+  vars["server_send_fn"] = server_fn + "_send";
   vars["invoke_fn"] = service_lower + "__" + lower + "__invoke";
   vars["done_fn"] = service_lower + "__" + lower + "__done";
   vars["policy_var"] = service_lower + "__" + lower + "__policy";
@@ -144,6 +184,20 @@ void ServiceGenerator::AddMethod(const MethodDescriptor *method, const MethodPol
   vars["response_type"] = MessageType(method->output_type());
   vars["request_descriptor"] = MessageDescriptorVar(method->input_type());
   vars["response_descriptor"] = MessageDescriptorVar(method->output_type());
+  vars["response_free"] = MessageFreeFunction(method->output_type());
+  // A request that is one message is a parameter of the client functions; a stream of
+  // them is sent after the start.
+  vars["request_param"] =
+      method->client_streaming() ? "" : RenderPart("common.request_param", vars);
+  vars["request_arg"] = RenderInline(method->client_streaming() ? "source_method.no_request_arg"
+                                                                : "source_method.request_arg",
+                                     vars);
+  // Only a unary call completes with one typed callback.
+  const bool unary = &kind == &kUnary;
+  vars["done_invoker"] = unary ? Render("source_method.done_invoker", vars) : "";
+  vars["done_entry"] =
+      RenderInline(unary ? "source_method.done_entry" : "source_method.no_done_entry", vars);
+  vars["invoke_body"] = Render(std::string("source_method.invoke_") + kind.section, vars);
 
   vars["timeout_ms"] = std::to_string(policy.timeout_ms);
   vars["policy"] = policy.timeout_ms > 0 ? RenderInline("header_method.policy_timeout", vars)
@@ -164,36 +218,41 @@ void ServiceGenerator::AddMethod(const MethodDescriptor *method, const MethodPol
   vars["doc"] = CommentBody(comment);
 
   for (const GeneratedName &name : kMethodNames)
-    if (!names_->Add(vars[name.var], std::string(name.what) + " " + method->full_name(), where))
+    if ((name.function == nullptr || kind.Has(name.function)) &&
+        !names_->Add(vars[name.var], std::string(name.what) + " " + method->full_name(), where))
       break;
-  method_vars_.push_back(vars);
+  methods_.push_back({&kind, vars});
 }
 
-std::string ServiceGenerator::ForEachMethod(const std::string &name) const
-{
-  std::string text;
-  for (const Vars &vars : method_vars_)
-    text += Render(name, vars);
-  return text;
-}
-
+// Each list is the concatenation of a section for every method (a service has methods:
+// one without is refused).
 std::string ServiceGenerator::Header() const
 {
   Vars vars = vars_;
-  vars["index_macros"] = ForEachMethod("header_method.index_macro");
-  vars["client_methods"] = ForEachMethod("header_method.client");
-  vars["handler_types"] = ForEachMethod("header_method.handler_type");
-  vars["server_members"] = ForEachMethod("header_method.server_member");
+  for (const Method &method : methods_) {
+    const MethodKind &kind = *method.kind;
+    vars["index_macros"] += Render("header_method.index_macro", method.vars);
+    vars["client_functions"] += Render("header_method.client", method.vars) +
+                                RenderFunctions("header_method", kind.client, method.vars);
+    vars["handler_types"] +=
+        Render(std::string("header_method.handler_type_") + kind.section, method.vars);
+    vars["server_functions"] += RenderFunctions("header_method", kind.server, method.vars);
+    vars["server_members"] += Render("header_method.server_member", method.vars);
+  }
   return Render("header_service.service", vars);
 }
 
 std::string ServiceGenerator::Source() const
 {
   Vars vars = vars_;
-  vars["method_impls"] = ForEachMethod("source_method.impl");
-  vars["method_entries"] = ForEachMethod("source_method.entry");
-  vars["client_stubs"] = ForEachMethod("source_method.client");
-  vars["handler_entries"] = ForEachMethod("source_method.handler_entry");
+  for (const Method &method : methods_) {
+    const MethodKind &kind = *method.kind;
+    vars["method_impls"] += Render("source_method.impl", method.vars);
+    vars["method_entries"] += Render("source_method.entry", method.vars);
+    vars["client_functions"] += RenderFunctions("source_method", kind.client, method.vars);
+    vars["server_functions"] += RenderFunctions("source_method", kind.server, method.vars);
+    vars["handler_entries"] += Render("source_method.handler_entry", method.vars);
+  }
   return Render("source_service.service", vars);
 }
 

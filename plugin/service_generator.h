@@ -14,10 +14,13 @@
 
 namespace cgrpc {
 
+// Unary, client-streaming, server-streaming or bidi, and the functions each has.
+struct MethodKind;
+
 class ServiceGenerator {
  public:
   // Fills the variables of the service and of each method once, reporting what cannot be
-  // generated (bad options, streaming methods, name collisions) to diagnostics.
+  // generated (bad options, name collisions) to diagnostics.
   ServiceGenerator(const google::protobuf::ServiceDescriptor *service, Diagnostics *diagnostics,
                    NameChecker *names);
 
@@ -26,12 +29,15 @@ class ServiceGenerator {
   std::string Source() const;
 
  private:
+  struct Method {
+    const MethodKind *kind;
+    Vars vars;
+  };
+
   void AddMethod(const google::protobuf::MethodDescriptor *method, const MethodPolicy &policy);
-  // Renders template for every method and concatenates the results.
-  std::string ForEachMethod(const std::string &name) const;
 
   Vars vars_;
-  std::vector<Vars> method_vars_;
+  std::vector<Method> methods_;
   Diagnostics *diagnostics_;
   NameChecker *names_;
 };

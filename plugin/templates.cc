@@ -66,7 +66,7 @@ std::string AlignContinuations(const std::string &text)
 
 }  // namespace
 
-std::string Render(const std::string &name, const Vars &vars)
+std::string RenderPart(const std::string &name, const Vars &vars)
 {
   std::string text = FindTemplate(name);
   CheckVariables(name, text, vars);
@@ -78,7 +78,12 @@ std::string Render(const std::string &name, const Vars &vars)
     google::protobuf::io::Printer printer(&stream, '$');
     printer.Print(all, text.c_str());
   }
-  return AlignContinuations(out);
+  return out;
+}
+
+std::string Render(const std::string &name, const Vars &vars)
+{
+  return AlignContinuations(RenderPart(name, vars));
 }
 
 std::string RenderInline(const std::string &name, const Vars &vars)

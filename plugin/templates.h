@@ -28,6 +28,10 @@ std::string Render(const std::string &name, const Vars &vars);
 // Render without the template's final newline, for text that goes inside a line.
 std::string RenderInline(const std::string &name, const Vars &vars);
 
+// Render leaving its $align$ lines as they are, for lines that go into a list of
+// continuations of another template: that one's Render aligns them.
+std::string RenderPart(const std::string &name, const Vars &vars);
+
 }  // namespace cgrpc
 
 #endif

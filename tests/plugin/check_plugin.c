@@ -4,7 +4,8 @@
  * The tools and directories come from the build as -D defines (see local.mk):
  * CGRPC_TEST_PROTOC, CGRPC_TEST_PLUGIN, CGRPC_TEST_PROTOC_GEN_C, CGRPC_TEST_DIR (this
  * directory in the source tree), CGRPC_TEST_RUNTIME_PROTO_DIR,
- * CGRPC_TEST_PROTOBUF_C_PROTO_DIR, CGRPC_TEST_CC and CGRPC_TEST_GENERATED_CFLAGS.
+ * CGRPC_TEST_PROTOBUF_C_PROTO_DIR, CGRPC_TEST_CC and CGRPC_TEST_GENERATED_CFLAGS; and
+ * CGRPC_TEST_GRPC_PROTO_DIR when configure found gRPC's official protos.
  * Output goes to fresh directories under $TMPDIR (or /tmp). */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, popen */
 
@@ -270,22 +271,19 @@ START_TEST(test_every_golden_file_belongs_to_a_test_proto)
 END_TEST
 
 /* ---- the generated code compiles ----------------------------------------------------
- * Every test proto through protoc-gen-c and protoc-gen-cgrpc; each .c compiles with
- * -std=c11 -Wall -Wextra -Werror against the runtime's headers (ours also with -pedantic
- * and the project's stricter warnings). */
+ * Protos through protoc-gen-c and protoc-gen-cgrpc; each .c compiles with -std=c11 -Wall
+ * -Wextra -Werror against the runtime's headers (ours also with -pedantic and the
+ * project's stricter warnings): every test proto, and gRPC's own test services when
+ * configure found them (CGRPC_TEST_GRPC_PROTO_DIR). */
 
-START_TEST(test_generated_code_compiles_without_warnings)
+/* Generates files (as protoc() takes them) into a new directory, compiles every .c there
+ * and returns the directory, for remove_dir. */
+static char *compile_generated(const char *proto_dir, const char *files)
 {
   char *out = make_temp_dir();
   char *outputs = format("--c_out='%s' --cgrpc_out='%s'", out, out);
-  char *files = format("%s", "");
-  for (int i = 0; i < n_protos; i++) {
-    char *more = format("%s '%s/%s'", files, PROTOS_DIR, protos[i]);
-    free(files);
-    files = more;
-  }
   char *errors;
-  int status = protoc(PROTOS_DIR, outputs, files, &errors);
+  int status = protoc(proto_dir, outputs, files, &errors);
   ck_assert_msg(status == 0, "protoc failed (%d):\n%s", status, errors);
 
   char *find = format("find '%s' -name '*.c' | LC_ALL=C sort", out);
@@ -319,11 +317,53 @@ START_TEST(test_generated_code_compiles_without_warnings)
   free_lines(sources, n);
   free(find);
   free(errors);
-  free(files);
   free(outputs);
+  return out;
+}
+
+START_TEST(test_generated_code_compiles_without_warnings)
+{
+  char *files = format("%s", "");
+  for (int i = 0; i < n_protos; i++) {
+    char *more = format("%s '%s/%s'", files, PROTOS_DIR, protos[i]);
+    free(files);
+    files = more;
+  }
+  remove_dir(compile_generated(PROTOS_DIR, files));
+  free(files);
+}
+END_TEST
+
+#ifdef CGRPC_TEST_GRPC_PROTO_DIR
+#define GRPC_TESTING CGRPC_TEST_GRPC_PROTO_DIR "/grpc/testing/"
+
+/* The interop service (TestService, with the services test.proto adds for xDS and the like)
+ * and BenchmarkService: every kind of method, on the messages of messages.proto and
+ * empty.proto.  The names of each kind are in the header. */
+START_TEST(test_grpc_test_services_compile_without_warnings)
+{
+  char *out = compile_generated(CGRPC_TEST_GRPC_PROTO_DIR,
+                                "'" GRPC_TESTING "empty.proto' '" GRPC_TESTING "messages.proto' "
+                                "'" GRPC_TESTING "test.proto' '" GRPC_TESTING
+                                "benchmark_service.proto'");
+  char *path = format("%s/grpc/testing/test.cgrpc.h", out);
+  char *header = read_file(path, NULL);
+  ck_assert_nonnull(header);
+  static const char *const functions[] = {
+      "cgrpc_code grpc__testing__test_service_client__unary_call(",
+      "int grpc__testing__test_service_client__streaming_output_call_recv(",
+      "cgrpc_code grpc__testing__test_service_client__streaming_input_call_close_and_recv(",
+      "int grpc__testing__test_service_client__full_duplex_call_send(",
+      "int grpc__testing__test_service_server__half_duplex_call_recv(",
+  };
+  for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++)
+    ck_assert_msg(strstr(header, functions[i]) != NULL, "test.cgrpc.h lacks %s", functions[i]);
+  free(header);
+  free(path);
   remove_dir(out);
 }
 END_TEST
+#endif
 
 /* ---- what the plugin refuses ---------------------------------------------------------
  * protoc fails, nothing is written, and stderr has "file.proto:LINE:COL: message" for
@@ -366,14 +406,6 @@ static const struct refusal {
      NULL,
      {"timeout_aggregate.proto:12:5: (cgrpc.method).timeout \"1x\" of method errs.Svc.Get: "
       "expected a number"}},
-    {"streaming.proto",
-     NULL,
-     {"streaming.proto:10:3: method errs.Streams.Download is server-streaming: "
-      "protoc-gen-cgrpc does not generate streaming methods yet",
-      "streaming.proto:11:3: method errs.Streams.Upload is client-streaming: "
-      "protoc-gen-cgrpc does not generate streaming methods yet",
-      "streaming.proto:12:3: method errs.Streams.Chat is bidi-streaming: "
-      "protoc-gen-cgrpc does not generate streaming methods yet"}},
     {"collision_method.proto",
      NULL,
      {"collision_method.proto:10:3: errs__svc__cgrpc_service is protoc-gen-c's function for "
@@ -394,6 +426,24 @@ static const struct refusal {
      NULL,
      {"collision_methods.proto:10:3: ERRS__SVC__METHOD_GET_ITEM is the index macro of method "
       "errs.Svc.GetItem and would also be the index macro of method errs.Svc.get_item"}},
+    {"collision_send.proto",
+     NULL,
+     {"collision_send.proto:11:3: errs__svc_client__chat_send is the send function of method "
+      "errs.Svc.Chat and would also be the client stub of method errs.Svc.ChatSend"}},
+    {"collision_recv.proto",
+     NULL,
+     {"collision_recv.proto:11:3: errs__svc_client__list_recv is the client stub of method "
+      "errs.Svc.ListRecv and would also be the receive function of method errs.Svc.List"}},
+    {"collision_close.proto",
+     NULL,
+     {"collision_close.proto:11:3: errs__svc_client__upload_close_and_recv is the "
+      "close-and-receive function of method errs.Svc.Upload and would also be the client stub "
+      "of method errs.Svc.UploadCloseAndRecv"}},
+    {"collision_async.proto",
+     NULL,
+     {"collision_async.proto:11:3: errs__svc_client__watch_async is the asynchronous client "
+      "stub of method errs.Svc.Watch and would also be the client stub of method "
+      "errs.Svc.WatchAsync"}},
     {"no_methods.proto",
      NULL,
      {"no_methods.proto:6:1: service errs.Empty has no methods"}},
@@ -461,6 +511,9 @@ Suite *plugin_suite(void)
   TCase *compile = tcase_create("compile");
   tcase_set_timeout(compile, 300);
   tcase_add_test(compile, test_generated_code_compiles_without_warnings);
+#ifdef CGRPC_TEST_GRPC_PROTO_DIR
+  tcase_add_test(compile, test_grpc_test_services_compile_without_warnings);
+#endif
   suite_add_tcase(s, compile);
 
   TCase *refused = tcase_create("refused");

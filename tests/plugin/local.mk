@@ -18,6 +18,9 @@ tests_plugin_check_plugin_CPPFLAGS = \
 	-DCGRPC_TEST_PROTOBUF_C_PROTO_DIR='"$(PROTOBUF_C_PROTO_DIR)"' \
 	-DCGRPC_TEST_CC='"$(CC)"' \
 	-DCGRPC_TEST_GENERATED_CFLAGS='"-I$(abs_top_srcdir)/runtime/include -I$(abs_top_builddir)/runtime/include $(PROTOBUF_C_CFLAGS)"'
+if HAVE_GRPC_PROTO
+tests_plugin_check_plugin_CPPFLAGS += -DCGRPC_TEST_GRPC_PROTO_DIR='"$(GRPC_PROTO_DIR)"'
+endif
 tests_plugin_check_plugin_CFLAGS = $(WARN_CFLAGS) $(CHECK_CFLAGS)
 tests_plugin_check_plugin_LDADD = $(CHECK_LIBS)
 # It runs the plugin.
