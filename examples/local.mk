@@ -33,6 +33,8 @@ nodist_examples_helloworld_greeter_client_SOURCES = \
 examples_helloworld_greeter_client_CPPFLAGS = $(HELLOWORLD_CPPFLAGS)
 examples_helloworld_greeter_client_CFLAGS = $(HELLOWORLD_CFLAGS)
 examples_helloworld_greeter_client_LDADD = $(CGRPC_USER_LIBS)
+$(examples_helloworld_greeter_server_OBJECTS) $(examples_helloworld_greeter_client_OBJECTS): \
+	examples/helloworld/helloworld.stamp
 endif
 
 include examples/bench/local.mk

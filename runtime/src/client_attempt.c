@@ -81,6 +81,13 @@ static void attempt_on_deadline(void *ud)
 
 /* ---- sending ------------------------------------------------------------------------------ */
 
+void cgrpc_call_post(cgrpc_call *call, cgrpc_task *t)
+{
+  cgrpc_call_ref(call);
+  if (!cgrpc_loop_post(call->ch->loop, t))
+    cgrpc_call_unref(call); /* queued already, with its reference */
+}
+
 /* A streaming message buffer went out (or was dropped): free it, make room. */
 static void attempt_sendbuf_done(cgrpc_sendq *q, cgrpc_sendbuf *b)
 {
@@ -89,8 +96,11 @@ static void attempt_sendbuf_done(cgrpc_sendq *q, cgrpc_sendbuf *b)
     return; /* the inline request */
   size_t len = b->len;
   cgrpc_free(call->alloc, b);
-  if (cgrpc_pipe_sent(&call->pipe, len) && call->has_callbacks)
-    cgrpc_loop_defer(call->ch->loop, &call->ready_task);
+  if (cgrpc_pipe_sent(&call->pipe, len) && call->has_callbacks) {
+    cgrpc_call_ref(call); /* the queued task's */
+    if (!cgrpc_loop_defer(call->ch->loop, &call->ready_task))
+      cgrpc_call_unref(call);
+  }
 }
 
 void cgrpc_attempt_take_outgoing(cgrpc_call *call)
@@ -111,12 +121,14 @@ void cgrpc_attempt_take_outgoing(cgrpc_call *call)
   }
 }
 
+/* These three run with the reference cgrpc_call_post took. */
 static void attempt_send_task(void *ud)
 {
   cgrpc_call *call = ud;
   /* Before the attempt starts, messages wait in the pipe; it takes them then. */
   if (call->attempt_active)
     cgrpc_attempt_take_outgoing(call);
+  cgrpc_call_unref(call);
 }
 
 static void attempt_credit_task(void *ud)
@@ -127,6 +139,7 @@ static void attempt_credit_task(void *ud)
     nghttp2_session_consume_stream(call->conn->ng, call->stream_id, n);
     cgrpc_conn_kick(call->conn);
   }
+  cgrpc_call_unref(call);
 }
 
 static void attempt_ready_task(void *ud)
@@ -134,6 +147,7 @@ static void attempt_ready_task(void *ud)
   cgrpc_call *call = ud;
   if (call->cbs.on_send_ready != NULL && !__atomic_load_n(&call->finished, __ATOMIC_ACQUIRE))
     call->cbs.on_send_ready(call, call->cbs_user_data);
+  cgrpc_call_unref(call);
 }
 
 static ssize_t attempt_read_cb(nghttp2_session *ng, int32_t stream_id, uint8_t *buf,

@@ -112,5 +112,8 @@ void cgrpc_client_call_abort(cgrpc_call *call, cgrpc_code code, const char *fmt,
     CGRPC_PRINTF(3, 4);
 /* Streaming: takes what the application wrote into the stream.  Loop thread. */
 void cgrpc_attempt_take_outgoing(cgrpc_call *call);
+/* Posts one of the call's tasks, which then holds a reference until it has
+ * run (the call may be released meanwhile).  Any thread. */
+void cgrpc_call_post(cgrpc_call *call, cgrpc_task *t);
 
 #endif

@@ -96,7 +96,7 @@ static int stream_send(cgrpc_call *call, const ProtobufCMessage *msg, int block)
     cgrpc_free(call->alloc, b);
     return rv;
   }
-  cgrpc_loop_post(call->ch->loop, &call->send_task);
+  cgrpc_call_post(call, &call->send_task);
   return 0;
 }
 
@@ -116,7 +116,7 @@ int cgrpc_call_close_send(cgrpc_call *call)
     return CGRPC_ERR_INVALID_ARGUMENT;
   int rv = cgrpc_pipe_close_out(&call->pipe);
   if (rv == 0)
-    cgrpc_loop_post(call->ch->loop, &call->send_task);
+    cgrpc_call_post(call, &call->send_task);
   return rv;
 }
 
@@ -128,7 +128,7 @@ int cgrpc_call_recv(cgrpc_call *call, ProtobufCMessage **msg)
   int owe = 0;
   int rv = cgrpc_pipe_read(&call->pipe, &m, 1, &owe);
   if (owe)
-    cgrpc_loop_post(call->ch->loop, &call->credit_task);
+    cgrpc_call_post(call, &call->credit_task);
   *msg = rv == 1 ? m : NULL;
   return rv;
 }

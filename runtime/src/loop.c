@@ -225,11 +225,12 @@ void cgrpc_task_init(cgrpc_task *t, cgrpc_task_cb cb, void *user_data)
   t->queued = 0;
 }
 
-void cgrpc_loop_post(cgrpc_loop *loop, cgrpc_task *t)
+int cgrpc_loop_post(cgrpc_loop *loop, cgrpc_task *t)
 {
-  int wake = 0;
+  int wake = 0, queued = 0;
   pthread_mutex_lock(&loop->mu);
   if (!t->queued) {
+    queued = 1;
     t->queued = 1;
     t->next = NULL;
     if (loop->posted_tail != NULL)
@@ -248,12 +249,13 @@ void cgrpc_loop_post(cgrpc_loop *loop, cgrpc_task *t)
     ssize_t n = write(loop->wakefd, &one, sizeof one);
     (void)n; /* a full counter still wakes the loop */
   }
+  return queued;
 }
 
-void cgrpc_loop_defer(cgrpc_loop *loop, cgrpc_task *t)
+int cgrpc_loop_defer(cgrpc_loop *loop, cgrpc_task *t)
 {
   if (t->queued)
-    return;
+    return 0;
   t->queued = 1;
   t->next = NULL;
   if (loop->deferred_tail != NULL)
@@ -261,6 +263,7 @@ void cgrpc_loop_defer(cgrpc_loop *loop, cgrpc_task *t)
   else
     loop->deferred_head = t;
   loop->deferred_tail = t;
+  return 1;
 }
 
 /* Runs the tasks posted so far (not those posted while they run: those

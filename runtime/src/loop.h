@@ -74,11 +74,13 @@ static inline int cgrpc_timer_armed(const cgrpc_timer *t)
 
 void cgrpc_task_init(cgrpc_task *t, cgrpc_task_cb cb, void *user_data);
 /* Queues t to run on the loop thread.  Any thread.  Does nothing if t is
- * already queued (posted or deferred) and has not started yet. */
-void cgrpc_loop_post(cgrpc_loop *loop, cgrpc_task *t);
+ * already queued (posted or deferred) and has not started yet.  Returns 1
+ * when it queued t, 0 when t was queued already (an owner that holds a
+ * reference per queued task takes one only on 1). */
+int cgrpc_loop_post(cgrpc_loop *loop, cgrpc_task *t);
 /* Loop thread only: runs t after the events of this round (used to write
- * once per round however many frames were queued). */
-void cgrpc_loop_defer(cgrpc_loop *loop, cgrpc_task *t);
+ * once per round however many frames were queued).  Returns as post. */
+int cgrpc_loop_defer(cgrpc_loop *loop, cgrpc_task *t);
 
 /* A 64 KiB buffer for reading sockets, shared by every connection of the
  * loop: input is always consumed before the next read. */

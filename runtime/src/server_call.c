@@ -39,7 +39,7 @@ static void call_cancel(cgrpc_server_call *call)
     return;
   if (call->streams_in || call->streams_out)
     cgrpc_pipe_set_over(&call->pipe);
-  if (call->has_callbacks && call->cbs.on_cancel != NULL)
+  if (cgrpc_server_call_callbacks_live(call) && call->cbs.on_cancel != NULL)
     call->cbs.on_cancel(call, call->cbs_user_data);
 }
 
@@ -301,8 +301,9 @@ static void call_sendbuf_done(cgrpc_sendq *q, cgrpc_sendbuf *b)
     return; /* the single response, in the arena */
   size_t len = b->len;
   cgrpc_free(&call->srv->alloc, b);
-  if (cgrpc_pipe_sent(&call->pipe, len) && call->has_callbacks)
-    cgrpc_loop_defer(call->srv->loop, &call->ready_task);
+  if (cgrpc_pipe_sent(&call->pipe, len) && call->has_callbacks &&
+      cgrpc_loop_defer(call->srv->loop, &call->ready_task))
+    call->refs++; /* the queued task's: the answer may come first */
 }
 
 static void call_send_task(void *ud)
@@ -323,8 +324,9 @@ static void call_credit_task(void *ud)
 static void call_ready_task(void *ud)
 {
   cgrpc_server_call *call = ud;
-  if (call->cbs.on_send_ready != NULL && !call->responded)
+  if (call->cbs.on_send_ready != NULL && !call->responded && cgrpc_server_call_callbacks_live(call))
     call->cbs.on_send_ready(call, call->cbs_user_data);
+  call_unref(call);
 }
 
 /* The handler switched to callbacks: deliver what already waits, then go on so. */
@@ -335,16 +337,20 @@ static void call_callbacks_task(void *ud)
   void *m;
   int owe;
   while (call->streams_in && cgrpc_pipe_read(&call->pipe, &m, 0, &owe) == 1) {
-    if (call->cbs.on_message != NULL)
+    if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call))
       call->cbs.on_message(call, m, call->cbs_user_data);
     protobuf_c_message_free_unpacked(m, &call->srv->pb);
   }
   if (call->streams_in)
     call_credit_task(call);
-  if (call->streams_in && call->request_done && call->cbs.on_recv_done != NULL)
+  if (!cgrpc_server_call_callbacks_live(call))
+    return;
+  if (cgrpc_server_call_cancelled(call)) {
+    if (call->cbs.on_cancel != NULL)
+      call->cbs.on_cancel(call, call->cbs_user_data);
+  } else if (call->streams_in && call->request_done && call->cbs.on_recv_done != NULL) {
     call->cbs.on_recv_done(call, call->cbs_user_data);
-  if (cgrpc_server_call_cancelled(call) && call->cbs.on_cancel != NULL)
-    call->cbs.on_cancel(call, call->cbs_user_data);
+  }
 }
 
 /* ---- the request ----------------------------------------------------------------------------- */
@@ -557,7 +563,7 @@ static int server_on_message(void *ud, const uint8_t *msg, size_t len, int compr
       cgrpc_pipe_deliver(&call->pipe, m, CGRPC_FRAME_PREFIX + len);
       return 0;
     }
-    if (call->cbs.on_message != NULL)
+    if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call))
       call->cbs.on_message(call, m, call->cbs_user_data);
     protobuf_c_message_free_unpacked(m, &srv->pb);
     return 0;
@@ -617,7 +623,7 @@ static void call_request_done(cgrpc_server_call *call)
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "request ended in the middle of a message");
   } else if (call->streams_in) {
     cgrpc_pipe_in_done(&call->pipe);
-    if (call->has_callbacks && call->cbs.on_recv_done != NULL)
+    if (cgrpc_server_call_callbacks_live(call) && call->cbs.on_recv_done != NULL)
       call->cbs.on_recv_done(call, call->cbs_user_data);
   } else if (call->request == NULL) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s received no request message",

@@ -87,6 +87,7 @@ struct cgrpc_server_call {
   cgrpc_task ready_task;
   cgrpc_task callbacks_task;
   int has_callbacks; /* loop: deliver through cbs rather than the pipe */
+  int handler_done;  /* atomic: finished; no callback starts any more */
   cgrpc_server_call_callbacks cbs;
   void *cbs_user_data;
 
@@ -110,5 +111,7 @@ void cgrpc_server_call_answer(cgrpc_server_call *call);
 void cgrpc_server_call_run(void *call);
 /* Nonzero once the call can no longer succeed. */
 int cgrpc_server_call_cancelled(const cgrpc_server_call *call);
+/* Nonzero when the callbacks of an asynchronous handler may run. */
+int cgrpc_server_call_callbacks_live(const cgrpc_server_call *call);
 
 #endif

@@ -15,12 +15,18 @@ int cgrpc_server_call_cancelled(const cgrpc_server_call *call)
   return __atomic_load_n(&call->cancelled, __ATOMIC_ACQUIRE);
 }
 
+int cgrpc_server_call_callbacks_live(const cgrpc_server_call *call)
+{
+  return call->has_callbacks && !__atomic_load_n(&call->handler_done, __ATOMIC_ACQUIRE);
+}
+
 /* ---- stages ---------------------------------------------------------------------------------- */
 
 /* The outermost stage finished: encode a single response, hand over the answer. */
 static void handler_finish_outer(cgrpc_server_call *call)
 {
   cgrpc_server *srv = call->srv;
+  __atomic_store_n(&call->handler_done, 1, __ATOMIC_RELEASE); /* no more callbacks */
   if (!call->streams_out && call->code == CGRPC_STATUS_OK && !cgrpc_server_call_cancelled(call)) {
     size_t len = protobuf_c_message_get_packed_size(call->response);
     if (srv->max_send >= 0 && (int64_t)len > srv->max_send) {

@@ -16,111 +16,17 @@
 #include <unistd.h>
 
 #include "e2e.cgrpc.h"
+#include "harness.h"
 #include "rawh2.h"
 
 /* ---- the server process ----------------------------------------------------------- */
 
-typedef struct server_proc {
-  pid_t pid;
-  int port;
-  char unix_path[64];
-} server_proc;
 
 static server_proc srv; /* the suite's shared server */
 
-/* Time bounds are multiplied by this (set CGRPC_TEST_SLOWDOWN under valgrind). */
-static int slowdown(void)
-{
-  const char *s = getenv("CGRPC_TEST_SLOWDOWN");
-  int v = s != NULL ? atoi(s) : 1;
-  return v > 0 ? v : 1;
-}
 
-static void server_start(server_proc *p, const char *const *extra)
-{
-  const char *bin = getenv("E2E_SERVER");
-  ck_assert_msg(bin != NULL, "E2E_SERVER is not set");
-  static int seq;
-  snprintf(p->unix_path, sizeof p->unix_path, "/tmp/cgrpc-e2e-%d-%d.sock", (int)getpid(), seq++);
-  const char *argv[32];
-  int argc = 0;
-  char *wrapper = getenv("CGRPC_TEST_WRAPPER") != NULL ? strdup(getenv("CGRPC_TEST_WRAPPER")) : NULL;
-  for (char *tok = wrapper ? strtok(wrapper, " \t\n") : NULL; tok != NULL;
-       tok = strtok(NULL, " \t\n"))
-    argv[argc++] = tok;
-  argv[argc++] = bin;
-  argv[argc++] = "--unix";
-  argv[argc++] = p->unix_path;
-  for (int i = 0; extra != NULL && extra[i] != NULL; i++)
-    argv[argc++] = extra[i];
-  argv[argc] = NULL;
 
-  int fds[2];
-  ck_assert_int_eq(pipe(fds), 0);
-  p->pid = fork();
-  ck_assert_int_ge(p->pid, 0);
-  if (p->pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a test that failed */
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    execvp(argv[0], (char *const *)argv);
-    _exit(127);
-  }
-  free(wrapper);
-  close(fds[1]);
-  /* Wait for "LISTENING <port>", but not forever. */
-  char line[128];
-  size_t len = 0;
-  p->port = 0;
-  cgrpc_time give_up = cgrpc_now() + CGRPC_MS_TO_NS(20000) * slowdown();
-  while (len < sizeof line - 1 && memchr(line, '\n', len) == NULL && cgrpc_now() < give_up) {
-    struct pollfd pfd = {fds[0], POLLIN, 0};
-    if (poll(&pfd, 1, 100) <= 0)
-      continue;
-    ssize_t n = read(fds[0], line + len, sizeof line - 1 - len);
-    if (n <= 0)
-      break;
-    len += (size_t)n;
-  }
-  line[len] = '\0';
-  close(fds[0]);
-  sscanf(line, "LISTENING %d", &p->port);
-  if (p->port <= 0) {
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
-  }
-  ck_assert_msg(p->port > 0, "the server did not start");
-}
 
-/* Waits for the server to exit (SIGKILL after 20 s); returns its exit
- * status (0 = clean, and no valgrind errors when it runs under valgrind). */
-static int server_wait(server_proc *p)
-{
-  int status = 0;
-  if (p->pid <= 0)
-    return -1;
-  cgrpc_time give_up = cgrpc_now() + CGRPC_MS_TO_NS(20000) * slowdown();
-  while (waitpid(p->pid, &status, WNOHANG) == 0) {
-    if (cgrpc_now() > give_up) {
-      fprintf(stderr, "e2e_server %d did not exit\n", (int)p->pid);
-      kill(p->pid, SIGKILL);
-      waitpid(p->pid, &status, 0);
-      break;
-    }
-    struct timespec ts = {0, 10000000};
-    nanosleep(&ts, NULL);
-  }
-  p->pid = 0;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static int server_stop(server_proc *p)
-{
-  if (p->pid > 0)
-    kill(p->pid, SIGTERM);
-  return server_wait(p);
-}
 
 static void suite_setup(void)
 {
@@ -138,19 +44,7 @@ static void suite_teardown(void)
 
 /* ---- helpers --------------------------------------------------------------------- */
 
-static cgrpc_channel *channel_to(int port, const cgrpc_channel_options *opts)
-{
-  char target[64];
-  snprintf(target, sizeof target, "127.0.0.1:%d", port);
-  cgrpc_channel *ch = NULL;
-  ck_assert_int_eq(cgrpc_channel_new(&ch, target, opts), 0);
-  return ch;
-}
 
-static int64_t ms_since(cgrpc_time t0)
-{
-  return (cgrpc_now() - t0) / 1000000;
-}
 
 static cgrpc_code echo_call(cgrpc_channel *ch, const E2e__EchoRequest *req, E2e__EchoReply **reply,
                             const cgrpc_call_options *opts, cgrpc_status *st)
@@ -158,60 +52,18 @@ static cgrpc_code echo_call(cgrpc_channel *ch, const E2e__EchoRequest *req, E2e_
   return e2e__echo_client__echo(ch, req, reply, opts, st);
 }
 
-static cgrpc_call_options *timeout_opts(int64_t ms)
-{
-  cgrpc_call_options *o;
-  ck_assert_int_eq(cgrpc_call_options_new(&o), 0);
-  cgrpc_call_options_set_timeout_ms(o, ms);
-  return o;
-}
 
-/* Waits for async completions. */
-typedef struct waiter {
-  pthread_mutex_t mu;
-  pthread_cond_t cond;
-  int pending;
-  int codes[64];
-  int ncodes;
-  cgrpc_time done_at;
-} waiter;
 
-static void waiter_init(waiter *w, int pending)
-{
-  pthread_mutex_init(&w->mu, NULL);
-  pthread_cond_init(&w->cond, NULL);
-  w->pending = pending;
-  w->ncodes = 0;
-}
 
-static void waiter_wait(waiter *w)
-{
-  pthread_mutex_lock(&w->mu);
-  while (w->pending > 0)
-    pthread_cond_wait(&w->cond, &w->mu);
-  pthread_mutex_unlock(&w->mu);
-  pthread_cond_destroy(&w->cond);
-  pthread_mutex_destroy(&w->mu);
-}
 
 static void on_echo_done(cgrpc_status *status, E2e__EchoReply *reply, void *ud)
 {
   waiter *w = ud;
   if (reply != NULL)
     e2e__echo_reply__free_unpacked(reply, NULL);
-  pthread_mutex_lock(&w->mu);
-  w->codes[w->ncodes++] = status->code;
-  w->done_at = cgrpc_now();
-  if (--w->pending == 0)
-    pthread_cond_signal(&w->cond);
-  pthread_mutex_unlock(&w->mu);
+  waiter_done(w, status->code);
 }
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-  nanosleep(&ts, NULL);
-}
 
 /* ---- calls that work ------------------------------------------------------------------ */
 
@@ -883,19 +735,6 @@ START_TEST(deferred_answers_may_come_from_other_threads_with_handlers_on_the_io_
 }
 END_TEST
 
-static long rss_kib(pid_t pid)
-{
-  char path[64], line[256];
-  long kib = -1;
-  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-  FILE *f = fopen(path, "r");
-  while (f != NULL && fgets(line, sizeof line, f) != NULL)
-    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-      break;
-  if (f != NULL)
-    fclose(f);
-  return kib;
-}
 
 START_TEST(reset_streams_do_not_pile_up_behind_busy_handlers)
 {
@@ -939,7 +778,7 @@ START_TEST(reset_streams_do_not_pile_up_behind_busy_handlers)
   rawh2_free(c);
   free(body);
   free(req.payload.data);
-  long bound = getenv("CGRPC_TEST_WRAPPER") != NULL && *getenv("CGRPC_TEST_WRAPPER") ? 120 : 64;
+  long bound = wrapped() ? 120 : 64;
   ck_assert_msg((peak - before) / 1024 < bound, "server RSS grew by %ld MiB", (peak - before) / 1024);
   ck_assert_int_eq(server_stop(&p), 0);
 }
@@ -997,23 +836,10 @@ START_TEST(freeing_a_channel_ends_calls_that_retry_exactly_once)
 }
 END_TEST
 
-static double cpu_seconds(pid_t pid)
-{
-  char path[64];
-  unsigned long ut = 0, st = 0;
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return -1;
-  /* Fields 14 and 15, after "pid (comm) state ...". */
-  int rv = fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
-  fclose(f);
-  return rv == 2 ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : -1;
-}
 
 START_TEST(running_out_of_fds_does_not_spin_the_server)
 {
-  if (getenv("CGRPC_TEST_WRAPPER") != NULL && *getenv("CGRPC_TEST_WRAPPER")) {
+  if (wrapped()) {
     puts("skipped under a wrapper: valgrind keeps fds of its own");
     return;
   }

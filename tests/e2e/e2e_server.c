@@ -96,6 +96,183 @@ static cgrpc_code stats(cgrpc_server_call *call, const E2e__StatsRequest *req, E
   return CGRPC_STATUS_OK;
 }
 
+/* Sleeps ms in small steps; nonzero if the call was cancelled meanwhile. */
+static int sleep_watching(cgrpc_server_call *call, int ms)
+{
+  for (int slept = 0; slept < ms; slept += 5) {
+    if (cgrpc_server_call_is_cancelled(call))
+      return 1;
+    sleep_ms(5);
+  }
+  return cgrpc_server_call_is_cancelled(call);
+}
+
+static cgrpc_code saw_cancel(cgrpc_server_call *call)
+{
+  __atomic_add_fetch(&stat_cancelled, 1, __ATOMIC_RELAXED);
+  return cgrpc_server_call_set_status(call, CGRPC_STATUS_CANCELLED, "handler saw cancel");
+}
+
+static cgrpc_code download(cgrpc_server_call *call, const E2e__DownloadRequest *req, void *ud)
+{
+  (void)ud;
+  __atomic_add_fetch(&stat_calls, 1, __ATOMIC_RELAXED);
+  size_t size = req->size > 0 ? (size_t)req->size : 0;
+  uint8_t *buf = malloc(size + 1);
+  cgrpc_code code = CGRPC_STATUS_OK;
+  for (int i = 0; i < req->count && code == CGRPC_STATUS_OK; i++) {
+    if (req->sleep_ms > 0 && sleep_watching(call, req->sleep_ms)) {
+      code = saw_cancel(call);
+      break;
+    }
+    memset(buf, i & 0xff, size);
+    E2e__Chunk c = E2E__CHUNK__INIT;
+    c.data.data = buf;
+    c.data.len = size;
+    c.seq = i;
+    if (e2e__echo_server__download_send(call, &c) != 0)
+      code = saw_cancel(call);
+  }
+  free(buf);
+  if (code == CGRPC_STATUS_OK && req->status_code != 0)
+    code = cgrpc_server_call_set_status(call, (cgrpc_code)req->status_code, "download ended with %d",
+                                        req->status_code);
+  return code;
+}
+
+static cgrpc_code upload(cgrpc_server_call *call, E2e__UploadSummary *resp, void *ud)
+{
+  (void)ud;
+  __atomic_add_fetch(&stat_calls, 1, __ATOMIC_RELAXED);
+  const E2e__Chunk *c;
+  int rv;
+  while ((rv = e2e__echo_server__upload_recv(call, &c)) == 1) {
+    resp->chunks++;
+    resp->bytes += (int64_t)c->data.len;
+    if (c->sleep_ms > 0)
+      sleep_ms(c->sleep_ms);
+  }
+  return rv < 0 ? saw_cancel(call) : CGRPC_STATUS_OK;
+}
+
+static cgrpc_code chat(cgrpc_server_call *call, void *ud)
+{
+  (void)ud;
+  __atomic_add_fetch(&stat_calls, 1, __ATOMIC_RELAXED);
+  const E2e__Chunk *c;
+  int rv;
+  while ((rv = e2e__echo_server__chat_recv(call, &c)) == 1) {
+    if (c->status_code != 0)
+      return cgrpc_server_call_set_status(call, (cgrpc_code)c->status_code, "chat ended by request");
+    if (c->sleep_ms > 0 && sleep_watching(call, c->sleep_ms))
+      return saw_cancel(call);
+    E2e__Chunk out = *c; /* valid until the next recv */
+    if (e2e__echo_server__chat_send(call, &out) != 0)
+      return saw_cancel(call);
+  }
+  return rv < 0 ? saw_cancel(call) : CGRPC_STATUS_OK;
+}
+
+/* Relay: the same echo as Chat, from callbacks on the I/O thread.  Answers the
+ * send buffer refuses wait in a queue until on_send_ready. */
+typedef struct async_chat {
+  cgrpc_server_call *call;
+  struct pending {
+    struct pending *next;
+    E2e__Chunk chunk;
+  } *head, **tail;
+  int recv_done;
+  int finished;
+} async_chat;
+
+static void async_chat_finish(async_chat *a, cgrpc_code code)
+{
+  if (a->finished)
+    return;
+  a->finished = 1;
+  while (a->head != NULL) {
+    struct pending *p = a->head;
+    a->head = p->next;
+    free(p);
+  }
+  cgrpc_server_call_set_status(a->call, code, NULL);
+  cgrpc_server_call *call = a->call;
+  free(a);
+  cgrpc_server_call_finish(call);
+}
+
+static void async_chat_flush(async_chat *a)
+{
+  while (a->head != NULL) {
+    int rv = e2e__echo_server__relay_send(a->call, &a->head->chunk);
+    if (rv == CGRPC_ERR_AGAIN)
+      return; /* on_send_ready brings us back */
+    if (rv != 0) {
+      async_chat_finish(a, CGRPC_STATUS_CANCELLED);
+      return;
+    }
+    struct pending *p = a->head;
+    a->head = p->next;
+    if (a->head == NULL)
+      a->tail = &a->head;
+    free(p);
+  }
+  if (a->recv_done)
+    async_chat_finish(a, CGRPC_STATUS_OK);
+}
+
+static void async_chat_message(cgrpc_server_call *call, const ProtobufCMessage *msg, void *ud)
+{
+  async_chat *a = ud;
+  const E2e__Chunk *c = (const E2e__Chunk *)msg;
+  (void)call;
+  if (a->finished)
+    return;
+  struct pending *p = malloc(sizeof *p + c->data.len);
+  p->next = NULL;
+  p->chunk = *c;
+  p->chunk.data.data = (uint8_t *)(p + 1); /* keep a copy: msg lives only now */
+  memcpy(p->chunk.data.data, c->data.data, c->data.len);
+  *a->tail = p;
+  a->tail = &p->next;
+  async_chat_flush(a);
+}
+
+static void async_chat_recv_done(cgrpc_server_call *call, void *ud)
+{
+  async_chat *a = ud;
+  (void)call;
+  a->recv_done = 1;
+  async_chat_flush(a);
+}
+
+static void async_chat_ready(cgrpc_server_call *call, void *ud)
+{
+  (void)call;
+  async_chat_flush(ud);
+}
+
+static void async_chat_cancel(cgrpc_server_call *call, void *ud)
+{
+  (void)call;
+  __atomic_add_fetch(&stat_cancelled, 1, __ATOMIC_RELAXED);
+  async_chat_finish(ud, CGRPC_STATUS_CANCELLED);
+}
+
+static cgrpc_code relay(cgrpc_server_call *call, void *ud)
+{
+  (void)ud;
+  __atomic_add_fetch(&stat_calls, 1, __ATOMIC_RELAXED);
+  static const cgrpc_server_call_callbacks cbs = {async_chat_message, async_chat_recv_done,
+                                                  async_chat_ready, async_chat_cancel};
+  async_chat *a = calloc(1, sizeof *a);
+  a->call = call;
+  a->tail = &a->head;
+  cgrpc_server_call_defer(call);
+  cgrpc_server_call_set_callbacks(call, &cbs, a);
+  return CGRPC_STATUS_OK; /* ignored: the callbacks answer */
+}
+
 /* Rejects calls carrying "x-reject", and marks every answer it lets through. */
 static void guard(cgrpc_server_call *call, void *ud)
 {
@@ -149,6 +326,10 @@ int main(int argc, char **argv)
   impl.echo = echo;
   impl.quick = echo;
   impl.stats = stats;
+  impl.download = download;
+  impl.upload = upload;
+  impl.chat = chat;
+  impl.relay = relay;
   if (rv == 0)
     rv = e2e__echo_server__register(srv, &impl, NULL);
   /* Blocked before the server's threads start, so that they inherit the

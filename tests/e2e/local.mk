@@ -25,7 +25,8 @@ tests_e2e_e2e_server_CFLAGS = $(E2E_CFLAGS)
 tests_e2e_e2e_server_LDADD = $(CGRPC_USER_LIBS)
 tests_e2e_e2e_server_LDFLAGS = -no-install
 
-tests_e2e_check_e2e_SOURCES = tests/e2e/check_e2e.c tests/e2e/rawh2.c tests/e2e/rawh2.h
+tests_e2e_check_e2e_SOURCES = tests/e2e/check_e2e.c tests/e2e/rawh2.c tests/e2e/rawh2.h \
+	tests/e2e/harness.c tests/e2e/harness.h
 nodist_tests_e2e_check_e2e_SOURCES = tests/e2e/e2e.pb-c.c tests/e2e/e2e.cgrpc.c
 tests_e2e_check_e2e_CPPFLAGS = $(E2E_CPPFLAGS)
 tests_e2e_check_e2e_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS) $(NGHTTP2_CFLAGS)
@@ -41,7 +42,20 @@ tests_e2e_check_client_errors_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS) $(NGHTTP2_C
 tests_e2e_check_client_errors_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(NGHTTP2_LIBS) $(PTHREAD_LIBS)
 tests_e2e_check_client_errors_LDFLAGS = -no-install
 
-TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors
-VALGRIND_TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors
+check_PROGRAMS += tests/e2e/check_stream
+tests_e2e_check_stream_SOURCES = tests/e2e/check_stream.c tests/e2e/harness.c tests/e2e/harness.h
+nodist_tests_e2e_check_stream_SOURCES = tests/e2e/e2e.pb-c.c tests/e2e/e2e.cgrpc.c
+tests_e2e_check_stream_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_stream_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
+tests_e2e_check_stream_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_stream_LDFLAGS = -no-install
+
+# Generated headers must exist before any of these compiles (dependency
+# tracking only learns of them after a first build).
+$(tests_e2e_e2e_server_OBJECTS) $(tests_e2e_check_e2e_OBJECTS) \
+$(tests_e2e_check_client_errors_OBJECTS) $(tests_e2e_check_stream_OBJECTS): tests/e2e/e2e.stamp
+
+TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream
+VALGRIND_TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream
 endif
 endif

@@ -148,8 +148,10 @@ CGRPC_EXTERN int cgrpc_server_call_try_send(cgrpc_server_call *call, const Proto
  * thread and must not block: on_message with each request (valid during
  * the callback), on_recv_done once the client closed its side, on_send_ready
  * after a CGRPC_ERR_AGAIN, and on_cancel if the call ends before the handler
- * finished it (the handler must still call cgrpc_server_call_finish).  Any
- * may be NULL.  The struct is copied.
+ * finished it (the handler must still call cgrpc_server_call_finish).  Once
+ * cgrpc_server_call_finish has been called no callback starts any more (so
+ * state they use may be freed right before finishing, on the I/O thread).
+ * Any may be NULL.  The struct is copied.
  */
 typedef struct cgrpc_server_call_callbacks {
   void (*on_message)(cgrpc_server_call *call, const ProtobufCMessage *msg, void *user_data);

@@ -1,0 +1,584 @@
+/* Streaming end to end: the four kinds, how every kind of ending reaches both sides, flow control. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.cgrpc.h"
+#include "harness.h"
+
+static server_proc srv;
+
+static void suite_setup(void)
+{
+  server_start(&srv, NULL);
+}
+
+static void suite_teardown(void)
+{
+  int rv = server_stop(&srv);
+  if (rv != 0) {
+    fprintf(stderr, "e2e_server exited with %d\n", rv);
+    abort();
+  }
+}
+
+static int stats_cancelled(cgrpc_channel *ch)
+{
+  E2e__StatsRequest req = E2E__STATS_REQUEST__INIT;
+  E2e__StatsReply *reply = NULL;
+  ck_assert_int_eq(e2e__echo_client__stats(ch, &req, &reply, NULL, NULL), CGRPC_STATUS_OK);
+  int n = reply->cancelled;
+  e2e__stats_reply__free_unpacked(reply, NULL);
+  return n;
+}
+
+/* Waits (bounded) until the server has seen one more cancelled handler. */
+static void expect_server_saw_cancel(cgrpc_channel *ch, int before)
+{
+  int now = before;
+  for (int i = 0; i < 300 * slowdown() && now == before; i++) {
+    sleep_ms(10);
+    now = stats_cancelled(ch);
+  }
+  ck_assert_int_eq(now, before + 1);
+}
+
+static int chunk_ok(const E2e__Chunk *c, int seq, size_t size)
+{
+  if (c->seq != seq || c->data.len != size)
+    return 0;
+  for (size_t i = 0; i < size; i++)
+    if (c->data.data[i] != (uint8_t)seq)
+      return 0;
+  return 1;
+}
+
+/* ---- the four kinds --------------------------------------------------------------------- */
+
+START_TEST(server_streaming_delivers_every_message_in_order_then_the_status)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  /* Sizes straddling DATA frames (16 KiB) and the 64 KiB send buffer. */
+  static const int sizes[] = {0, 1, 100, 16384, 16385, 70000, 300000};
+  for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+    E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+    req.count = sizes[k] > 50000 ? 20 : 300;
+    req.size = sizes[k];
+    cgrpc_call *call = NULL;
+    ck_assert_int_eq(e2e__echo_client__download(ch, &req, NULL, &call), 0);
+    E2e__Chunk *c;
+    int n = 0;
+    while (e2e__echo_client__download_recv(call, &c) == 1) {
+      ck_assert_msg(chunk_ok(c, n, (size_t)req.size), "chunk %d of size %d is wrong", n, req.size);
+      e2e__chunk__free_unpacked(c, NULL);
+      n++;
+    }
+    ck_assert_int_eq(n, req.count);
+    cgrpc_status st = CGRPC_STATUS_INIT;
+    ck_assert_int_eq(cgrpc_call_finish(call, &st), CGRPC_STATUS_OK);
+    ck_assert_str_eq(cgrpc_metadata_get(st.trailing_metadata, "x-intercepted"), "yes");
+    cgrpc_status_clear(&st);
+    cgrpc_call_free(call);
+  }
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+START_TEST(client_streaming_sends_everything_and_gets_one_answer)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__upload(ch, NULL, &call), 0);
+  uint8_t data[5000];
+  memset(data, 7, sizeof data);
+  int64_t bytes = 0;
+  for (int i = 0; i < 1000; i++) {
+    E2e__Chunk c = E2E__CHUNK__INIT;
+    c.data.data = data;
+    c.data.len = (size_t)(i * 37) % sizeof data; /* empty ones too */
+    c.seq = i;
+    bytes += (int64_t)c.data.len;
+    ck_assert_int_eq(e2e__echo_client__upload_send(call, &c), 0);
+  }
+  E2e__UploadSummary *sum = NULL;
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(e2e__echo_client__upload_close_and_recv(call, &sum, &st), CGRPC_STATUS_OK);
+  ck_assert_int_eq(sum->chunks, 1000);
+  ck_assert_int_eq(sum->bytes, bytes);
+  e2e__upload_summary__free_unpacked(sum, NULL);
+  cgrpc_status_clear(&st);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+START_TEST(a_stream_with_no_messages_at_all_is_fine)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__upload(ch, NULL, &call), 0);
+  E2e__UploadSummary *sum = NULL;
+  ck_assert_int_eq(e2e__echo_client__upload_close_and_recv(call, &sum, NULL), CGRPC_STATUS_OK);
+  ck_assert_int_eq(sum->chunks, 0);
+  e2e__upload_summary__free_unpacked(sum, NULL);
+  cgrpc_call_free(call);
+
+  /* And nothing back from a server stream. */
+  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+  ck_assert_int_eq(e2e__echo_client__download(ch, &req, NULL, &call), 0);
+  E2e__Chunk *c;
+  ck_assert_int_eq(e2e__echo_client__download_recv(call, &c), 0);
+  ck_assert_ptr_null(c);
+  ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_OK);
+  cgrpc_call_free(call);
+
+  /* Nor both ways. */
+  ck_assert_int_eq(e2e__echo_client__chat(ch, NULL, &call), 0);
+  ck_assert_int_eq(cgrpc_call_close_send(call), 0);
+  ck_assert_int_eq(e2e__echo_client__chat_recv(call, &c), 0);
+  ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_OK);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+static void ping_pong(const char *method)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  cgrpc_call *call = NULL;
+  int relay = strcmp(method, "relay") == 0;
+  ck_assert_int_eq(relay ? e2e__echo_client__relay(ch, NULL, &call) : e2e__echo_client__chat(ch, NULL, &call), 0);
+  uint8_t data[3000];
+  for (int i = 0; i < 200; i++) {
+    memset(data, i & 0xff, sizeof data);
+    E2e__Chunk out = E2E__CHUNK__INIT;
+    out.seq = i;
+    out.data.data = data;
+    out.data.len = (size_t)(i * 13) % sizeof data;
+    ck_assert_int_eq(relay ? e2e__echo_client__relay_send(call, &out) : e2e__echo_client__chat_send(call, &out), 0);
+    E2e__Chunk *in = NULL;
+    ck_assert_int_eq(relay ? e2e__echo_client__relay_recv(call, &in) : e2e__echo_client__chat_recv(call, &in), 1);
+    ck_assert_msg(chunk_ok(in, i, out.data.len), "%s: answer %d is wrong", method, i);
+    e2e__chunk__free_unpacked(in, NULL);
+  }
+  ck_assert_int_eq(cgrpc_call_close_send(call), 0);
+  E2e__Chunk *in = NULL;
+  ck_assert_int_eq(relay ? e2e__echo_client__relay_recv(call, &in) : e2e__echo_client__chat_recv(call, &in), 0);
+  ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_OK);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+}
+
+START_TEST(bidi_ping_pong_with_a_blocking_handler)
+{
+  ping_pong("chat");
+}
+END_TEST
+
+START_TEST(bidi_ping_pong_with_a_callback_handler)
+{
+  ping_pong("relay");
+}
+END_TEST
+
+START_TEST(many_small_messages_share_data_frames)
+{
+  /* A writer far ahead of the reader: messages pile into frames and come
+   * out whole and in order on the other side. */
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__relay(ch, NULL, &call), 0);
+  enum { N = 3000 };
+  for (int i = 0; i < N; i++) {
+    E2e__Chunk out = E2E__CHUNK__INIT;
+    out.seq = i;
+    ck_assert_int_eq(e2e__echo_client__relay_send(call, &out), 0);
+  }
+  ck_assert_int_eq(cgrpc_call_close_send(call), 0);
+  E2e__Chunk *in = NULL;
+  int n = 0;
+  while (e2e__echo_client__relay_recv(call, &in) == 1) {
+    ck_assert_int_eq(in->seq, n);
+    e2e__chunk__free_unpacked(in, NULL);
+    n++;
+  }
+  ck_assert_int_eq(n, N);
+  ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_OK);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+/* ---- endings ----------------------------------------------------------------------------- */
+
+START_TEST(a_server_that_ends_early_ends_the_clients_reads_with_its_status)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+  req.count = 5;
+  req.size = 10;
+  req.status_code = CGRPC_STATUS_DATA_LOSS;
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__download(ch, &req, NULL, &call), 0);
+  E2e__Chunk *c;
+  int n = 0;
+  while (e2e__echo_client__download_recv(call, &c) == 1) {
+    e2e__chunk__free_unpacked(c, NULL);
+    n++;
+  }
+  ck_assert_int_eq(n, 5);
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(cgrpc_call_finish(call, &st), CGRPC_STATUS_DATA_LOSS);
+  ck_assert_str_eq(st.message, "download ended with 15");
+  cgrpc_status_clear(&st);
+  cgrpc_call_free(call);
+
+  /* A bidi server that ends while the client is still sending: the
+   * client's sends stop with CLOSED and finish tells why. */
+  ck_assert_int_eq(e2e__echo_client__chat(ch, NULL, &call), 0);
+  E2e__Chunk stop = E2E__CHUNK__INIT;
+  stop.status_code = CGRPC_STATUS_ABORTED;
+  ck_assert_int_eq(e2e__echo_client__chat_send(call, &stop), 0);
+  int rv = 0;
+  E2e__Chunk more = E2E__CHUNK__INIT;
+  cgrpc_time give_up = cgrpc_now() + CGRPC_MS_TO_NS(5000) * slowdown();
+  for (int i = 0; rv == 0 && cgrpc_now() < give_up; i++) {
+    rv = e2e__echo_client__chat_send(call, &more);
+    if (i % 100 == 99)
+      sleep_ms(1); /* keep sending until the status arrives */
+  }
+  ck_assert_int_eq(rv, CGRPC_ERR_CLOSED);
+  ck_assert_int_eq(cgrpc_call_finish(call, &st), CGRPC_STATUS_ABORTED);
+  cgrpc_status_clear(&st);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+START_TEST(half_close_lets_the_server_finish_sending)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__chat(ch, NULL, &call), 0);
+  for (int i = 0; i < 50; i++) {
+    E2e__Chunk out = E2E__CHUNK__INIT;
+    out.seq = i;
+    out.sleep_ms = i == 0 ? 200 : 0; /* the server is still busy after we close */
+    ck_assert_int_eq(e2e__echo_client__chat_send(call, &out), 0);
+  }
+  ck_assert_int_eq(cgrpc_call_close_send(call), 0);
+  ck_assert_int_eq(cgrpc_call_close_send(call), 0); /* idempotent */
+  E2e__Chunk again = E2E__CHUNK__INIT;
+  ck_assert_int_eq(e2e__echo_client__chat_send(call, &again), CGRPC_ERR_CLOSED);
+  E2e__Chunk *in;
+  int n = 0;
+  while (e2e__echo_client__chat_recv(call, &in) == 1) {
+    ck_assert_int_eq(in->seq, n++);
+    e2e__chunk__free_unpacked(in, NULL);
+  }
+  ck_assert_int_eq(n, 50);
+  ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_OK);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+START_TEST(client_cancel_mid_stream_reaches_the_server_promptly)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  int before = stats_cancelled(ch);
+  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+  req.count = 1000;
+  req.size = 10;
+  req.sleep_ms = 20;
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__download(ch, &req, NULL, &call), 0);
+  E2e__Chunk *c;
+  ck_assert_int_eq(e2e__echo_client__download_recv(call, &c), 1);
+  e2e__chunk__free_unpacked(c, NULL);
+  cgrpc_time t0 = cgrpc_now();
+  cgrpc_call_cancel(call);
+  while (e2e__echo_client__download_recv(call, &c) == 1)
+    e2e__chunk__free_unpacked(c, NULL);
+  ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_CANCELLED);
+  ck_assert_msg(ms_since(t0) < 500 * slowdown(), "cancel took %lld ms", (long long)ms_since(t0));
+  cgrpc_call_free(call);
+  expect_server_saw_cancel(ch, before);
+
+  /* Freeing a running stream cancels it too. */
+  before = stats_cancelled(ch);
+  ck_assert_int_eq(e2e__echo_client__chat(ch, NULL, &call), 0);
+  E2e__Chunk out = E2E__CHUNK__INIT;
+  out.sleep_ms = 5000;
+  ck_assert_int_eq(e2e__echo_client__chat_send(call, &out), 0);
+  sleep_ms(100);
+  cgrpc_call_free(call);
+  expect_server_saw_cancel(ch, before);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+START_TEST(a_deadline_mid_stream_ends_both_sides)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  int before = stats_cancelled(ch);
+  cgrpc_call_options *o = timeout_opts(300);
+  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+  req.count = 1000;
+  req.size = 10;
+  req.sleep_ms = 50;
+  cgrpc_call *call = NULL;
+  cgrpc_time t0 = cgrpc_now();
+  ck_assert_int_eq(e2e__echo_client__download(ch, &req, o, &call), 0);
+  E2e__Chunk *c;
+  int n = 0;
+  while (e2e__echo_client__download_recv(call, &c) == 1) {
+    e2e__chunk__free_unpacked(c, NULL);
+    n++;
+  }
+  ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_DEADLINE_EXCEEDED);
+  int64_t took = ms_since(t0);
+  ck_assert_int_ge(took, 290);
+  ck_assert_msg(took < 2000 * slowdown(), "took %lld ms", (long long)took);
+  ck_assert_int_gt(n, 0);
+  ck_assert_int_lt(n, 1000);
+  cgrpc_call_free(call);
+  cgrpc_call_options_free(o);
+  expect_server_saw_cancel(ch, before);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+START_TEST(the_server_going_away_mid_stream_is_unavailable)
+{
+  server_proc p;
+  server_start(&p, NULL);
+  cgrpc_channel *ch = channel_to(p.port, NULL);
+  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+  req.count = 100000;
+  req.size = 10;
+  req.sleep_ms = 10;
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__download(ch, &req, NULL, &call), 0);
+  E2e__Chunk *c;
+  ck_assert_int_eq(e2e__echo_client__download_recv(call, &c), 1);
+  e2e__chunk__free_unpacked(c, NULL);
+  kill(p.pid, SIGKILL);
+  server_wait(&p);
+  while (e2e__echo_client__download_recv(call, &c) == 1)
+    e2e__chunk__free_unpacked(c, NULL);
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(cgrpc_call_finish(call, &st), CGRPC_STATUS_UNAVAILABLE);
+  cgrpc_status_clear(&st);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+START_TEST(the_client_going_away_mid_stream_cancels_the_handler)
+{
+  cgrpc_channel *watch = channel_to(srv.port, NULL);
+  int before = stats_cancelled(watch);
+  /* A whole channel that vanishes: its connection closes under the stream. */
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__upload(ch, NULL, &call), 0);
+  E2e__Chunk out = E2E__CHUNK__INIT;
+  ck_assert_int_eq(e2e__echo_client__upload_send(call, &out), 0);
+  sleep_ms(100);
+  cgrpc_channel_free(ch); /* the call ends CANCELLED, the connection closes */
+  ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_CANCELLED);
+  cgrpc_call_free(call);
+  expect_server_saw_cancel(watch, before);
+  cgrpc_channel_free(watch);
+}
+END_TEST
+
+/* ---- flow control -------------------------------------------------------------------------- */
+
+START_TEST(a_fast_writer_is_held_back_by_a_slow_reader_with_bounded_memory)
+{
+  /* 48 MiB to a server that takes 1 ms per 64 KiB message (at most ~64 MiB/s):
+   * the client's send blocks instead of buffering, so its memory stays flat. */
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__upload(ch, NULL, &call), 0);
+  size_t size = 64 * 1024;
+  uint8_t *data = calloc(1, size);
+  long before = rss_kib(getpid());
+  long peak = before;
+  enum { N = 768 };
+  for (int i = 0; i < N; i++) {
+    E2e__Chunk c = E2E__CHUNK__INIT;
+    c.data.data = data;
+    c.data.len = size;
+    c.sleep_ms = 1;
+    ck_assert_int_eq(e2e__echo_client__upload_send(call, &c), 0);
+    if (i % 32 == 0) {
+      long now = rss_kib(getpid());
+      if (now > peak)
+        peak = now;
+    }
+  }
+  E2e__UploadSummary *sum = NULL;
+  ck_assert_int_eq(e2e__echo_client__upload_close_and_recv(call, &sum, NULL), CGRPC_STATUS_OK);
+  ck_assert_int_eq(sum->chunks, N);
+  e2e__upload_summary__free_unpacked(sum, NULL);
+  free(data);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+  long grew = (peak - before) / 1024;
+  ck_assert_msg(grew < (wrapped() ? 48 : 16), "client RSS grew by %ld MiB", grew);
+}
+END_TEST
+
+START_TEST(a_slow_reader_holds_back_a_fast_server)
+{
+  /* The server streams 32 MiB; we read slowly at first.  Had the client
+   * buffered everything, its memory would grow by 32 MiB before we read. */
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+  req.count = 512;
+  req.size = 64 * 1024;
+  cgrpc_call *call = NULL;
+  long before = rss_kib(getpid());
+  ck_assert_int_eq(e2e__echo_client__download(ch, &req, NULL, &call), 0);
+  sleep_ms(500); /* the server writes as fast as it may meanwhile */
+  long held = (rss_kib(getpid()) - before) / 1024;
+  E2e__Chunk *c;
+  int n = 0;
+  while (e2e__echo_client__download_recv(call, &c) == 1) {
+    ck_assert_int_eq(c->seq, n++);
+    e2e__chunk__free_unpacked(c, NULL);
+  }
+  ck_assert_int_eq(n, 512);
+  ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_OK);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+  ck_assert_msg(held < (wrapped() ? 48 : 16), "client held %ld MiB unread", held);
+}
+END_TEST
+
+/* ---- the asynchronous client -------------------------------------------------------------- */
+
+typedef struct async_state {
+  waiter w;
+  int messages;
+  int in_order;
+  int ready_calls;
+} async_state;
+
+static void async_on_message(cgrpc_call *call, ProtobufCMessage *msg, void *ud)
+{
+  async_state *a = ud;
+  (void)call;
+  if (((E2e__Chunk *)msg)->seq != a->messages)
+    a->in_order = 0;
+  a->messages++;
+  protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+static void async_on_done(cgrpc_call *call, cgrpc_status *status, void *ud)
+{
+  (void)call;
+  waiter_done(&((async_state *)ud)->w, status->code);
+}
+
+START_TEST(asynchronous_streams_deliver_through_callbacks)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  static const cgrpc_call_callbacks cbs = {async_on_message, NULL, async_on_done};
+  async_state a = {.in_order = 1};
+  waiter_init(&a.w, 1);
+  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+  req.count = 500;
+  req.size = 1000;
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__download_async(ch, &req, NULL, &cbs, &a, &call), 0);
+  waiter_wait(&a.w);
+  ck_assert_int_eq(a.w.codes[0], CGRPC_STATUS_OK);
+  ck_assert_int_eq(a.messages, 500);
+  ck_assert(a.in_order);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+static void async_on_ready(cgrpc_call *call, void *ud)
+{
+  async_state *a = ud;
+  (void)call;
+  __atomic_add_fetch(&a->ready_calls, 1, __ATOMIC_RELAXED);
+}
+
+START_TEST(try_send_says_again_when_full_and_on_send_ready_follows)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  static const cgrpc_call_callbacks cbs = {async_on_message, async_on_ready, async_on_done};
+  async_state a = {.in_order = 1};
+  waiter_init(&a.w, 1);
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__chat_async(ch, NULL, &cbs, &a, &call), 0);
+  /* The server sleeps on the first message, so the buffer fills. */
+  uint8_t data[16 * 1024] = {0};
+  E2e__Chunk c = E2E__CHUNK__INIT;
+  c.sleep_ms = 300;
+  ck_assert_int_eq(cgrpc_call_try_send(call, &c.base), 0);
+  c.sleep_ms = 0;
+  c.data.data = data;
+  c.data.len = sizeof data;
+  int sent = 1, rv;
+  while ((rv = cgrpc_call_try_send(call, &c.base)) == 0 && sent < 100000)
+    sent++;
+  ck_assert_int_eq(rv, CGRPC_ERR_AGAIN);
+  for (int i = 0; i < 500 * slowdown() && __atomic_load_n(&a.ready_calls, __ATOMIC_RELAXED) == 0; i++)
+    sleep_ms(10);
+  ck_assert_int_ge(__atomic_load_n(&a.ready_calls, __ATOMIC_RELAXED), 1);
+  ck_assert_int_eq(cgrpc_call_try_send(call, &c.base), 0);
+  ck_assert_int_eq(cgrpc_call_close_send(call), 0);
+  waiter_wait(&a.w);
+  ck_assert_int_eq(a.w.codes[0], CGRPC_STATUS_OK);
+  ck_assert_int_eq(a.messages, sent + 1);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+static Suite *stream_suite(void)
+{
+  Suite *s = suite_create("stream");
+  TCase *tc = tcase_create("streams");
+  tcase_set_timeout(tc, 60 * slowdown());
+  tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+  tcase_add_test(tc, server_streaming_delivers_every_message_in_order_then_the_status);
+  tcase_add_test(tc, client_streaming_sends_everything_and_gets_one_answer);
+  tcase_add_test(tc, a_stream_with_no_messages_at_all_is_fine);
+  tcase_add_test(tc, bidi_ping_pong_with_a_blocking_handler);
+  tcase_add_test(tc, bidi_ping_pong_with_a_callback_handler);
+  tcase_add_test(tc, many_small_messages_share_data_frames);
+  tcase_add_test(tc, a_server_that_ends_early_ends_the_clients_reads_with_its_status);
+  tcase_add_test(tc, half_close_lets_the_server_finish_sending);
+  tcase_add_test(tc, client_cancel_mid_stream_reaches_the_server_promptly);
+  tcase_add_test(tc, a_deadline_mid_stream_ends_both_sides);
+  tcase_add_test(tc, the_server_going_away_mid_stream_is_unavailable);
+  tcase_add_test(tc, the_client_going_away_mid_stream_cancels_the_handler);
+  tcase_add_test(tc, a_fast_writer_is_held_back_by_a_slow_reader_with_bounded_memory);
+  tcase_add_test(tc, a_slow_reader_holds_back_a_fast_server);
+  tcase_add_test(tc, asynchronous_streams_deliver_through_callbacks);
+  tcase_add_test(tc, try_send_says_again_when_full_and_on_send_ready_follows);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  signal(SIGPIPE, SIG_IGN);
+  SRunner *sr = srunner_create(stream_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
