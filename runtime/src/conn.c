@@ -1,4 +1,6 @@
 /* An HTTP/2 connection: nghttp2 does the protocol; this file moves its bytes. */
+#include "config.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -378,6 +380,17 @@ int cgrpc_conn_new(cgrpc_conn **out, cgrpc_loop *loop, const cgrpc_allocator *al
   nghttp2_option_set_no_rfc9113_leading_and_trailing_ws_validation(opt, 1);
   /* Window is given back as the application consumes data (streams). */
   nghttp2_option_set_no_auto_window_update(opt, 1);
+  /* gRPC does not use stream priorities: no need to keep closed streams. */
+  nghttp2_option_set_no_closed_streams(opt, 1);
+#if HAVE_DECL_NGHTTP2_OPTION_SET_STREAM_RESET_RATE_LIMIT
+  /* nghttp2's guard against rapid reset (CVE-2023-44487) closes a connection
+   * after 1000 client resets and 33/s after that: gRPC clients cancel that
+   * often under load (every passed deadline is a reset).  A reset call costs
+   * us no more than any request -- it leaves the handler queue at once -- so
+   * keep the guard for floods only. */
+  if (is_server)
+    nghttp2_option_set_stream_reset_rate_limit(opt, 20000, 5000);
+#endif
   nghttp2_mem mem;
   conn_mem(&mem, alloc);
   int rv = is_server ? nghttp2_session_server_new3(&conn->ng, cbs, conn, opt, &mem)

@@ -1,5 +1,6 @@
 /* The end-to-end tests' server: the Echo service, a server interceptor, TCP and Unix listeners. */
 #include <pthread.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +9,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counting_alloc.h"
 #include "e2e.cgrpc.h"
 
 static int stat_cancelled;
 static int stat_calls;
+static counting_alloc heap; /* everything the server allocates, for leak tests */
+
+static int open_fds(void)
+{
+  int n = 0;
+  DIR *d = opendir("/proc/self/fd");
+  for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+    n += e->d_name[0] != '.';
+  if (d != NULL)
+    closedir(d);
+  return n - 1; /* the directory's own */
+}
 
 static void sleep_ms(int ms)
 {
@@ -93,6 +107,9 @@ static cgrpc_code stats(cgrpc_server_call *call, const E2e__StatsRequest *req, E
   (void)ud;
   resp->cancelled = __atomic_load_n(&stat_cancelled, __ATOMIC_RELAXED);
   resp->calls = __atomic_load_n(&stat_calls, __ATOMIC_RELAXED);
+  resp->live_blocks = counting_alloc_blocks(&heap);
+  resp->live_bytes = counting_alloc_bytes(&heap);
+  resp->open_fds = open_fds();
   return CGRPC_STATUS_OK;
 }
 
@@ -313,6 +330,8 @@ int main(int argc, char **argv)
   if (threads >= 0)
     cgrpc_server_options_set_handler_threads(opts, (int)threads);
   cgrpc_server_options_add_interceptor(opts, guard, NULL);
+  counting_alloc_init(&heap);
+  cgrpc_server_options_set_allocator(opts, &heap.alloc);
   int rv = cgrpc_server_new(&srv, opts);
   cgrpc_server_options_free(opts);
   if (rv == 0)

@@ -18,7 +18,8 @@ E2E_CPPFLAGS = $(CGRPC_USER_CPPFLAGS) -Itests/e2e
 E2E_CFLAGS = $(WARN_CFLAGS) $(CGRPC_USER_CFLAGS) $(PTHREAD_CFLAGS)
 
 check_PROGRAMS += tests/e2e/e2e_server tests/e2e/check_e2e
-tests_e2e_e2e_server_SOURCES = tests/e2e/e2e_server.c
+tests_e2e_e2e_server_SOURCES = tests/e2e/e2e_server.c tests/e2e/counting_alloc.c \
+	tests/e2e/counting_alloc.h
 nodist_tests_e2e_e2e_server_SOURCES = tests/e2e/e2e.pb-c.c tests/e2e/e2e.cgrpc.c
 tests_e2e_e2e_server_CPPFLAGS = $(E2E_CPPFLAGS)
 tests_e2e_e2e_server_CFLAGS = $(E2E_CFLAGS)
@@ -50,12 +51,24 @@ tests_e2e_check_stream_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
 tests_e2e_check_stream_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
 tests_e2e_check_stream_LDFLAGS = -no-install
 
+check_PROGRAMS += tests/e2e/check_leaks
+tests_e2e_check_leaks_SOURCES = tests/e2e/check_leaks.c tests/e2e/harness.c tests/e2e/harness.h \
+	tests/e2e/counting_alloc.c tests/e2e/counting_alloc.h
+nodist_tests_e2e_check_leaks_SOURCES = tests/e2e/e2e.pb-c.c tests/e2e/e2e.cgrpc.c
+tests_e2e_check_leaks_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_leaks_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
+tests_e2e_check_leaks_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_leaks_LDFLAGS = -no-install
+
 # Generated headers must exist before any of these compiles (dependency
 # tracking only learns of them after a first build).
 $(tests_e2e_e2e_server_OBJECTS) $(tests_e2e_check_e2e_OBJECTS) \
-$(tests_e2e_check_client_errors_OBJECTS) $(tests_e2e_check_stream_OBJECTS): tests/e2e/e2e.stamp
+$(tests_e2e_check_client_errors_OBJECTS) $(tests_e2e_check_stream_OBJECTS) \
+$(tests_e2e_check_leaks_OBJECTS): tests/e2e/e2e.stamp
 
-TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream
-VALGRIND_TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream
+TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream \
+	tests/e2e/check_leaks
+VALGRIND_TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream \
+	tests/e2e/check_leaks
 endif
 endif
