@@ -60,11 +60,21 @@ tests_e2e_check_leaks_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
 tests_e2e_check_leaks_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
 tests_e2e_check_leaks_LDFLAGS = -no-install
 
+# Not a test: prints memory figures for streaming 1 GiB to a slow reader.
+check_PROGRAMS += tests/e2e/stream_memory
+tests_e2e_stream_memory_SOURCES = tests/e2e/stream_memory.c
+nodist_tests_e2e_stream_memory_SOURCES = tests/e2e/e2e.pb-c.c tests/e2e/e2e.cgrpc.c
+tests_e2e_stream_memory_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_stream_memory_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_stream_memory_LDADD = $(CGRPC_USER_LIBS)
+tests_e2e_stream_memory_LDFLAGS = -no-install
+EXTRA_DIST += tests/e2e/stream_memory.sh
+
 # Generated headers must exist before any of these compiles (dependency
 # tracking only learns of them after a first build).
 $(tests_e2e_e2e_server_OBJECTS) $(tests_e2e_check_e2e_OBJECTS) \
 $(tests_e2e_check_client_errors_OBJECTS) $(tests_e2e_check_stream_OBJECTS) \
-$(tests_e2e_check_leaks_OBJECTS): tests/e2e/e2e.stamp
+$(tests_e2e_check_leaks_OBJECTS) $(tests_e2e_stream_memory_OBJECTS): tests/e2e/e2e.stamp
 
 TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream \
 	tests/e2e/check_leaks
