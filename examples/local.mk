@@ -38,3 +38,4 @@ $(examples_helloworld_greeter_server_OBJECTS) $(examples_helloworld_greeter_clie
 endif
 
 include examples/bench/local.mk
+include examples/route_guide/local.mk
