@@ -1,5 +1,6 @@
 # examples/: helloworld here; bench in its own local.mk.
-EXTRA_DIST += examples/helloworld/helloworld.proto examples/helloworld/demo.sh
+EXTRA_DIST += examples/helloworld/helloworld.proto examples/helloworld/demo.sh \
+	examples/helloworld/demo-check.test
 
 if BUILD_EXAMPLES
 HELLOWORLD_GEN = \
@@ -35,6 +36,8 @@ examples_helloworld_greeter_client_CFLAGS = $(HELLOWORLD_CFLAGS)
 examples_helloworld_greeter_client_LDADD = $(CGRPC_USER_LIBS)
 $(examples_helloworld_greeter_server_OBJECTS) $(examples_helloworld_greeter_client_OBJECTS): \
 	examples/helloworld/helloworld.stamp
+# The quick start's demo, as make check runs it.
+TESTS += examples/helloworld/demo-check.test
 endif
 
 include examples/bench/local.mk

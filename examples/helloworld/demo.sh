@@ -5,7 +5,7 @@ set -e
 build=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin="$build/examples/helloworld"
 out=$(mktemp)
-trap 'kill "$pid" 2>/dev/null; rm -f "$out"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; rm -f "$out"' EXIT
 
 "$bin/greeter_server" --address 127.0.0.1:0 >"$out" &
 pid=$!
