@@ -5,12 +5,17 @@ set -e
 
 PACKAGES="
   build-essential autoconf automake libtool pkg-config
-  libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libmbedtls-dev
+  libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libmbedtls-dev zlib1g-dev
   protobuf-compiler libprotobuf-dev libprotoc-dev
   check valgrind
   grpc-proto python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
   libgrpc++-dev nghttp2-client
 "
+
+# Node.js and npm for the grpc-js interop peers (tests/interop), unless some
+# node and npm are there already (another packaging of Node.js will do).
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=""
 for p in $PACKAGES; do

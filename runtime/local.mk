@@ -41,6 +41,7 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/client_call.c runtime/src/client_call.h \
 	runtime/src/client_attempt.c runtime/src/client_stream.c \
 	runtime/src/pipe.c runtime/src/pipe.h \
+	runtime/src/compress.c runtime/src/compress.h \
 	runtime/src/server_call.c runtime/src/server_call.h runtime/src/server_handler.c \
 	runtime/src/channel.c runtime/src/channel_internal.h \
 	runtime/src/call_options.c \
@@ -51,8 +52,8 @@ CGRPC_RUNTIME_SOURCES = \
 CGRPC_RUNTIME_CPPFLAGS = -I$(top_srcdir)/runtime/include -I$(top_builddir)/runtime/include \
 	-I$(top_srcdir)/runtime/src -DCGRPC_BUILDING_LIBRARY -D_GNU_SOURCE
 CGRPC_RUNTIME_CFLAGS = $(WARN_CFLAGS) $(VISIBILITY_CFLAGS) $(PTHREAD_CFLAGS) \
-	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS)
-CGRPC_RUNTIME_LIBS = $(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(MBEDTLS_LIBS) $(PTHREAD_LIBS)
+	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS)
+CGRPC_RUNTIME_LIBS = $(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(ZLIB_LIBS) $(MBEDTLS_LIBS) $(PTHREAD_LIBS)
 
 runtime_libcgrpc_la_SOURCES = $(CGRPC_RUNTIME_SOURCES)
 runtime_libcgrpc_la_CPPFLAGS = $(CGRPC_RUNTIME_CPPFLAGS)
@@ -64,7 +65,8 @@ runtime_libcgrpc_la_LDFLAGS = -version-info 0:0:0 -no-undefined
 check_LTLIBRARIES += runtime/libcgrpc-internal.la
 runtime_libcgrpc_internal_la_SOURCES = $(CGRPC_RUNTIME_SOURCES)
 runtime_libcgrpc_internal_la_CPPFLAGS = $(CGRPC_RUNTIME_CPPFLAGS)
-runtime_libcgrpc_internal_la_CFLAGS = $(WARN_CFLAGS) $(PTHREAD_CFLAGS) $(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS)
+runtime_libcgrpc_internal_la_CFLAGS = $(WARN_CFLAGS) $(PTHREAD_CFLAGS) $(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) \
+	$(ZLIB_CFLAGS)
 runtime_libcgrpc_internal_la_LIBADD = $(CGRPC_RUNTIME_LIBS)
 
 # What programs built in this tree use to compile against the runtime.

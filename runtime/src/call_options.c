@@ -1,7 +1,9 @@
 /* Call options: per-call deadline and request metadata. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "channel_internal.h"
+#include "compress.h"
 #include "metadata_internal.h"
 
 int cgrpc_call_options_new(cgrpc_call_options **out)
@@ -12,6 +14,7 @@ int cgrpc_call_options_new(cgrpc_call_options **out)
   if (o == NULL)
     return CGRPC_ERR_NOMEM;
   o->timeout_ms = INT64_MIN;
+  o->compression = -1;
   *out = o;
   return 0;
 }
@@ -36,6 +39,16 @@ void cgrpc_call_options_set_deadline(cgrpc_call_options *o, cgrpc_time deadline)
 {
   if (o != NULL)
     o->deadline = deadline;
+}
+
+int cgrpc_call_options_set_compression(cgrpc_call_options *o, const char *encoding)
+{
+  cgrpc_encoding e = encoding != NULL ? cgrpc_encoding_parse(encoding, strlen(encoding))
+                                      : CGRPC_ENCODING_IDENTITY;
+  if (o == NULL || e == CGRPC_ENCODING_UNKNOWN)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->compression = e;
+  return 0;
 }
 
 cgrpc_metadata *cgrpc_call_options_metadata(cgrpc_call_options *o)

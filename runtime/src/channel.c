@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "channel_internal.h"
 #include "client_call.h"
+#include "compress.h"
 
 /* ---- options ------------------------------------------------------------------ */
 
@@ -73,6 +74,16 @@ void cgrpc_channel_options_set_allocator(cgrpc_channel_options *o, const cgrpc_a
     return;
   cgrpc_alloc_init(&o->alloc, alloc);
   o->has_alloc = alloc != NULL;
+}
+
+int cgrpc_channel_options_set_compression(cgrpc_channel_options *o, const char *encoding)
+{
+  cgrpc_encoding e = encoding != NULL ? cgrpc_encoding_parse(encoding, strlen(encoding))
+                                      : CGRPC_ENCODING_IDENTITY;
+  if (o == NULL || e == CGRPC_ENCODING_UNKNOWN)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->compression = e;
+  return 0;
 }
 
 int cgrpc_channel_options_add_interceptor(cgrpc_channel_options *o, cgrpc_client_interceptor_fn fn,
@@ -272,6 +283,7 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   cgrpc_task_init(&ch->shutdown_task, channel_shutdown_task, ch);
   ch->max_recv = opts != NULL ? opts->max_recv : CGRPC_DEFAULT_MAX_RECV;
   ch->max_send = opts != NULL ? opts->max_send : -1;
+  ch->compression = opts != NULL ? opts->compression : CGRPC_ENCODING_IDENTITY;
 
   int rv = channel_parse_target(ch, target);
   if (rv != 0)

@@ -26,12 +26,14 @@ struct cgrpc_channel_options {
   int has_alloc;
   cgrpc_client_interceptor *interceptors;
   size_t ninterceptors;
+  int compression; /* a cgrpc_encoding */
 };
 
 struct cgrpc_call_options {
   int64_t timeout_ms; /* INT64_MIN: not set */
   cgrpc_time deadline; /* 0: not set */
   cgrpc_metadata *md;
+  int compression; /* a cgrpc_encoding; -1: the channel's */
 };
 
 struct cgrpc_channel {
@@ -46,6 +48,7 @@ struct cgrpc_channel {
   int64_t max_send;
   cgrpc_client_interceptor *interceptors;
   size_t ninterceptors;
+  int compression; /* requests' cgrpc_encoding */
 
   /* Where to connect. */
   int is_unix;

@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "channel_internal.h"
 #include "client_call.h"
+#include "compress.h"
 #include "headers.h"
 #include "metadata_internal.h"
 #include "percent.h"
@@ -185,6 +186,9 @@ void cgrpc_client_call_submit(cgrpc_call *call, cgrpc_conn *conn)
   rv = rv ? rv : cgrpc_nvbuf_add_static(&nv, "te", "trailers");
   rv = rv ? rv : cgrpc_nvbuf_add_static(&nv, "content-type", "application/grpc");
   rv = rv ? rv : cgrpc_nvbuf_add(&nv, "user-agent", 10, ch->user_agent, strlen(ch->user_agent));
+  rv = rv ? rv : cgrpc_nvbuf_add_static(&nv, "grpc-accept-encoding", CGRPC_ACCEPT_ENCODING);
+  if (rv == 0 && call->send_enc != CGRPC_ENCODING_IDENTITY)
+    rv = cgrpc_nvbuf_add_static(&nv, "grpc-encoding", cgrpc_encoding_name(call->send_enc));
   if (rv == 0 && call->deadline != CGRPC_TIME_INFINITE)
     rv = cgrpc_nvbuf_add_timeout(&nv, call->deadline - cgrpc_now());
   rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->md);
@@ -263,6 +267,7 @@ void cgrpc_attempt_begin(cgrpc_call *call)
   call->http_status = 0;
   call->got_content_type = 0;
   call->grpc_status = -1;
+  call->recv_enc = CGRPC_ENCODING_IDENTITY;
   call->n_messages = 0;
   call->header_bytes = 0;
   cgrpc_status_clear(&call->rx);
@@ -316,6 +321,9 @@ static int attempt_on_header(nghttp2_session *ng, const nghttp2_frame *frame, co
   case CGRPC_HDR_CONTENT_TYPE:
     call->got_content_type = cgrpc_content_type_is_grpc(value, valuelen);
     return 0;
+  case CGRPC_HDR_GRPC_ENCODING:
+    call->recv_enc = cgrpc_encoding_parse((const char *)value, valuelen);
+    return 0;
   case CGRPC_HDR_GRPC_STATUS:
     call->grpc_status = cgrpc_code_parse((const char *)value, valuelen);
     if (call->grpc_status < 0)
@@ -349,17 +357,34 @@ static int attempt_on_header(nghttp2_session *ng, const nghttp2_frame *frame, co
 static int attempt_on_message(void *ud, const uint8_t *msg, size_t len, int compressed)
 {
   cgrpc_call *call = ud;
+  uint8_t *plain = NULL;
+  size_t wire = CGRPC_FRAME_PREFIX + len; /* what counts for flow control */
   if (compressed) {
-    cgrpc_client_call_abort(call, CGRPC_STATUS_INTERNAL,
-                            "compressed message without a grpc-encoding we support");
-    return -1;
+    if (call->recv_enc <= CGRPC_ENCODING_IDENTITY) {
+      cgrpc_client_call_abort(call, CGRPC_STATUS_INTERNAL,
+                              "compressed message without a grpc-encoding we support");
+      return -1;
+    }
+    int rv = cgrpc_decompress((cgrpc_encoding)call->recv_enc, call->alloc, msg, len,
+                              call->ch->max_recv, &plain, &len);
+    if (rv != 0) {
+      cgrpc_client_call_abort(call, rv == CGRPC_ERR_TOO_LARGE ? CGRPC_STATUS_RESOURCE_EXHAUSTED
+                                                              : CGRPC_STATUS_INTERNAL,
+                              rv == CGRPC_ERR_TOO_LARGE ? "decompressed message larger than max (%lld)"
+                                                        : "cannot decompress a message (%lld)",
+                              (long long)call->ch->max_recv);
+      return -1;
+    }
+    msg = plain;
   }
   if (!call->streaming && ++call->n_messages > 1) {
+    cgrpc_free(call->alloc, plain);
     cgrpc_client_call_abort(call, CGRPC_STATUS_INTERNAL,
                             "unary call received more than one response message");
     return -1;
   }
   ProtobufCMessage *m = protobuf_c_message_unpack(call->method->response, &call->pb, len, msg);
+  cgrpc_free(call->alloc, plain);
   if (m == NULL) {
     cgrpc_client_call_abort(call, CGRPC_STATUS_INTERNAL, "failed to parse response message (%s)",
                             call->method->response->name);
@@ -368,7 +393,7 @@ static int attempt_on_message(void *ud, const uint8_t *msg, size_t len, int comp
   if (!call->streaming)
     call->response = m;
   else if (!call->has_callbacks)
-    cgrpc_pipe_deliver(&call->pipe, m, CGRPC_FRAME_PREFIX + len);
+    cgrpc_pipe_deliver(&call->pipe, m, wire, compressed);
   else if (call->cbs.on_message != NULL)
     call->cbs.on_message(call, m, call->cbs_user_data);
   else

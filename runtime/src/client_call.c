@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "channel_internal.h"
 #include "client_call.h"
+#include "compress.h"
 #include "metadata_internal.h"
 #include "status_map.h"
 
@@ -23,6 +24,8 @@ void cgrpc_call_unref(cgrpc_call *call)
   cgrpc_status_clear(&call->rx);
   cgrpc_metadata_free(call->md);
   cgrpc_frame_decoder_clear(&call->dec);
+  if (call->req_owned)
+    cgrpc_free(call->alloc, call->req);
   if (call->streaming) {
     cgrpc_sendq_drop(&call->sendq);
     cgrpc_pipe_clear(&call->pipe);
@@ -43,17 +46,6 @@ void cgrpc_call_set_result(cgrpc_call *call, cgrpc_code code, const char *fmt, v
 {
   cgrpc_status_setv(&call->status, call->alloc, code, fmt, ap);
   call_drop_response(call);
-}
-
-static void call_set_resultf(cgrpc_call *call, cgrpc_code code, const char *fmt, ...)
-    CGRPC_PRINTF(3, 4);
-
-static void call_set_resultf(cgrpc_call *call, cgrpc_code code, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  cgrpc_call_set_result(call, code, fmt, ap);
-  va_end(ap);
 }
 
 void cgrpc_call_complete(cgrpc_call *call)
@@ -205,8 +197,8 @@ int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc 
       (request != NULL && request->descriptor != method->request))
     return CGRPC_ERR_INVALID_ARGUMENT;
   size_t body = request != NULL ? protobuf_c_message_get_packed_size(request) : 0;
-  if (body > UINT32_MAX)
-    return CGRPC_ERR_TOO_LARGE;
+  if (body > UINT32_MAX || (ch->max_send >= 0 && (int64_t)body > ch->max_send))
+    return CGRPC_ERR_TOO_LARGE; /* gRPC limits the message before compression */
   size_t nstages = ch->ninterceptors + 1;
   size_t head = sizeof(cgrpc_call) + nstages * sizeof(cgrpc_client_ctx);
   size_t req_len = request != NULL ? CGRPC_FRAME_PREFIX + body : 0;
@@ -242,6 +234,21 @@ int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc 
   cgrpc_status_init(&call->status);
   cgrpc_status_init(&call->rx);
 
+  call->send_enc = opts != NULL && opts->compression >= 0 ? opts->compression : ch->compression;
+  if (request != NULL && call->send_enc != CGRPC_ENCODING_IDENTITY) {
+    /* The request goes compressed: a buffer of its own. */
+    uint8_t *buf;
+    size_t len;
+    if (cgrpc_compress((cgrpc_encoding)call->send_enc, call->alloc, call->req + CGRPC_FRAME_PREFIX,
+                       body, CGRPC_FRAME_PREFIX, &buf, &len) != 0) {
+      cgrpc_call_unref(call);
+      return CGRPC_ERR_NOMEM;
+    }
+    cgrpc_frame_write_prefix(buf, 1, (uint32_t)(len - CGRPC_FRAME_PREFIX));
+    call->req = buf;
+    call->req_len = len;
+    call->req_owned = 1;
+  }
   call->deadline = CGRPC_TIME_INFINITE;
   if (method->policy != NULL && method->policy->timeout_ms > 0)
     call->deadline = call_deadline_after_ms(method->policy->timeout_ms);
@@ -289,7 +296,9 @@ static int unary_start(cgrpc_channel *ch, const cgrpc_method_desc *method,
   int rv = cgrpc_call_new(&call, ch, method, request, opts);
   if (rv == CGRPC_ERR_TOO_LARGE) {
     cgrpc_status st = CGRPC_STATUS_INIT;
-    cgrpc_status_setf(&st, NULL, CGRPC_STATUS_RESOURCE_EXHAUSTED, "request message too large");
+    cgrpc_status_setf(&st, NULL, CGRPC_STATUS_RESOURCE_EXHAUSTED,
+                      "request message larger than max (%zu vs. %lld)",
+                      protobuf_c_message_get_packed_size(request), (long long)ch->max_send);
     invoke(done, &st, NULL, user_data);
     cgrpc_status_clear(&st);
     return 0;
@@ -302,14 +311,6 @@ static int unary_start(cgrpc_channel *ch, const cgrpc_method_desc *method,
   if (call_out != NULL) {
     cgrpc_call_ref(call);
     *call_out = call;
-  }
-  if (ch->max_send >= 0 && (int64_t)(call->req_len - CGRPC_FRAME_PREFIX) > ch->max_send) {
-    call_set_resultf(call, CGRPC_STATUS_RESOURCE_EXHAUSTED,
-                     "request message larger than max (%zu vs. %lld)",
-                     call->req_len - CGRPC_FRAME_PREFIX, (long long)ch->max_send);
-    call->request = NULL;
-    cgrpc_call_complete(call);
-    return 0;
   }
   cgrpc_call_run(call);
   return 0;

@@ -30,6 +30,8 @@ struct cgrpc_call {
   const ProtobufCMessage *request; /* only while the start function runs */
   uint8_t *req;                    /* the framed request (prefix + bytes), or NULL */
   size_t req_len;
+  int req_owned;                   /* req is a buffer of its own (compressed) */
+  int send_enc;                    /* requests' cgrpc_encoding */
 
   /* The result of the current stage. */
   cgrpc_status status;
@@ -71,6 +73,7 @@ struct cgrpc_call {
   int http_status;
   int got_content_type;
   int grpc_status; /* -1 until received */
+  int recv_enc;    /* the response's grpc-encoding (a cgrpc_encoding) */
   int n_messages;
   size_t header_bytes;
   cgrpc_status rx; /* message and metadata as received */

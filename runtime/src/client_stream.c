@@ -4,6 +4,7 @@
 #include "alloc.h"
 #include "channel_internal.h"
 #include "client_call.h"
+#include "compress.h"
 #include "status_map.h"
 
 /* The send buffer: how much may wait unsent before senders wait. */
@@ -31,7 +32,7 @@ static int stream_start(cgrpc_channel *ch, const cgrpc_method_desc *method,
   cgrpc_call *call;
   int rv = cgrpc_call_new(&call, ch, method, request, opts);
   if (rv != 0)
-    return rv == CGRPC_ERR_TOO_LARGE ? CGRPC_ERR_INVALID_ARGUMENT : rv;
+    return rv;
   call->streaming = 1;
   cgrpc_pipe_init(&call->pipe, call->alloc, STREAM_SEND_LIMIT, STREAM_RECV_LIMIT, stream_free_msg,
                   &call->pb);
@@ -42,15 +43,6 @@ static int stream_start(cgrpc_channel *ch, const cgrpc_method_desc *method,
   }
   cgrpc_call_ref(call); /* the handle's */
   *call_out = call;
-  if (request != NULL && ch->max_send >= 0 &&
-      (int64_t)(call->req_len - CGRPC_FRAME_PREFIX) > ch->max_send) {
-    cgrpc_status_setf(&call->status, call->alloc, CGRPC_STATUS_RESOURCE_EXHAUSTED,
-                      "request message larger than max (%zu vs. %lld)",
-                      call->req_len - CGRPC_FRAME_PREFIX, (long long)ch->max_send);
-    call->request = NULL;
-    cgrpc_call_complete(call);
-    return 0;
-  }
   cgrpc_call_run(call);
   return 0;
 }
@@ -72,26 +64,23 @@ int cgrpc_call_start_stream_async(cgrpc_channel *ch, const cgrpc_method_desc *me
   return stream_start(ch, method, request, opts, callbacks, user_data, call_out);
 }
 
-static int stream_send(cgrpc_call *call, const ProtobufCMessage *msg, int block)
+int cgrpc_call_send_flags(cgrpc_call *call, const ProtobufCMessage *msg, unsigned flags)
 {
   if (call == NULL || !call->streaming || msg == NULL ||
       msg->descriptor != call->method->request)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  size_t len = protobuf_c_message_get_packed_size(msg);
-  int64_t max = call->ch->max_send;
-  if (len > UINT32_MAX || (max >= 0 && (int64_t)len > max)) {
+  int err;
+  int enc = flags & CGRPC_SEND_NO_COMPRESS ? CGRPC_ENCODING_IDENTITY : call->send_enc;
+  cgrpc_sendbuf *b = cgrpc_pipe_buf_message(call->alloc, msg, enc, call->ch->max_send, &err);
+  if (b == NULL && err == CGRPC_ERR_TOO_LARGE) {
     /* Ends the call with RESOURCE_EXHAUSTED, as the server would. */
     __atomic_store_n(&call->cancel_code, CGRPC_STATUS_RESOURCE_EXHAUSTED, __ATOMIC_RELEASE);
     cgrpc_call_cancel(call);
     return CGRPC_ERR_CLOSED;
   }
-  cgrpc_sendbuf *b = cgrpc_pipe_buf_new(call->alloc, CGRPC_FRAME_PREFIX + len);
   if (b == NULL)
-    return CGRPC_ERR_NOMEM;
-  uint8_t *p = (uint8_t *)b->data;
-  cgrpc_frame_write_prefix(p, 0, (uint32_t)len);
-  protobuf_c_message_pack(msg, p + CGRPC_FRAME_PREFIX);
-  int rv = cgrpc_pipe_write(&call->pipe, b, block);
+    return err;
+  int rv = cgrpc_pipe_write(&call->pipe, b, !(flags & CGRPC_SEND_NO_BLOCK));
   if (rv != 0) {
     cgrpc_free(call->alloc, b);
     return rv;
@@ -102,12 +91,12 @@ static int stream_send(cgrpc_call *call, const ProtobufCMessage *msg, int block)
 
 int cgrpc_call_send(cgrpc_call *call, const ProtobufCMessage *msg)
 {
-  return stream_send(call, msg, 1);
+  return cgrpc_call_send_flags(call, msg, 0);
 }
 
 int cgrpc_call_try_send(cgrpc_call *call, const ProtobufCMessage *msg)
 {
-  return stream_send(call, msg, 0);
+  return cgrpc_call_send_flags(call, msg, CGRPC_SEND_NO_BLOCK);
 }
 
 int cgrpc_call_close_send(cgrpc_call *call)
@@ -126,7 +115,7 @@ int cgrpc_call_recv(cgrpc_call *call, ProtobufCMessage **msg)
     return CGRPC_ERR_INVALID_ARGUMENT;
   void *m = NULL;
   int owe = 0;
-  int rv = cgrpc_pipe_read(&call->pipe, &m, 1, &owe);
+  int rv = cgrpc_pipe_read(&call->pipe, &m, 1, &owe, NULL);
   if (owe)
     cgrpc_call_post(call, &call->credit_task);
   *msg = rv == 1 ? m : NULL;

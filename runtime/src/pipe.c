@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "compress.h"
+#include "frame.h"
 #include "pipe.h"
 
 void cgrpc_pipe_init(cgrpc_pipe *p, const cgrpc_allocator *alloc, size_t out_limit, size_t in_limit,
@@ -46,6 +48,47 @@ cgrpc_sendbuf *cgrpc_pipe_buf_new(const cgrpc_allocator *alloc, size_t len)
   return b;
 }
 
+cgrpc_sendbuf *cgrpc_pipe_buf_message(const cgrpc_allocator *alloc, const ProtobufCMessage *msg,
+                                      int encoding, int64_t max, int *err)
+{
+  size_t len = protobuf_c_message_get_packed_size(msg);
+  if (len > UINT32_MAX || (max >= 0 && (int64_t)len > max)) {
+    *err = CGRPC_ERR_TOO_LARGE;
+    return NULL;
+  }
+  *err = CGRPC_ERR_NOMEM;
+  if (encoding == CGRPC_ENCODING_IDENTITY) {
+    cgrpc_sendbuf *b = cgrpc_pipe_buf_new(alloc, CGRPC_FRAME_PREFIX + len);
+    if (b != NULL) {
+      uint8_t *p = (uint8_t *)b->data;
+      cgrpc_frame_write_prefix(p, 0, (uint32_t)len);
+      protobuf_c_message_pack(msg, p + CGRPC_FRAME_PREFIX);
+    }
+    return b;
+  }
+  /* Serialise, then compress straight into the buffer, after its header. */
+  uint8_t small[4096];
+  uint8_t *plain = len <= sizeof small ? small : cgrpc_malloc(alloc, len);
+  if (plain == NULL)
+    return NULL;
+  protobuf_c_message_pack(msg, plain);
+  uint8_t *mem = NULL;
+  size_t mem_len = 0;
+  size_t head = sizeof(cgrpc_sendbuf) + CGRPC_FRAME_PREFIX;
+  int rv = cgrpc_compress((cgrpc_encoding)encoding, alloc, plain, len, head, &mem, &mem_len);
+  if (plain != small)
+    cgrpc_free(alloc, plain);
+  if (rv != 0 || mem_len - head > UINT32_MAX)
+    return NULL;
+  cgrpc_sendbuf *b = (cgrpc_sendbuf *)mem;
+  b->next = NULL;
+  b->data = mem + sizeof(cgrpc_sendbuf);
+  b->len = mem_len - sizeof(cgrpc_sendbuf);
+  b->off = 0;
+  cgrpc_frame_write_prefix(mem + sizeof(cgrpc_sendbuf), 1, (uint32_t)(mem_len - head));
+  return b;
+}
+
 /* ---- application side ---- */
 
 int cgrpc_pipe_write(cgrpc_pipe *p, cgrpc_sendbuf *b, int block)
@@ -82,7 +125,7 @@ int cgrpc_pipe_close_out(cgrpc_pipe *p)
   return rv;
 }
 
-int cgrpc_pipe_read(cgrpc_pipe *p, void **msg, int block, int *owe_credit)
+int cgrpc_pipe_read(cgrpc_pipe *p, void **msg, int block, int *owe_credit, int *compressed)
 {
   *owe_credit = 0;
   pthread_mutex_lock(&p->mu);
@@ -106,6 +149,8 @@ int cgrpc_pipe_read(cgrpc_pipe *p, void **msg, int block, int *owe_credit)
   }
   pthread_mutex_unlock(&p->mu);
   *msg = m->msg;
+  if (compressed != NULL)
+    *compressed = m->compressed;
   cgrpc_free(p->alloc, m);
   return 1;
 }
@@ -145,7 +190,7 @@ int cgrpc_pipe_sent(cgrpc_pipe *p, size_t n)
   return ready;
 }
 
-void cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t wire)
+void cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t wire, int compressed)
 {
   cgrpc_pipe_msg *m = cgrpc_malloc(p->alloc, sizeof *m);
   pthread_mutex_lock(&p->mu);
@@ -158,6 +203,7 @@ void cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t wire)
   m->next = NULL;
   m->msg = msg;
   m->wire = wire;
+  m->compressed = compressed;
   if (p->in_tail != NULL)
     p->in_tail->next = m;
   else

@@ -4,6 +4,8 @@
 
 #include <pthread.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "conn.h"
 
 /*
@@ -21,7 +23,8 @@
 typedef struct cgrpc_pipe_msg {
   struct cgrpc_pipe_msg *next;
   void *msg;
-  size_t wire; /* its bytes on the wire, for flow control */
+  size_t wire;    /* its bytes on the wire, for flow control */
+  int compressed; /* it arrived compressed */
 } cgrpc_pipe_msg;
 
 typedef struct cgrpc_pipe {
@@ -57,6 +60,13 @@ void cgrpc_pipe_clear(cgrpc_pipe *p);
 /* A sendbuf with room for len bytes after it (data points there), from alloc. */
 cgrpc_sendbuf *cgrpc_pipe_buf_new(const cgrpc_allocator *alloc, size_t len);
 
+/* A sendbuf holding msg framed for the wire, compressed with encoding
+ * (a cgrpc_encoding) unless that is identity.  A message whose serialised
+ * size is over max (max >= 0) is CGRPC_ERR_TOO_LARGE.  Returns NULL with
+ * *err set (CGRPC_ERR_TOO_LARGE, CGRPC_ERR_NOMEM) on failure. */
+cgrpc_sendbuf *cgrpc_pipe_buf_message(const cgrpc_allocator *alloc, const ProtobufCMessage *msg,
+                                      int encoding, int64_t max, int *err);
+
 /* ---- application side (any thread) ---- */
 
 /* Queues b (the pipe takes it on 0).  block: wait for room; else
@@ -68,7 +78,7 @@ int cgrpc_pipe_close_out(cgrpc_pipe *p);
 /* Takes the next message: 1 with *msg, 0 when done (or over), waiting while
  * empty unless block is 0 (then CGRPC_ERR_AGAIN).  *owe_credit is set when
  * window became due to the peer: the loop should run cgrpc_pipe_take_credit. */
-int cgrpc_pipe_read(cgrpc_pipe *p, void **msg, int block, int *owe_credit);
+int cgrpc_pipe_read(cgrpc_pipe *p, void **msg, int block, int *owe_credit, int *compressed);
 /* Waits until the call is over. */
 void cgrpc_pipe_wait_over(cgrpc_pipe *p);
 
@@ -81,7 +91,7 @@ cgrpc_sendbuf *cgrpc_pipe_take_out(cgrpc_pipe *p, int *closed);
  * is room now (time for on_send_ready). */
 int cgrpc_pipe_sent(cgrpc_pipe *p, size_t n);
 /* Queues a received message (the pipe owns it). */
-void cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t wire);
+void cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t wire, int compressed);
 /* bytes of DATA arrived (after delivering what they completed): returns how
  * many to give back as window now; the rest waits for readers. */
 size_t cgrpc_pipe_received(cgrpc_pipe *p, size_t bytes);

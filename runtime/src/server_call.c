@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "compress.h"
 #include "headers.h"
 #include "metadata_internal.h"
 #include "server_call.h"
@@ -71,7 +72,8 @@ static int call_add_common_headers(cgrpc_nvbuf *nv, int http_status)
   static const char *const statuses[] = {"200", "405", "415"};
   const char *s = http_status == 405 ? statuses[1] : http_status == 415 ? statuses[2] : statuses[0];
   int rv = cgrpc_nvbuf_add_static(nv, ":status", s);
-  return rv ? rv : cgrpc_nvbuf_add_static(nv, "content-type", "application/grpc");
+  rv = rv ? rv : cgrpc_nvbuf_add_static(nv, "content-type", "application/grpc");
+  return rv ? rv : cgrpc_nvbuf_add_static(nv, "grpc-accept-encoding", CGRPC_ACCEPT_ENCODING);
 }
 
 /* with_md: also send the handler's metadata, which only the handler's side
@@ -139,6 +141,8 @@ static int call_submit_headers(cgrpc_server_call *call)
   cgrpc_nvbuf nv;
   cgrpc_nvbuf_init(&nv, &call->srv->alloc);
   int rv = call_add_common_headers(&nv, 200);
+  if (rv == 0 && call->send_enc != CGRPC_ENCODING_IDENTITY)
+    rv = cgrpc_nvbuf_add_static(&nv, "grpc-encoding", cgrpc_encoding_name(call->send_enc));
   rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->initial_md);
   if (rv == 0) {
     call->sendq.stream_id = call->stream_id;
@@ -214,6 +218,11 @@ static void call_respond(cgrpc_server_call *call)
   int rv = 0;
   if (call->headers_sent) {
     /* Messages went out: the status follows them as trailers. */
+    if (late) {
+      call->rejected = 1; /* whatever the handler said, the deadline has passed */
+      call->reject_code = CGRPC_STATUS_DEADLINE_EXCEEDED;
+      snprintf(call->reject_msg, sizeof call->reject_msg, "Deadline Exceeded");
+    }
     call->send_closed = 1;
     call_resume(call);
     if (!call->request_done)
@@ -336,7 +345,7 @@ static void call_callbacks_task(void *ud)
   call->has_callbacks = 1;
   void *m;
   int owe;
-  while (call->streams_in && cgrpc_pipe_read(&call->pipe, &m, 0, &owe) == 1) {
+  while (call->streams_in && cgrpc_pipe_read(&call->pipe, &m, 0, &owe, NULL) == 1) {
     if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call))
       call->cbs.on_message(call, m, call->cbs_user_data);
     protobuf_c_message_free_unpacked(m, &call->srv->pb);
@@ -461,8 +470,8 @@ static int server_on_header(nghttp2_session *ng, const nghttp2_frame *frame, con
     break;
   }
   case CGRPC_HDR_GRPC_ENCODING:
-    if (!(valuelen == 8 && memcmp(value, "identity", 8) == 0))
-      call->bad_encoding = 1;
+    call->recv_enc = cgrpc_encoding_parse((const char *)value, valuelen);
+    call->bad_encoding = call->recv_enc == CGRPC_ENCODING_UNKNOWN;
     break;
   case CGRPC_HDR_OTHER: {
     int rv = cgrpc_metadata_ensure(&call->md, &call->arena_alloc);
@@ -507,7 +516,8 @@ static void call_headers_done(cgrpc_server_call *call)
     return;
   }
   if (call->bad_encoding) {
-    call_reject(call, 200, CGRPC_STATUS_UNIMPLEMENTED, "grpc-encoding not supported (identity only)");
+    call_reject(call, 200, CGRPC_STATUS_UNIMPLEMENTED,
+                "grpc-encoding not supported (" CGRPC_ACCEPT_ENCODING " are)");
     return;
   }
   if (srv->draining) {
@@ -544,37 +554,62 @@ static void call_headers_done(cgrpc_server_call *call)
     call_dispatch(call); /* the handler reads the requests as they come */
 }
 
+/* A compressed message's plain bytes (alloc's), or NULL after rejecting the call. */
+static uint8_t *call_decompress(cgrpc_server_call *call, const uint8_t *msg, size_t *len)
+{
+  uint8_t *plain = NULL;
+  if (call->recv_enc <= CGRPC_ENCODING_IDENTITY) {
+    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "compressed message without grpc-encoding");
+    return NULL;
+  }
+  int rv = cgrpc_decompress((cgrpc_encoding)call->recv_enc, &call->srv->alloc, msg, *len,
+                            call->srv->max_recv, &plain, len);
+  if (rv == CGRPC_ERR_TOO_LARGE)
+    call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED,
+                "decompressed message larger than max (%lld)", (long long)call->srv->max_recv);
+  else if (rv != 0)
+    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "cannot decompress the request message");
+  return plain;
+}
+
 static int server_on_message(void *ud, const uint8_t *msg, size_t len, int compressed)
 {
   cgrpc_server_call *call = ud;
   cgrpc_server *srv = call->srv;
-  if (compressed) {
-    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "compressed message without grpc-encoding");
+  size_t wire = CGRPC_FRAME_PREFIX + len;
+  uint8_t *plain = NULL;
+  if (compressed && (plain = call_decompress(call, msg, &len)) == NULL)
     return -1;
-  }
+  if (plain != NULL)
+    msg = plain;
   const ProtobufCMessageDescriptor *rd = call->entry->desc->request;
   if (call->streams_in) {
     ProtobufCMessage *m = protobuf_c_message_unpack(rd, &srv->pb, len, msg);
+    cgrpc_free(&srv->alloc, plain);
     if (m == NULL) {
       call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)", rd->name);
       return -1;
     }
     if (!call->has_callbacks) {
-      cgrpc_pipe_deliver(&call->pipe, m, CGRPC_FRAME_PREFIX + len);
+      cgrpc_pipe_deliver(&call->pipe, m, wire, compressed);
       return 0;
     }
+    call->last_compressed = compressed;
     if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call))
       call->cbs.on_message(call, m, call->cbs_user_data);
     protobuf_c_message_free_unpacked(m, &srv->pb);
     return 0;
   }
   if (++call->n_messages > 1) {
+    cgrpc_free(&srv->alloc, plain);
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s takes one request message, got more",
                 call->path);
     return -1;
   }
   /* Decoded into the call's arena: no allocation of its own, freed with it. */
   call->request = protobuf_c_message_unpack(rd, &call->arena.pb, len, msg);
+  cgrpc_free(&srv->alloc, plain);
+  call->last_compressed = compressed;
   if (call->request == NULL) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)", rd->name);
     return -1;

@@ -43,6 +43,8 @@ struct cgrpc_server_call {
   int got_content_type; /* an application/grpc one */
   int bad_timeout;
   int bad_encoding;
+  int recv_enc;        /* the request's grpc-encoding (a cgrpc_encoding) */
+  int last_compressed; /* the request, or the last message recv gave, was */
   cgrpc_code header_error; /* OK, or why the headers are unusable */
   const char *header_error_msg;
   int n_messages;
@@ -62,6 +64,7 @@ struct cgrpc_server_call {
   cgrpc_metadata *initial_md;
   cgrpc_metadata *trailing_md;
   int headers_frozen; /* handler: initial metadata went out with the first message */
+  int send_enc;       /* responses' cgrpc_encoding */
   uint8_t *resp; /* framed response, in the arena */
   size_t resp_len;
   cgrpc_sendbuf sendbuf;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "compress.h"
 #include "metadata_internal.h"
 #include "server_call.h"
 
@@ -21,6 +22,22 @@ int cgrpc_server_call_callbacks_live(const cgrpc_server_call *call)
 }
 
 /* ---- stages ---------------------------------------------------------------------------------- */
+
+/* Compresses the encoded single response, in the arena like everything else. */
+static void handler_compress_response(cgrpc_server_call *call, size_t len)
+{
+  uint8_t *buf;
+  size_t blen;
+  if (cgrpc_compress((cgrpc_encoding)call->send_enc, &call->arena_alloc,
+                     call->resp + CGRPC_FRAME_PREFIX, len, CGRPC_FRAME_PREFIX, &buf, &blen) != 0 ||
+      blen - CGRPC_FRAME_PREFIX > UINT32_MAX) {
+    call->send_enc = CGRPC_ENCODING_IDENTITY; /* send it plain then */
+    return;
+  }
+  cgrpc_frame_write_prefix(buf, 1, (uint32_t)(blen - CGRPC_FRAME_PREFIX));
+  call->resp = buf;
+  call->resp_len = blen;
+}
 
 /* The outermost stage finished: encode a single response, hand over the answer. */
 static void handler_finish_outer(cgrpc_server_call *call)
@@ -41,6 +58,8 @@ static void handler_finish_outer(cgrpc_server_call *call)
       cgrpc_frame_write_prefix(call->resp, 0, (uint32_t)len);
       protobuf_c_message_pack(call->response, call->resp + CGRPC_FRAME_PREFIX);
       call->resp_len = CGRPC_FRAME_PREFIX + len;
+      if (call->send_enc != CGRPC_ENCODING_IDENTITY)
+        handler_compress_response(call, len);
     }
   }
   cgrpc_server_call_answer(call);
@@ -131,36 +150,34 @@ int cgrpc_server_call_recv(cgrpc_server_call *call, const ProtobufCMessage **msg
   }
   void *m = NULL;
   int owe = 0;
-  int rv = cgrpc_pipe_read(&call->pipe, &m, 1, &owe);
+  int compressed = 0;
+  int rv = cgrpc_pipe_read(&call->pipe, &m, 1, &owe, &compressed);
   if (owe)
     cgrpc_loop_post(call->srv->loop, &call->credit_task);
   if (rv == 1) {
     call->last_recv = m;
+    call->last_compressed = compressed;
     *msg = m;
     return 1;
   }
   return cgrpc_server_call_cancelled(call) ? CGRPC_ERR_CLOSED : 0;
 }
 
-static int handler_send(cgrpc_server_call *call, const ProtobufCMessage *msg, int block)
+int cgrpc_server_call_send_flags(cgrpc_server_call *call, const ProtobufCMessage *msg,
+                                 unsigned flags)
 {
   if (call == NULL || !call->streams_out || msg == NULL ||
       msg->descriptor != call->entry->desc->response)
     return CGRPC_ERR_INVALID_ARGUMENT;
   if (cgrpc_server_call_cancelled(call))
     return CGRPC_ERR_CLOSED;
-  size_t len = protobuf_c_message_get_packed_size(msg);
-  int64_t max = call->srv->max_send;
-  if (len > UINT32_MAX || (max >= 0 && (int64_t)len > max))
-    return CGRPC_ERR_TOO_LARGE;
-  cgrpc_sendbuf *b = cgrpc_pipe_buf_new(&call->srv->alloc, CGRPC_FRAME_PREFIX + len);
+  int err;
+  int enc = flags & CGRPC_SEND_NO_COMPRESS ? CGRPC_ENCODING_IDENTITY : call->send_enc;
+  cgrpc_sendbuf *b = cgrpc_pipe_buf_message(&call->srv->alloc, msg, enc, call->srv->max_send, &err);
   if (b == NULL)
-    return CGRPC_ERR_NOMEM;
-  uint8_t *p = (uint8_t *)b->data;
-  cgrpc_frame_write_prefix(p, 0, (uint32_t)len);
-  protobuf_c_message_pack(msg, p + CGRPC_FRAME_PREFIX);
+    return err;
   call->headers_frozen = 1; /* the loop sends the initial metadata with it */
-  int rv = cgrpc_pipe_write(&call->pipe, b, block);
+  int rv = cgrpc_pipe_write(&call->pipe, b, !(flags & CGRPC_SEND_NO_BLOCK));
   if (rv != 0) {
     cgrpc_free(&call->srv->alloc, b);
     return rv;
@@ -171,12 +188,29 @@ static int handler_send(cgrpc_server_call *call, const ProtobufCMessage *msg, in
 
 int cgrpc_server_call_send(cgrpc_server_call *call, const ProtobufCMessage *msg)
 {
-  return handler_send(call, msg, 1);
+  return cgrpc_server_call_send_flags(call, msg, 0);
 }
 
 int cgrpc_server_call_try_send(cgrpc_server_call *call, const ProtobufCMessage *msg)
 {
-  return handler_send(call, msg, 0);
+  return cgrpc_server_call_send_flags(call, msg, CGRPC_SEND_NO_BLOCK);
+}
+
+int cgrpc_server_call_set_compression(cgrpc_server_call *call, const char *encoding)
+{
+  cgrpc_encoding e = encoding != NULL ? cgrpc_encoding_parse(encoding, strlen(encoding))
+                                      : CGRPC_ENCODING_IDENTITY;
+  if (call == NULL || e == CGRPC_ENCODING_UNKNOWN)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  if (call->headers_frozen)
+    return CGRPC_ERR_STATE; /* the response headers are out */
+  call->send_enc = e;
+  return 0;
+}
+
+int cgrpc_server_call_request_compressed(const cgrpc_server_call *call)
+{
+  return call->last_compressed;
 }
 
 void cgrpc_server_call_set_callbacks(cgrpc_server_call *call,

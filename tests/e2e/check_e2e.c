@@ -633,6 +633,21 @@ START_TEST(malformed_requests_fail_alone_and_the_connection_keeps_working)
   ck_assert_int_eq(rawh2_request(c, badbin, buf, n, &res, tmo), 0);
   ck_assert_int_eq(res.grpc_status, CGRPC_STATUS_INTERNAL);
 
+  /* A compressed message without grpc-encoding. */
+  uint8_t zbuf[64];
+  size_t zn = frame_msg(zbuf, 1, (uint32_t)vn, valid, vn);
+  ck_assert_int_eq(rawh2_request(c, good, zbuf, zn, &res, tmo), 0);
+  ck_assert_int_eq(res.grpc_status, CGRPC_STATUS_INTERNAL);
+
+  /* gzip announced, garbage sent. */
+  const char *gzip[] = {":method", "POST", ":scheme", "http", ":path", "/e2e.Echo/Echo",
+                        ":authority", "x", "content-type", "application/grpc",
+                        "grpc-encoding", "gzip", NULL};
+  zn = frame_msg(zbuf, 1, sizeof junk, junk, sizeof junk);
+  ck_assert_int_eq(rawh2_request(c, gzip, zbuf, zn, &res, tmo), 0);
+  ck_assert_int_eq(res.grpc_status, CGRPC_STATUS_INTERNAL);
+  ck_assert_ptr_nonnull(strstr(res.grpc_message, "decompress"));
+
   /* A compression we do not have. */
   const char *gz[] = {":method", "POST", ":scheme", "http", ":path", "/e2e.Echo/Echo",
                       ":authority", "x", "content-type", "application/grpc",

@@ -547,6 +547,158 @@ START_TEST(try_send_says_again_when_full_and_on_send_ready_follows)
 }
 END_TEST
 
+
+/* ---- compression --------------------------------------------------------------------------- */
+
+static E2e__EchoReply *echo_with(cgrpc_channel *ch, const char *call_compression,
+                                 const char *response_compression, size_t payload, cgrpc_code want)
+{
+  uint8_t *data = malloc(payload + 1);
+  for (size_t i = 0; i < payload; i++)
+    data[i] = (uint8_t)(i % 13);
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  req.payload.data = data;
+  req.payload.len = payload;
+  req.compression = (char *)response_compression;
+  cgrpc_call_options *o = NULL;
+  if (call_compression != NULL) {
+    cgrpc_call_options_new(&o);
+    ck_assert_int_eq(cgrpc_call_options_set_compression(o, call_compression), 0);
+  }
+  E2e__EchoReply *reply = NULL;
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  cgrpc_code code = e2e__echo_client__echo(ch, &req, &reply, o, &st);
+  ck_assert_msg(code == want, "got %s (%s)", cgrpc_code_name(code), st.message);
+  if (reply != NULL) {
+    ck_assert_uint_eq(reply->payload.len, payload);
+    ck_assert_int_eq(memcmp(reply->payload.data, data, payload), 0);
+  }
+  cgrpc_status_clear(&st);
+  cgrpc_call_options_free(o);
+  free(data);
+  return reply;
+}
+
+START_TEST(unary_calls_compress_both_ways_with_gzip_and_deflate)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  static const char *const encodings[] = {"gzip", "deflate"};
+  for (int i = 0; i < 2; i++) {
+    E2e__EchoReply *r = echo_with(ch, encodings[i], encodings[1 - i], 200000, CGRPC_STATUS_OK);
+    ck_assert_msg(r->request_compressed, "%s request not compressed", encodings[i]);
+    e2e__echo_reply__free_unpacked(r, NULL);
+  }
+  E2e__EchoReply *r = echo_with(ch, NULL, "", 1000, CGRPC_STATUS_OK);
+  ck_assert(!r->request_compressed);
+  e2e__echo_reply__free_unpacked(r, NULL);
+  r = echo_with(ch, "identity", "identity", 0, CGRPC_STATUS_OK); /* empty messages too */
+  ck_assert(!r->request_compressed);
+  e2e__echo_reply__free_unpacked(r, NULL);
+  cgrpc_call_options *o;
+  cgrpc_call_options_new(&o);
+  ck_assert_int_eq(cgrpc_call_options_set_compression(o, "snappy"), CGRPC_ERR_INVALID_ARGUMENT);
+  cgrpc_call_options_free(o);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+START_TEST(a_channel_default_compression_applies_to_every_call)
+{
+  cgrpc_channel_options *opts;
+  cgrpc_channel_options_new(&opts);
+  ck_assert_int_eq(cgrpc_channel_options_set_compression(opts, "gzip"), 0);
+  cgrpc_channel *ch = channel_to(srv.port, opts);
+  cgrpc_channel_options_free(opts);
+  E2e__EchoReply *r = echo_with(ch, NULL, "", 5000, CGRPC_STATUS_OK);
+  ck_assert(r->request_compressed);
+  e2e__echo_reply__free_unpacked(r, NULL);
+  r = echo_with(ch, "identity", "", 5000, CGRPC_STATUS_OK); /* a call may opt out */
+  ck_assert(!r->request_compressed);
+  e2e__echo_reply__free_unpacked(r, NULL);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+START_TEST(streams_compress_message_by_message)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  cgrpc_call_options *o;
+  cgrpc_call_options_new(&o);
+  cgrpc_call_options_set_compression(o, "gzip");
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__upload(ch, o, &call), 0);
+  uint8_t data[4000];
+  memset(data, 'z', sizeof data);
+  for (int i = 0; i < 30; i++) {
+    E2e__Chunk c = E2E__CHUNK__INIT;
+    c.data.data = data;
+    c.data.len = sizeof data;
+    ck_assert_int_eq(cgrpc_call_send_flags(call, &c.base, i % 3 == 2 ? CGRPC_SEND_NO_COMPRESS : 0), 0);
+  }
+  E2e__UploadSummary *sum = NULL;
+  ck_assert_int_eq(e2e__echo_client__upload_close_and_recv(call, &sum, NULL), CGRPC_STATUS_OK);
+  ck_assert_int_eq(sum->chunks, 30);
+  ck_assert_int_eq(sum->compressed, 20);
+  e2e__upload_summary__free_unpacked(sum, NULL);
+  cgrpc_call_free(call);
+  cgrpc_call_options_free(o);
+
+  /* The server compresses two of every three chunks it sends. */
+  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+  req.count = 30;
+  req.size = 50000;
+  req.compression = "deflate";
+  ck_assert_int_eq(e2e__echo_client__download(ch, &req, NULL, &call), 0);
+  E2e__Chunk *c;
+  int n = 0;
+  while (e2e__echo_client__download_recv(call, &c) == 1) {
+    ck_assert(chunk_ok(c, n++, 50000));
+    e2e__chunk__free_unpacked(c, NULL);
+  }
+  ck_assert_int_eq(n, 30);
+  ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_OK);
+  cgrpc_call_free(call);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+START_TEST(compression_bombs_are_refused_before_they_are_inflated)
+{
+  /* 8 MiB of zeros is a few KiB gzipped: small on the wire, over the limit inflated. */
+  static const char *const extra[] = {"--max-recv", "65536", NULL};
+  server_proc small;
+  server_start(&small, extra);
+  cgrpc_channel *ch = channel_to(small.port, NULL);
+  cgrpc_call_options *o;
+  cgrpc_call_options_new(&o);
+  cgrpc_call_options_set_compression(o, "gzip");
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  req.payload.len = 8 << 20;
+  req.payload.data = calloc(1, req.payload.len);
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(e2e__echo_client__echo(ch, &req, NULL, o, &st), CGRPC_STATUS_RESOURCE_EXHAUSTED);
+  ck_assert_ptr_nonnull(strstr(st.message, "decompressed"));
+  free(req.payload.data);
+  cgrpc_call_options_free(o);
+  cgrpc_channel_free(ch);
+  ck_assert_int_eq(server_stop(&small), 0);
+
+  /* And the client's limit holds against a server's bomb. */
+  cgrpc_channel_options *copts;
+  cgrpc_channel_options_new(&copts);
+  cgrpc_channel_options_set_max_recv_message_size(copts, 65536);
+  ch = channel_to(srv.port, copts);
+  cgrpc_channel_options_free(copts);
+  E2e__EchoRequest big = E2E__ECHO_REQUEST__INIT;
+  big.response_size = 8 << 20;
+  big.compression = "gzip";
+  ck_assert_int_eq(e2e__echo_client__echo(ch, &big, NULL, NULL, &st), CGRPC_STATUS_RESOURCE_EXHAUSTED);
+  ck_assert_ptr_nonnull(strstr(st.message, "decompressed"));
+  cgrpc_status_clear(&st);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
   Suite *s = suite_create("stream");
@@ -569,6 +721,10 @@ static Suite *stream_suite(void)
   tcase_add_test(tc, a_slow_reader_holds_back_a_fast_server);
   tcase_add_test(tc, asynchronous_streams_deliver_through_callbacks);
   tcase_add_test(tc, try_send_says_again_when_full_and_on_send_ready_follows);
+  tcase_add_test(tc, unary_calls_compress_both_ways_with_gzip_and_deflate);
+  tcase_add_test(tc, a_channel_default_compression_applies_to_every_call);
+  tcase_add_test(tc, streams_compress_message_by_message);
+  tcase_add_test(tc, compression_bombs_are_refused_before_they_are_inflated);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -94,6 +94,10 @@ static cgrpc_code echo(cgrpc_server_call *call, const E2e__EchoRequest *req, E2e
     resp->payload = req->payload; /* the request lives as long as the call */
   }
   resp->remaining_ms = cgrpc_server_call_remaining_ms(call);
+  resp->request_compressed = cgrpc_server_call_request_compressed(call);
+  if (req->compression[0] != '\0' &&
+      cgrpc_server_call_set_compression(call, req->compression) != 0)
+    return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT, "bad compression");
   resp->peer = (char *)cgrpc_server_call_peer(call);
   resp->authority = (char *)cgrpc_server_call_authority(call);
   return CGRPC_STATUS_OK;
@@ -135,6 +139,9 @@ static cgrpc_code download(cgrpc_server_call *call, const E2e__DownloadRequest *
   (void)ud;
   __atomic_add_fetch(&stat_calls, 1, __ATOMIC_RELAXED);
   size_t size = req->size > 0 ? (size_t)req->size : 0;
+  if (req->compression[0] != '\0' &&
+      cgrpc_server_call_set_compression(call, req->compression) != 0)
+    return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT, "bad compression");
   uint8_t *buf = malloc(size + 1);
   cgrpc_code code = CGRPC_STATUS_OK;
   for (int i = 0; i < req->count && code == CGRPC_STATUS_OK; i++) {
@@ -147,7 +154,8 @@ static cgrpc_code download(cgrpc_server_call *call, const E2e__DownloadRequest *
     c.data.data = buf;
     c.data.len = size;
     c.seq = i;
-    if (e2e__echo_server__download_send(call, &c) != 0)
+    unsigned flags = i % 3 == 2 ? CGRPC_SEND_NO_COMPRESS : 0;
+    if (cgrpc_server_call_send_flags(call, &c.base, flags) != 0)
       code = saw_cancel(call);
   }
   free(buf);
@@ -166,6 +174,7 @@ static cgrpc_code upload(cgrpc_server_call *call, E2e__UploadSummary *resp, void
   while ((rv = e2e__echo_server__upload_recv(call, &c)) == 1) {
     resp->chunks++;
     resp->bytes += (int64_t)c->data.len;
+    resp->compressed += cgrpc_server_call_request_compressed(call);
     if (c->sleep_ms > 0)
       sleep_ms(c->sleep_ms);
   }

@@ -17,15 +17,22 @@ UNIT_TESTS = \
 	tests/unit/check_arena \
 	tests/unit/check_registry \
 	tests/unit/check_headers \
-	tests/unit/check_loop
+	tests/unit/check_loop \
+	tests/unit/check_compress
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 VALGRIND_TESTS += $(UNIT_TESTS)
 
 UNIT_CPPFLAGS = $(CGRPC_RUNTIME_CPPFLAGS)
-UNIT_CFLAGS = $(CHECK_CFLAGS) $(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(WARN_CFLAGS) $(PTHREAD_CFLAGS)
+UNIT_CFLAGS = $(CHECK_CFLAGS) $(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS) $(WARN_CFLAGS) \
+	$(PTHREAD_CFLAGS)
 UNIT_LDADD = runtime/libcgrpc-internal.la $(CHECK_LIBS) $(PTHREAD_LIBS)
+
+tests_unit_check_compress_SOURCES = tests/unit/check_compress.c tests/unit/unit_main.h
+tests_unit_check_compress_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_check_compress_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_compress_LDADD = $(UNIT_LDADD) $(ZLIB_LIBS)
 
 tests_unit_check_frame_SOURCES = tests/unit/check_frame.c tests/unit/unit_main.h
 tests_unit_check_frame_CPPFLAGS = $(UNIT_CPPFLAGS)

@@ -53,6 +53,13 @@ CGRPC_EXTERN int cgrpc_channel_options_set_user_agent(cgrpc_channel_options *opt
 CGRPC_EXTERN void cgrpc_channel_options_set_allocator(cgrpc_channel_options *opts,
                                                       const cgrpc_allocator *alloc);
 
+/* Compresses every request message with this grpc-encoding: "gzip",
+ * "deflate" or "identity" (the default: none).  Call options may override
+ * it.  Responses are decompressed whatever is set here (we always accept
+ * gzip and deflate).  Returns 0 or CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_channel_options_set_compression(cgrpc_channel_options *opts,
+                                                       const char *encoding);
+
 /* Appends a client interceptor (see interceptor.h).  Interceptors run in the
  * order added, the first outermost.  Returns 0 or CGRPC_ERR_NOMEM. */
 typedef void (*cgrpc_client_interceptor_fn)(cgrpc_client_ctx *ctx, void *user_data);
@@ -96,6 +103,10 @@ CGRPC_EXTERN void cgrpc_call_options_set_timeout_ms(cgrpc_call_options *opts, in
 /* Absolute deadline (cgrpc_now() clock), overriding any timeout.
  * CGRPC_TIME_INFINITE: no deadline. */
 CGRPC_EXTERN void cgrpc_call_options_set_deadline(cgrpc_call_options *opts, cgrpc_time deadline);
+/* This call's request compression, overriding the channel's: "gzip",
+ * "deflate" or "identity".  Returns 0 or CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_call_options_set_compression(cgrpc_call_options *opts,
+                                                    const char *encoding);
 /* Adds request metadata.  Same rules and errors as cgrpc_metadata_add. */
 CGRPC_EXTERN int cgrpc_call_options_add_metadata(cgrpc_call_options *opts, const char *key,
                                                  const void *value, size_t len);
@@ -157,7 +168,8 @@ CGRPC_EXTERN int cgrpc_unary_call_start_typed(cgrpc_channel *ch, const cgrpc_met
  * once.  For client-streaming and bidi methods request must be NULL and
  * messages go with cgrpc_call_send.  The handle is the caller's: release it
  * with cgrpc_call_free (which cancels the call if it is still running).
- * Returns 0, CGRPC_ERR_INVALID_ARGUMENT or CGRPC_ERR_NOMEM.
+ * Returns 0, CGRPC_ERR_INVALID_ARGUMENT, CGRPC_ERR_TOO_LARGE (request over
+ * the channel's send limit) or CGRPC_ERR_NOMEM.
  *
  * Blocking use, from any one thread at a time per direction: send and
  * close_send on one side, recv and finish on the other, e.g. a writer thread
@@ -179,6 +191,10 @@ CGRPC_EXTERN int cgrpc_call_send(cgrpc_call *call, const ProtobufCMessage *msg);
 /* As cgrpc_call_send, but returns CGRPC_ERR_AGAIN instead of blocking; the
  * on_send_ready callback of an asynchronous call says when to try again. */
 CGRPC_EXTERN int cgrpc_call_try_send(cgrpc_call *call, const ProtobufCMessage *msg);
+
+/* cgrpc_call_send with flags (CGRPC_SEND_*). */
+CGRPC_EXTERN int cgrpc_call_send_flags(cgrpc_call *call, const ProtobufCMessage *msg,
+                                       unsigned flags);
 
 /* Half-close: no more messages from the client.  Idempotent.  Returns 0 or
  * CGRPC_ERR_CLOSED. */

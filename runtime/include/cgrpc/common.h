@@ -73,6 +73,10 @@ typedef int64_t cgrpc_time;
 /* The current monotonic time. */
 CGRPC_EXTERN cgrpc_time cgrpc_now(void);
 
+/* Flags for the _send_flags functions of client and server calls. */
+#define CGRPC_SEND_NO_COMPRESS 0x1 /* this message goes uncompressed */
+#define CGRPC_SEND_NO_BLOCK 0x2    /* CGRPC_ERR_AGAIN rather than wait */
+
 /* Used by generated code for function pointers of any type: converting a
  * function pointer to this type and back is well defined C. */
 typedef void (*cgrpc_fn)(void);

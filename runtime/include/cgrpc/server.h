@@ -142,6 +142,20 @@ CGRPC_EXTERN int cgrpc_server_call_send(cgrpc_server_call *call, const ProtobufC
  * on_send_ready says when to try again. */
 CGRPC_EXTERN int cgrpc_server_call_try_send(cgrpc_server_call *call, const ProtobufCMessage *msg);
 
+/* cgrpc_server_call_send with flags (CGRPC_SEND_NO_COMPRESS, CGRPC_SEND_NO_BLOCK). */
+CGRPC_EXTERN int cgrpc_server_call_send_flags(cgrpc_server_call *call, const ProtobufCMessage *msg,
+                                              unsigned flags);
+
+/* Compresses this call's response messages with a grpc-encoding ("gzip",
+ * "deflate" or "identity").  Before the response headers go out (the first
+ * send, or the end of a unary handler).  Returns 0,
+ * CGRPC_ERR_INVALID_ARGUMENT or CGRPC_ERR_STATE. */
+CGRPC_EXTERN int cgrpc_server_call_set_compression(cgrpc_server_call *call, const char *encoding);
+
+/* Nonzero when the request -- for streams, the last message recv gave --
+ * arrived compressed. */
+CGRPC_EXTERN int cgrpc_server_call_request_compressed(const cgrpc_server_call *call);
+
 /*
  * The asynchronous form of a streaming handler: the handler calls
  * cgrpc_server_call_defer and this, and returns.  Callbacks run on the I/O
