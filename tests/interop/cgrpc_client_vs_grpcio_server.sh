@@ -1,6 +1,6 @@
 #!/bin/sh
-# cgrpc's interop_client against the grpcio (grpc C-core) server: the unary cases.
+# cgrpc's interop_client against the grpcio (grpc C-core) server: every case.
 . "$(dirname "$0")/common.sh"
 client=$(c_client) || exit $?
 require_grpcio
-run_matrix "$(py_server)" "$client" all
+run_matrix "$(py_server)" "$client"

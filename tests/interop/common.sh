@@ -6,9 +6,10 @@
 #   GRPC_PROTO_DIR      gRPC's official protos (default /usr/share/grpc-proto)
 #   PROTOC              protoc (default: on PATH)
 #   GRPC_PYTHON_PLUGIN  grpc_python_plugin (default: on PATH)
+#   NODE, NPM           node and npm for the grpc-js peers (default: on PATH)
 #   CGRPC_INTEROP_PYTHON  the Python with grpcio (default /usr/bin/python3)
 #   CGRPC_REQUIRE_PEERS   when set, a missing peer fails the test instead of skipping it
-#   CGRPC_INTEROP_CASES   cases to run (default: each script's own)
+#   CGRPC_INTEROP_CASES   cases to run (default: everything, see interop_cases.py)
 #   CGRPC_TEST_WRAPPER    a command to run the C programs under (make check-valgrind
 #                         sets it to valgrind; its errors and leaks then fail the test)
 #   CGRPC_INTEROP_VALGRIND  when set (and CGRPC_TEST_WRAPPER is not), run the C
@@ -95,6 +96,45 @@ require_grpcio() {
     hard_error "cannot generate the Python stubs"
 }
 
+# Node.js and npm, then the grpc-js packages: installed with `npm ci` from
+# our package-lock.json into tests/interop/node in the build tree (never the
+# source tree) when missing or stale, under a lock since tests run in
+# parallel.  Exports NODE_PATH for the peers.
+require_grpcjs() {
+  : "${NODE:=node}" "${NPM:=npm}"
+  NODE=$(command -v "$NODE") || missing_peer "Node.js (node) not found (install-deps.sh installs it)"
+  NPM=$(command -v "$NPM") || missing_peer "npm not found (install-deps.sh installs it)"
+  test -f "$GRPC_PROTO_DIR/grpc/testing/test.proto" ||
+    missing_peer "no grpc/testing/test.proto in $GRPC_PROTO_DIR (grpc-proto)"
+  node_dir=$abs_top_builddir/tests/interop/node
+  mkdir -p "$node_dir" || hard_error "cannot create $node_dir"
+  if command -v flock >/dev/null 2>&1; then
+    exec 8>"$node_dir/lock" || hard_error "cannot open $node_dir/lock"
+    flock -w 600 8 || hard_error "waited 600 s for $node_dir/lock"
+  fi
+  if ! test -f "$node_dir/installed.stamp" ||
+     ! cmp -s "$interop_dir/package.json" "$node_dir/package.json" ||
+     ! cmp -s "$interop_dir/package-lock.json" "$node_dir/package-lock.json"; then
+    rm -f "$node_dir/installed.stamp"
+    cp "$interop_dir/package.json" "$interop_dir/package-lock.json" "$node_dir/" &&
+      chmod u+w "$node_dir/package.json" "$node_dir/package-lock.json" ||
+      hard_error "cannot copy package.json and package-lock.json to $node_dir"
+    echo "$interop_name: npm ci in $node_dir" >&2
+    if (cd "$node_dir" && "$NPM" ci --no-audit --no-fund --ignore-scripts --prefer-offline) \
+         >"$node_dir/npm-ci.log" 2>&1; then
+      touch "$node_dir/installed.stamp"
+    else
+      tail -n 20 "$node_dir/npm-ci.log" | sed 's/^/  | /' >&2
+      missing_peer "npm ci failed in $node_dir (see npm-ci.log there)"
+    fi
+  fi
+  exec 8>&-
+  NODE_PATH=$node_dir/node_modules
+  export NODE_PATH
+  "$NODE" -e "require('@grpc/grpc-js'); require('@grpc/proto-loader')" >/dev/null 2>&1 ||
+    missing_peer "$NODE cannot load @grpc/grpc-js from $NODE_PATH (Node.js too old?)"
+}
+
 interop_tmpdir() {
   if test -z "$interop_tmp"; then
     interop_tmp=$(mktemp -d "${TMPDIR:-/tmp}/cgrpc-interop.XXXXXX") ||
@@ -113,6 +153,14 @@ py_server() {
 
 py_client() {
   echo "$(q "$PY") $(q "$interop_dir/grpcio_client.py") --server_host {host} --server_port {port}"
+}
+
+js_server() {
+  echo "$(q "$NODE") $(q "$interop_dir/grpcjs_server.js") --host {host} --port {port}"
+}
+
+js_client() {
+  echo "$(q "$NODE") $(q "$interop_dir/grpcjs_client.js") --server_host {host} --server_port {port}"
 }
 
 # The command for one of our C programs (built by make check), under
@@ -138,10 +186,11 @@ c_client() {
   echo "$prog --server_host {host} --server_port {port}"
 }
 
-# run_matrix SERVER_TEMPLATE CLIENT_TEMPLATE DEFAULT_CASES
+# run_matrix SERVER_TEMPLATE CLIENT_TEMPLATE: every case (or $CGRPC_INTEROP_CASES),
+# all in one client process.
 run_matrix() {
   "$PY" "$interop_dir/run_matrix.py" --name "$interop_name" \
-    --cases "${CGRPC_INTEROP_CASES:-$3}" \
+    --cases "${CGRPC_INTEROP_CASES:-everything}" \
     --ready-timeout "$ready_timeout" --case-timeout "$case_timeout" \
     --stop-timeout "$stop_timeout" \
     --server "$1" --client "$2"

@@ -2,21 +2,23 @@
 """gRPC interop test client on grpcio (the grpc C-core): a reference peer for cgrpc.
 
 Runs the cases of gRPC's doc/interop-test-descriptions.md against a server
-of grpc.testing.TestService.  `--test_case=all` runs the unary cases (what
-the matrix runs today); `all_streaming` the streaming ones; `everything`
-both.  Where we differ from the official descriptions:
+of grpc.testing.TestService, in the order given: `--test_case=all` runs the
+official cases that need neither cloud credentials nor compression, `extra`
+our own cases, `everything` both (see interop_cases.py).  interop_client.c
+and grpcjs_client.js run the same cases the same way.  Where we go beyond
+the official descriptions:
 
-- status_code_and_message: the unary part only (the FullDuplexCall part is
-  status_code_and_message_streaming), and besides "test status message" it
-  also sends the special_status_message text and a message full of '%'
-  signs, which catch percent-encoding bugs (and printf-style misuse).
-- custom_metadata: the unary part only (the FullDuplexCall part is
-  custom_metadata_streaming).
-- timeout_on_sleeping_server: the official case uses FullDuplexCall; ours
-  sends UnaryCall with request metadata `x-cgrpc-test-sleep-ms: 2000` (our
-  test servers' extension: sleep that long first) and a 100 ms deadline,
-  expects DEADLINE_EXCEEDED within bounds, then checks the server still
-  answers.  The official procedure is timeout_on_sleeping_server_streaming.
+- status_code_and_message: besides "test status message", both parts (the
+  UnaryCall and the FullDuplexCall one) also send the special_status_message
+  text and a message full of '%' signs, which catch percent-encoding bugs
+  (and printf-style misuse).
+- timeout_on_sleeping_server: as described (FullDuplexCall, 1 ms deadline).
+- extra cases: half_duplex (HalfDuplexCall: four requests, half-close, four
+  responses), server_streaming_with_interval (three responses 100 ms apart:
+  the server must observe interval_us), timeout_on_sleeping_server_unary
+  (UnaryCall with request metadata `x-cgrpc-test-sleep-ms: 2000`, our test
+  servers' extension, and a 100 ms deadline: DEADLINE_EXCEEDED within
+  bounds, then the server must still answer).
 
 Prints one line per case, `PASS <case>` or `FAIL <case>: <why>`, and exits 0
 only if every case passed (2 on bad usage).
@@ -47,10 +49,15 @@ STATUS_MESSAGE = "test status message"
 SPECIAL_STATUS_MESSAGE = "\t\ntest with whitespace\r\nand Unicode BMP \u263a and non-BMP \U0001f608\t\n"
 PERCENT_STATUS_MESSAGE = "100% sure: %25 stays %25, %s %d %n %% and %zz are literal, as is a final %"
 
-# Bounds for timeout_on_sleeping_server (deadline 100 ms, server sleeps 2 s).
+# Bounds for timeout_on_sleeping_server_unary (deadline 100 ms, server sleeps 2 s).
 SLEEP_DEADLINE_S = 0.1
 SLEEP_MIN_S = 0.05
 SLEEP_MAX_S = 1.5
+
+# server_streaming_with_interval: interval_us of each response, and how much
+# earlier than (i + 1) intervals response i may arrive (clock granularity).
+INTERVAL_US = 100000
+INTERVAL_SLACK_S = 0.005
 
 
 class Failure(Exception):
@@ -129,12 +136,42 @@ def large_request():
                                       response_size=314159, payload=zeros(271828))
 
 
+def output_request(response_sizes, request_size=0, interval_us=0, status=None):
+    """A StreamingOutputCallRequest asking for responses of response_sizes."""
+    request = messages_pb2.StreamingOutputCallRequest(
+        response_type=messages_pb2.COMPRESSABLE,
+        response_parameters=[messages_pb2.ResponseParameters(size=n, interval_us=interval_us)
+                             for n in response_sizes])
+    if request_size:
+        request.payload.CopyFrom(zeros(request_size))
+    if status is not None:
+        request.response_status.CopyFrom(messages_pb2.EchoStatus(code=status[0],
+                                                                 message=status[1]))
+    return request
+
+
+ECHO_METADATA = ((ECHO_INITIAL_KEY, ECHO_INITIAL_VALUE), (ECHO_TRAILING_KEY, ECHO_TRAILING_VALUE))
+STATUS_MESSAGES = (STATUS_MESSAGE, SPECIAL_STATUS_MESSAGE, PERCENT_STATUS_MESSAGE)
+
+
 class Cases:
     def __init__(self, channel):
         self.stub = test_pb2_grpc.TestServiceStub(channel)
         self.unimplemented = test_pb2_grpc.UnimplementedServiceStub(channel)
 
-    # ---- unary ------------------------------------------------------------
+    def _check_responses(self, responses, sizes):
+        expect(len(responses) == len(sizes), "%d responses, want %d", len(responses), len(sizes))
+        for i, (response, size) in enumerate(zip(responses, sizes)):
+            check_payload(response.payload, size, "response %d" % i)
+
+    def _ping_pong(self, call, pipe, exchanges):
+        for i, (request_size, response_size) in enumerate(exchanges):
+            pipe.add(output_request((response_size,), request_size))
+            response = next(call, None)
+            expect(response is not None, "stream ended before response %d", i)
+            check_payload(response.payload, response_size, "response %d" % i)
+
+    # ---- the official cases -------------------------------------------------
 
     def empty_unary(self):
         response = self.stub.EmptyCall(empty_pb2.Empty())
@@ -143,47 +180,6 @@ class Cases:
     def large_unary(self):
         response = self.stub.UnaryCall(large_request())
         check_payload(response.payload, 314159)
-
-    def _echo_status(self, message):
-        request = messages_pb2.SimpleRequest(
-            response_status=messages_pb2.EchoStatus(code=2, message=message))
-        expect_error(lambda: self.stub.UnaryCall(request), grpc.StatusCode.UNKNOWN, message)
-
-    def status_code_and_message(self):
-        for message in (STATUS_MESSAGE, SPECIAL_STATUS_MESSAGE, PERCENT_STATUS_MESSAGE):
-            self._echo_status(message)
-
-    def special_status_message(self):
-        self._echo_status(SPECIAL_STATUS_MESSAGE)
-
-    def custom_metadata(self):
-        metadata = ((ECHO_INITIAL_KEY, ECHO_INITIAL_VALUE), (ECHO_TRAILING_KEY, ECHO_TRAILING_VALUE))
-        response, call = self.stub.UnaryCall.with_call(large_request(), metadata=metadata)
-        check_payload(response.payload, 314159)
-        check_echoed_metadata(call)
-
-    def unimplemented_method(self):
-        expect_error(lambda: self.stub.UnimplementedCall(empty_pb2.Empty()),
-                     grpc.StatusCode.UNIMPLEMENTED)
-
-    def unimplemented_service(self):
-        expect_error(lambda: self.unimplemented.UnimplementedCall(empty_pb2.Empty()),
-                     grpc.StatusCode.UNIMPLEMENTED)
-
-    def timeout_on_sleeping_server(self):
-        start = time.monotonic()
-        expect_error(lambda: self.stub.UnaryCall(messages_pb2.SimpleRequest(),
-                                                 timeout=SLEEP_DEADLINE_S,
-                                                 metadata=((SLEEP_KEY, "2000"),)),
-                     grpc.StatusCode.DEADLINE_EXCEEDED)
-        elapsed = time.monotonic() - start
-        expect(SLEEP_MIN_S <= elapsed < SLEEP_MAX_S,
-               "DEADLINE_EXCEEDED after %.3f s, want %.2f to %.2f s with a %.2f s deadline",
-               elapsed, SLEEP_MIN_S, SLEEP_MAX_S, SLEEP_DEADLINE_S)
-        # The server is still sleeping on the abandoned call; it must go on serving.
-        self.stub.EmptyCall(empty_pb2.Empty(), timeout=5)
-
-    # ---- streaming ----------------------------------------------------------
 
     def client_streaming(self):
         requests = (messages_pb2.StreamingInputCallRequest(payload=zeros(n))
@@ -194,23 +190,8 @@ class Cases:
 
     def server_streaming(self):
         sizes = (31415, 9, 2653, 58979)
-        request = messages_pb2.StreamingOutputCallRequest(
-            response_type=messages_pb2.COMPRESSABLE,
-            response_parameters=[messages_pb2.ResponseParameters(size=n) for n in sizes])
-        responses = list(self.stub.StreamingOutputCall(request))
-        expect(len(responses) == len(sizes), "%d responses, want %d", len(responses), len(sizes))
-        for i, (response, size) in enumerate(zip(responses, sizes)):
-            check_payload(response.payload, size, "response %d" % i)
-
-    def _ping_pong(self, call, pipe, exchanges):
-        for i, (request_size, response_size) in enumerate(exchanges):
-            pipe.add(messages_pb2.StreamingOutputCallRequest(
-                response_type=messages_pb2.COMPRESSABLE,
-                response_parameters=[messages_pb2.ResponseParameters(size=response_size)],
-                payload=zeros(request_size)))
-            response = next(call, None)
-            expect(response is not None, "stream ended before response %d", i)
-            check_payload(response.payload, response_size, "response %d" % i)
+        responses = list(self.stub.StreamingOutputCall(output_request(sizes)))
+        self._check_responses(responses, sizes)
 
     def ping_pong(self):
         pipe = Pipe()
@@ -226,17 +207,58 @@ class Cases:
             call.cancel()
 
     def empty_stream(self):
-        responses = list(self.stub.FullDuplexCall(iter(())))
+        call = self.stub.FullDuplexCall(iter(()))
+        responses = list(call)
         expect(not responses, "%d responses, want 0", len(responses))
+        expect(call.code() == grpc.StatusCode.OK, "status %s", call.code())
 
-    def half_duplex(self):
-        sizes = (31415, 9, 2653, 58979)
-        requests = [messages_pb2.StreamingOutputCallRequest(
-            response_parameters=[messages_pb2.ResponseParameters(size=n)]) for n in sizes]
-        responses = list(self.stub.HalfDuplexCall(iter(requests)))
-        expect(len(responses) == len(sizes), "%d responses, want %d", len(responses), len(sizes))
-        for i, (response, size) in enumerate(zip(responses, sizes)):
-            check_payload(response.payload, size, "response %d" % i)
+    def custom_metadata(self):
+        # UnaryCall
+        response, call = self.stub.UnaryCall.with_call(large_request(), metadata=ECHO_METADATA)
+        check_payload(response.payload, 314159)
+        try:
+            check_echoed_metadata(call)
+        except Failure as e:
+            raise Failure("UnaryCall: %s" % e)
+        # FullDuplexCall
+        call = self.stub.FullDuplexCall(iter((output_request((314159,), 271828),)),
+                                        metadata=ECHO_METADATA)
+        responses = list(call)
+        self._check_responses(responses, (314159,))
+        try:
+            check_echoed_metadata(call)
+        except Failure as e:
+            raise Failure("FullDuplexCall: %s" % e)
+
+    def _echo_status_unary(self, message):
+        request = messages_pb2.SimpleRequest(
+            response_status=messages_pb2.EchoStatus(code=2, message=message))
+        expect_error(lambda: self.stub.UnaryCall(request), grpc.StatusCode.UNKNOWN, message)
+
+    def _echo_status_full_duplex(self, message):
+        request = output_request((), status=(2, message))
+        try:
+            expect_error(lambda: list(self.stub.FullDuplexCall(iter((request,)))),
+                         grpc.StatusCode.UNKNOWN, message)
+        except Failure as e:
+            raise Failure("FullDuplexCall: %s" % e)
+
+    def status_code_and_message(self):
+        for message in STATUS_MESSAGES:
+            self._echo_status_unary(message)
+        for message in STATUS_MESSAGES:
+            self._echo_status_full_duplex(message)
+
+    def special_status_message(self):
+        self._echo_status_unary(SPECIAL_STATUS_MESSAGE)
+
+    def unimplemented_method(self):
+        expect_error(lambda: self.stub.UnimplementedCall(empty_pb2.Empty()),
+                     grpc.StatusCode.UNIMPLEMENTED)
+
+    def unimplemented_service(self):
+        expect_error(lambda: self.unimplemented.UnimplementedCall(empty_pb2.Empty()),
+                     grpc.StatusCode.UNIMPLEMENTED)
 
     def cancel_after_begin(self):
         pipe = Pipe()
@@ -259,7 +281,7 @@ class Cases:
         finally:
             pipe.close()
 
-    def timeout_on_sleeping_server_streaming(self):
+    def timeout_on_sleeping_server(self):
         pipe = Pipe()
         pipe.add(messages_pb2.StreamingOutputCallRequest(payload=zeros(27182)))
         call = self.stub.FullDuplexCall(pipe, timeout=0.001)
@@ -269,23 +291,44 @@ class Cases:
             pipe.close()
             call.cancel()
 
-    def custom_metadata_streaming(self):
-        metadata = ((ECHO_INITIAL_KEY, ECHO_INITIAL_VALUE), (ECHO_TRAILING_KEY, ECHO_TRAILING_VALUE))
-        request = messages_pb2.StreamingOutputCallRequest(
-            response_type=messages_pb2.COMPRESSABLE,
-            response_parameters=[messages_pb2.ResponseParameters(size=314159)],
-            payload=zeros(271828))
-        call = self.stub.FullDuplexCall(iter((request,)), metadata=metadata)
-        responses = list(call)
-        expect(len(responses) == 1, "%d responses, want 1", len(responses))
-        check_payload(responses[0].payload, 314159)
-        check_echoed_metadata(call)
+    # ---- our extra cases -----------------------------------------------------
 
-    def status_code_and_message_streaming(self):
-        request = messages_pb2.StreamingOutputCallRequest(
-            response_status=messages_pb2.EchoStatus(code=2, message=STATUS_MESSAGE))
-        expect_error(lambda: list(self.stub.FullDuplexCall(iter((request,)))),
-                     grpc.StatusCode.UNKNOWN, STATUS_MESSAGE)
+    def half_duplex(self):
+        sizes = (31415, 9, 2653, 58979)
+        requests = [output_request((n,), 100) for n in sizes]
+        responses = list(self.stub.HalfDuplexCall(iter(requests)))
+        self._check_responses(responses, sizes)
+
+    def server_streaming_with_interval(self):
+        sizes = (31415, 9, 2653)
+        start = time.monotonic()
+        times = []
+        responses = []
+        for response in self.stub.StreamingOutputCall(
+                output_request(sizes, interval_us=INTERVAL_US)):
+            times.append(time.monotonic() - start)
+            responses.append(response)
+        self._check_responses(responses, sizes)
+        for i, t in enumerate(times):
+            want = (i + 1) * INTERVAL_US / 1e6 - INTERVAL_SLACK_S
+            expect(t >= want, "response %d after %.3f s, want at least %.3f s", i, t, want)
+
+    def timeout_on_sleeping_server_unary(self):
+        start = time.monotonic()
+        expect_error(lambda: self.stub.UnaryCall(messages_pb2.SimpleRequest(),
+                                                 timeout=SLEEP_DEADLINE_S,
+                                                 metadata=((SLEEP_KEY, "2000"),)),
+                     grpc.StatusCode.DEADLINE_EXCEEDED)
+        elapsed = time.monotonic() - start
+        expect(SLEEP_MIN_S <= elapsed < SLEEP_MAX_S,
+               "DEADLINE_EXCEEDED after %.3f s, want %.2f to %.2f s with a %.2f s deadline",
+               elapsed, SLEEP_MIN_S, SLEEP_MAX_S, SLEEP_DEADLINE_S)
+        # The server is still sleeping on the abandoned call; it must go on serving.
+        try:
+            self.stub.EmptyCall(empty_pb2.Empty(), timeout=5)
+        except grpc.RpcError as e:
+            raise Failure("EmptyCall after the timeout: status %s: %r" % (e.code().name,
+                                                                           e.details()))
 
 
 def one_line(text):
@@ -317,7 +360,7 @@ def main():
     parser.add_argument("--use_test_ca", default="false", help="ignored (no TLS)")
     args = parser.parse_args()
     if args.use_tls.lower() not in ("false", "0", "no"):
-        parser.error("TLS is not supported by this client")
+        parser.error("--use_tls=%s: TLS is not supported yet (plaintext only)" % args.use_tls)
     try:
         names = interop_cases.expand(args.test_case.split(","))
     except ValueError as e:

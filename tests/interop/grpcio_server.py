@@ -12,8 +12,12 @@ request was compressed), fill_username/fill_oauth_scope (no auth here).
 
 cgrpc test extension: request metadata `x-cgrpc-test-sleep-ms: N` makes every
 method sleep N milliseconds (or until the call is cancelled or its deadline
-passes) before doing anything else.  Our timeout_on_sleeping_server uses it
-on UnaryCall, since the official case needs a streaming call.
+passes) before doing anything else.  Our extra case
+timeout_on_sleeping_server_unary uses it on UnaryCall.
+
+Echo Status: UnaryCall, FullDuplexCall and HalfDuplexCall end the call with
+a request's response_status (non-zero code) before answering that request;
+StreamingOutputCall sends its responses first, then ends with it.
 
 Usage: grpcio_server.py [--port N] [--host H]
 Prints exactly one line `LISTENING <port>` on stdout once serving; stops
@@ -177,7 +181,7 @@ def main():
     parser.add_argument("--use_tls", default="false", help="only false is supported")
     args = parser.parse_args()
     if args.use_tls.lower() not in ("false", "0", "no"):
-        parser.error("TLS is not supported by this server")
+        parser.error("--use_tls=%s: TLS is not supported yet (plaintext only)" % args.use_tls)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

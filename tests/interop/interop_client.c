@@ -1,24 +1,33 @@
-/* cgrpc interop test client: the unary cases of gRPC's interop tests
- * (doc/interop-test-descriptions.md in grpc/grpc), with cgrpc's blocking stubs.
+/* cgrpc interop test client: gRPC's interop test cases
+ * (doc/interop-test-descriptions.md in grpc/grpc) with cgrpc's generated
+ * blocking stubs, unary and streaming.
  *
  * Usage: interop_client --server_port N [--server_host H]
- *                       [--server_host_override AUTHORITY] [--test_case CASE]
- * CASE is a case name, a comma-separated list, or "all" (the default): every
- * case below.  Prints one line per case, "PASS <case>" or "FAIL <case>: <why>",
- * and exits 0 only if every case passed (2 on bad usage).
+ *                       [--server_host_override AUTHORITY] [--test_case CASES]
+ *                       [--use_tls false]
+ * CASES is a comma-separated list of case names and groups: "all" (the
+ * default; the official cases that need neither cloud credentials nor
+ * compression), "extra" (our own cases) or "everything".  The cases run in
+ * the order given.  Prints one line per case, "PASS <case>" or
+ * "FAIL <case>: <why>", and exits 0 only if every case passed (2 on bad usage).
  *
- * The cases, and how they differ from the official descriptions (the same
- * as grpcio_client.py):
- * - empty_unary, large_unary, special_status_message, unimplemented_method,
- *   unimplemented_service: as described.
- * - status_code_and_message: the UnaryCall part only, and besides
- *   "test status message" also the special_status_message text and a message
- *   full of '%' signs (percent-encoding and printf-style misuse).
- * - custom_metadata: the UnaryCall part only.
- * - timeout_on_sleeping_server: the official case uses FullDuplexCall; ours
- *   sends UnaryCall with metadata "x-cgrpc-test-sleep-ms: 2000" (the test
- *   servers' extension) and a 100 ms deadline, expects DEADLINE_EXCEEDED
- *   within bounds, then checks that the server still answers.
+ * The cases are those of interop_cases.py, run exactly as grpcio_client.py
+ * and grpcjs_client.js run them:
+ * - empty_unary, large_unary, client_streaming, server_streaming, ping_pong,
+ *   empty_stream, custom_metadata (UnaryCall and FullDuplexCall),
+ *   special_status_message, unimplemented_method, unimplemented_service,
+ *   cancel_after_begin, cancel_after_first_response,
+ *   timeout_on_sleeping_server (FullDuplexCall, 1 ms deadline): as described.
+ * - status_code_and_message: besides "test status message", both parts (the
+ *   UnaryCall and the FullDuplexCall one) also send the special_status_message
+ *   text and a message full of '%' signs (percent-encoding and printf-style
+ *   misuse).
+ * - extra: half_duplex (HalfDuplexCall: four requests, half-close, four
+ *   responses), server_streaming_with_interval (three responses 100 ms
+ *   apart: the server must observe interval_us), timeout_on_sleeping_server_unary
+ *   (UnaryCall with metadata "x-cgrpc-test-sleep-ms: 2000", the test
+ *   servers' extension, and a 100 ms deadline: DEADLINE_EXCEEDED within
+ *   bounds, then the server must still answer).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -30,7 +39,7 @@
 
 #include <cgrpc/cgrpc.h>
 
-#include "grpc/testing/test_unary.cgrpc.h"
+#include "grpc/testing/test.cgrpc.h"
 
 #define ECHO_INITIAL_KEY "x-grpc-test-echo-initial"
 #define ECHO_INITIAL_VALUE "test_initial_metadata_value"
@@ -40,12 +49,20 @@
 #define LARGE_REQUEST_SIZE 271828
 #define LARGE_RESPONSE_SIZE 314159
 
-/* timeout_on_sleeping_server: deadline, server sleep, and the bounds on
- * how long the call may take to fail. */
+/* timeout_on_sleeping_server_unary: deadline, server sleep, and the bounds
+ * on how long the call may take to fail. */
 #define SLEEP_DEADLINE_MS 100
 #define SLEEP_SERVER_MS "2000"
 #define SLEEP_MIN_MS 50
 #define SLEEP_MAX_MS 1500
+
+/* server_streaming_with_interval: the interval, and how much earlier than
+ * (i + 1) intervals response i may arrive (clock granularity). */
+#define INTERVAL_US 100000
+#define INTERVAL_SLACK_MS 5
+
+/* Most response_parameters a request of ours has. */
+#define MAX_PARAMS 4
 
 static const uint8_t echo_trailing_value[3] = {0xab, 0xab, 0xab};
 
@@ -54,11 +71,15 @@ static const char special_status_message[] =
     "\t\ntest with whitespace\r\nand Unicode BMP \xe2\x98\xba and non-BMP \xf0\x9f\x98\x88\t\n";
 static const char percent_status_message[] =
     "100% sure: %25 stays %25, %s %d %n %% and %zz are literal, as is a final %";
+static const char *const status_messages[] = {status_message, special_status_message,
+                                              percent_status_message};
+#define N_STATUS_MESSAGES (sizeof status_messages / sizeof status_messages[0])
 
 static const char *progname = "interop_client";
 
 typedef struct test_ctx {
   cgrpc_channel *channel;
+  uint8_t *zeros;  /* LARGE_REQUEST_SIZE zero bytes, for request payloads */
   char why[1024]; /* why the case failed */
 } test_ctx;
 
@@ -73,6 +94,15 @@ static int fail(test_ctx *t, const char *fmt, ...)
   vsnprintf(t->why, sizeof t->why, fmt, ap);
   va_end(ap);
   return -1;
+}
+
+/* Puts "what: " in front of why the case failed; returns -1. */
+static int fail_in(test_ctx *t, const char *what)
+{
+  char why[sizeof t->why];
+
+  memcpy(why, t->why, sizeof why);
+  return fail(t, "%s: %.900s", what, why);
 }
 
 /* s (len bytes) as a one-line C string literal body, in buf. */
@@ -129,17 +159,38 @@ static int expect_status(test_ctx *t, cgrpc_code got, const cgrpc_status *status
   return 0;
 }
 
+/* What is wrong with a response payload, in buf; 0 if nothing, else -1. */
+static int payload_problem(char *buf, size_t size, const Grpc__Testing__Payload *payload,
+                           size_t want, const char *what)
+{
+  if (payload == NULL) {
+    snprintf(buf, size, "%s has no payload, want %zu bytes", what, want);
+    return -1;
+  }
+  if (payload->type != GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE) {
+    snprintf(buf, size, "%s payload type %d", what, (int)payload->type);
+    return -1;
+  }
+  if (payload->body.len != want) {
+    snprintf(buf, size, "%s payload is %zu bytes, want %zu", what, payload->body.len, want);
+    return -1;
+  }
+  for (size_t i = 0; i < want; i++) {
+    if (payload->body.data[i] != 0) {
+      snprintf(buf, size, "%s payload byte %zu is 0x%02x, want zero", what, i,
+               payload->body.data[i]);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int check_payload(test_ctx *t, const Grpc__Testing__Payload *payload, size_t size)
 {
-  if (payload == NULL)
-    return fail(t, "response has no payload, want %zu bytes", size);
-  if (payload->type != GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE)
-    return fail(t, "response payload type %d", (int)payload->type);
-  if (payload->body.len != size)
-    return fail(t, "response payload is %zu bytes, want %zu", payload->body.len, size);
-  for (size_t i = 0; i < size; i++)
-    if (payload->body.data[i] != 0)
-      return fail(t, "response payload byte %zu is 0x%02x, want zero", i, payload->body.data[i]);
+  char why[300];
+
+  if (payload_problem(why, sizeof why, payload, size, "response") != 0)
+    return fail(t, "%s", why);
   return 0;
 }
 
@@ -157,13 +208,42 @@ static int check_metadata(test_ctx *t, const char *where, const cgrpc_metadata *
   return 0;
 }
 
-/* The large_unary request; body must hold LARGE_REQUEST_SIZE zero bytes. */
-static void large_request(Grpc__Testing__SimpleRequest *request, Grpc__Testing__Payload *payload,
-                          uint8_t *body)
+static int check_echoed_metadata(test_ctx *t, const cgrpc_status *status)
+{
+  if (check_metadata(t, "initial", status->initial_metadata, ECHO_INITIAL_KEY, ECHO_INITIAL_VALUE,
+                     strlen(ECHO_INITIAL_VALUE)) != 0 ||
+      check_metadata(t, "trailing", status->trailing_metadata, ECHO_TRAILING_KEY,
+                     echo_trailing_value, sizeof echo_trailing_value) != 0)
+    return -1;
+  return 0;
+}
+
+/* Call options with the custom_metadata case's metadata, or NULL (then why
+ * is set). */
+static cgrpc_call_options *echo_metadata_options(test_ctx *t)
+{
+  cgrpc_call_options *opts = NULL;
+  int rv;
+
+  if ((rv = cgrpc_call_options_new(&opts)) != 0 ||
+      (rv = cgrpc_call_options_add_metadata(opts, ECHO_INITIAL_KEY, ECHO_INITIAL_VALUE,
+                                            strlen(ECHO_INITIAL_VALUE))) != 0 ||
+      (rv = cgrpc_call_options_add_metadata(opts, ECHO_TRAILING_KEY, echo_trailing_value,
+                                            sizeof echo_trailing_value)) != 0) {
+    cgrpc_call_options_free(opts);
+    fail(t, "call options: %s", cgrpc_strerror(rv));
+    return NULL;
+  }
+  return opts;
+}
+
+/* The large_unary request. */
+static void large_request(test_ctx *t, Grpc__Testing__SimpleRequest *request,
+                          Grpc__Testing__Payload *payload)
 {
   grpc__testing__payload__init(payload);
   payload->type = GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE;
-  payload->body.data = body;
+  payload->body.data = t->zeros;
   payload->body.len = LARGE_REQUEST_SIZE;
   grpc__testing__simple_request__init(request);
   request->response_type = GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE;
@@ -171,7 +251,160 @@ static void large_request(Grpc__Testing__SimpleRequest *request, Grpc__Testing__
   request->payload = payload;
 }
 
-/* ---- the cases ---------------------------------------------------------- */
+/* ---- streaming helpers -------------------------------------------------- */
+
+/* A StreamingOutputCallRequest with everything it points to. */
+typedef struct output_request {
+  Grpc__Testing__StreamingOutputCallRequest msg;
+  Grpc__Testing__ResponseParameters params[MAX_PARAMS];
+  Grpc__Testing__ResponseParameters *param_ptrs[MAX_PARAMS];
+  Grpc__Testing__Payload payload;
+  Grpc__Testing__EchoStatus status;
+} output_request;
+
+/* Asks for n responses of sizes[i] bytes, each interval_us after the
+ * previous one, with a request payload of request_size zero bytes (none if 0). */
+static void output_request_init(test_ctx *t, output_request *r, const size_t *sizes, size_t n,
+                                int32_t interval_us, size_t request_size)
+{
+  grpc__testing__streaming_output_call_request__init(&r->msg);
+  r->msg.response_type = GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE;
+  for (size_t i = 0; i < n && i < MAX_PARAMS; i++) {
+    grpc__testing__response_parameters__init(&r->params[i]);
+    r->params[i].size = (int32_t)sizes[i];
+    r->params[i].interval_us = interval_us;
+    r->param_ptrs[i] = &r->params[i];
+  }
+  r->msg.n_response_parameters = n < MAX_PARAMS ? n : MAX_PARAMS;
+  r->msg.response_parameters = r->param_ptrs;
+  if (request_size > 0) {
+    grpc__testing__payload__init(&r->payload);
+    r->payload.type = GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE;
+    r->payload.body.data = t->zeros;
+    r->payload.body.len = request_size;
+    r->msg.payload = &r->payload;
+  }
+}
+
+/* Echo Status in the request: the call must end with code and message. */
+static void output_request_set_status(output_request *r, int code, const char *message)
+{
+  grpc__testing__echo_status__init(&r->status);
+  r->status.code = code;
+  r->status.message = (char *)message;
+  r->msg.response_status = &r->status;
+}
+
+/* The generated recv function of StreamingOutputCall, FullDuplexCall or
+ * HalfDuplexCall: they all receive StreamingOutputCallResponse. */
+typedef int (*output_recv_fn)(cgrpc_call *call, Grpc__Testing__StreamingOutputCallResponse **response);
+
+/*
+ * Receives every remaining response of call, then finishes it into status.
+ * Fails unless the call ended with want (and want_message, if not NULL) and,
+ * when want is OK, the responses were exactly n of sizes[i] zero bytes.  With
+ * arrivals not NULL, the arrival time of response i goes to arrivals[i] (for
+ * i < n).  first is the index of the first response to come (for messages).
+ */
+static int finish_stream(test_ctx *t, cgrpc_call *call, output_recv_fn recv, const size_t *sizes,
+                         size_t n, size_t first, cgrpc_code want, const char *want_message,
+                         cgrpc_status *status, cgrpc_time *arrivals)
+{
+  char problem[400] = "";
+  size_t got = first;
+  cgrpc_code code;
+  int rv;
+
+  for (;;) {
+    Grpc__Testing__StreamingOutputCallResponse *response = NULL;
+    rv = recv(call, &response);
+    if (rv != 1) {
+      if (rv < 0 && problem[0] == '\0')
+        snprintf(problem, sizeof problem, "recv after %zu responses: %s", got,
+                 cgrpc_strerror(rv));
+      break;
+    }
+    if (arrivals != NULL && got < n)
+      arrivals[got] = cgrpc_now();
+    if (problem[0] == '\0' && got < n) {
+      char what[40];
+      snprintf(what, sizeof what, "response %zu", got);
+      payload_problem(problem, sizeof problem, response->payload, sizes[got], what);
+    }
+    got++;
+    free_message(t, response);
+  }
+  code = cgrpc_call_finish(call, status);
+  if (expect_status(t, code, status, want, want_message) != 0)
+    return -1;
+  if (got != n)
+    return fail(t, "%zu responses, want %zu", got, n);
+  if (problem[0] != '\0')
+    return fail(t, "%s", problem);
+  return 0;
+}
+
+/*
+ * Gives up on a call after a failure, adding its status to why.  With
+ * cancel, the call is cancelled first (for failures while it may still be
+ * running); without, it has ended and the status is the server's.
+ */
+static int give_up(test_ctx *t, cgrpc_call *call, int cancel)
+{
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  char why[sizeof t->why], msg[200];
+
+  if (cancel)
+    cgrpc_call_cancel(call);
+  cgrpc_call_finish(call, &status);
+  memcpy(why, t->why, sizeof why);
+  fail(t, "%.700s (call status %s \"%s\")", why, cgrpc_code_name((int)status.code),
+       escape_str(msg, sizeof msg, status.message));
+  cgrpc_status_clear(&status);
+  return -1;
+}
+
+/* One ping-pong exchange on a FullDuplexCall: a request of request_size
+ * bytes asking for one response of response_size bytes, which must come.
+ * On failure the call is finished (see give_up). */
+static int exchange(test_ctx *t, cgrpc_call *call, size_t request_size, size_t response_size,
+                    size_t index)
+{
+  output_request request;
+  Grpc__Testing__StreamingOutputCallResponse *response = NULL;
+  char what[40];
+  int rv;
+
+  output_request_init(t, &request, &response_size, 1, 0, request_size);
+  rv = grpc__testing__test_service_client__full_duplex_call_send(call, &request.msg);
+  if (rv != 0) {
+    fail(t, "sending request %zu: %s", index, cgrpc_strerror(rv));
+    return give_up(t, call, 0);
+  }
+  rv = grpc__testing__test_service_client__full_duplex_call_recv(call, &response);
+  if (rv != 1) {
+    fail(t, "no response %zu: recv returned %d", index, rv);
+    return give_up(t, call, rv < 0);
+  }
+  snprintf(what, sizeof what, "response %zu", index);
+  rv = payload_problem(t->why, sizeof t->why, response->payload, response_size, what);
+  free_message(t, response);
+  if (rv != 0)
+    return give_up(t, call, 1);
+  return 0;
+}
+
+/* Starts a FullDuplexCall (or fails, setting why). */
+static int start_full_duplex(test_ctx *t, const cgrpc_call_options *opts, cgrpc_call **call)
+{
+  int rv = grpc__testing__test_service_client__full_duplex_call(t->channel, opts, call);
+
+  if (rv != 0)
+    return fail(t, "starting FullDuplexCall: %s", cgrpc_strerror(rv));
+  return 0;
+}
+
+/* ---- the official cases ------------------------------------------------- */
 
 static int empty_unary(test_ctx *t)
 {
@@ -197,13 +430,10 @@ static int large_unary_with(test_ctx *t, const cgrpc_call_options *opts, cgrpc_s
   Grpc__Testing__SimpleRequest request;
   Grpc__Testing__Payload payload;
   Grpc__Testing__SimpleResponse *response = NULL;
-  uint8_t *body = calloc(1, LARGE_REQUEST_SIZE);
   cgrpc_code code;
   int rv;
 
-  if (body == NULL)
-    return fail(t, "out of memory");
-  large_request(&request, &payload, body);
+  large_request(t, &request, &payload);
   code = grpc__testing__test_service_client__unary_call(t->channel, &request, &response, opts,
                                                         status);
   rv = expect_status(t, code, status, CGRPC_STATUS_OK, NULL);
@@ -212,7 +442,6 @@ static int large_unary_with(test_ctx *t, const cgrpc_call_options *opts, cgrpc_s
   if (rv == 0)
     rv = check_payload(t, response->payload, LARGE_RESPONSE_SIZE);
   free_message(t, response);
-  free(body);
   return rv;
 }
 
@@ -225,8 +454,159 @@ static int large_unary(test_ctx *t)
   return rv;
 }
 
-/* Echo Status: UnaryCall must fail with code 2 and exactly this message. */
-static int echo_status(test_ctx *t, const char *message)
+static int client_streaming(test_ctx *t)
+{
+  static const size_t sizes[] = {27182, 8, 1828, 45904};
+  Grpc__Testing__StreamingInputCallResponse *response = NULL;
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  cgrpc_call *call = NULL;
+  cgrpc_code code;
+  int rv, send_rv = 0;
+  size_t i;
+
+  rv = grpc__testing__test_service_client__streaming_input_call(t->channel, NULL, &call);
+  if (rv != 0)
+    return fail(t, "starting StreamingInputCall: %s", cgrpc_strerror(rv));
+  for (i = 0; i < sizeof sizes / sizeof sizes[0] && send_rv == 0; i++) {
+    Grpc__Testing__StreamingInputCallRequest request = GRPC__TESTING__STREAMING_INPUT_CALL_REQUEST__INIT;
+    Grpc__Testing__Payload payload = GRPC__TESTING__PAYLOAD__INIT;
+    payload.body.data = t->zeros;
+    payload.body.len = sizes[i];
+    request.payload = &payload;
+    send_rv = grpc__testing__test_service_client__streaming_input_call_send(call, &request);
+  }
+  code = grpc__testing__test_service_client__streaming_input_call_close_and_recv(call, &response,
+                                                                                &status);
+  rv = expect_status(t, code, &status, CGRPC_STATUS_OK, NULL);
+  if (rv == 0 && send_rv != 0)
+    rv = fail(t, "sending request %zu: %s, yet the call succeeded", i - 1,
+              cgrpc_strerror(send_rv));
+  if (rv == 0 && response == NULL)
+    rv = fail(t, "call succeeded without a response");
+  if (rv == 0 && response->aggregated_payload_size != 74922)
+    rv = fail(t, "aggregated_payload_size %d, want 74922", (int)response->aggregated_payload_size);
+  free_message(t, response);
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv;
+}
+
+static int server_streaming(test_ctx *t)
+{
+  static const size_t sizes[] = {31415, 9, 2653, 58979};
+  output_request request;
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  cgrpc_call *call = NULL;
+  int rv;
+
+  output_request_init(t, &request, sizes, 4, 0, 0);
+  rv = grpc__testing__test_service_client__streaming_output_call(t->channel, &request.msg, NULL,
+                                                                 &call);
+  if (rv != 0)
+    return fail(t, "starting StreamingOutputCall: %s", cgrpc_strerror(rv));
+  rv = finish_stream(t, call, grpc__testing__test_service_client__streaming_output_call_recv,
+                     sizes, 4, 0, CGRPC_STATUS_OK, NULL, &status, NULL);
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv;
+}
+
+static int ping_pong(test_ctx *t)
+{
+  static const size_t request_sizes[] = {27182, 8, 1828, 45904};
+  static const size_t response_sizes[] = {31415, 9, 2653, 58979};
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  cgrpc_call *call = NULL;
+  int rv;
+
+  if (start_full_duplex(t, NULL, &call) != 0)
+    return -1;
+  for (size_t i = 0; i < 4; i++) {
+    if (exchange(t, call, request_sizes[i], response_sizes[i], i) != 0) {
+      cgrpc_call_free(call);
+      return -1;
+    }
+  }
+  rv = cgrpc_call_close_send(call);
+  if (rv != 0) {
+    fail(t, "close_send: %s", cgrpc_strerror(rv));
+    rv = give_up(t, call, 0);
+  } else {
+    rv = finish_stream(t, call, grpc__testing__test_service_client__full_duplex_call_recv, NULL,
+                       0, 0, CGRPC_STATUS_OK, NULL, &status, NULL);
+  }
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv;
+}
+
+static int empty_stream(test_ctx *t)
+{
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  cgrpc_call *call = NULL;
+  int rv;
+
+  if (start_full_duplex(t, NULL, &call) != 0)
+    return -1;
+  rv = cgrpc_call_close_send(call);
+  if (rv != 0) {
+    fail(t, "close_send: %s", cgrpc_strerror(rv));
+    rv = give_up(t, call, 0);
+  } else {
+    rv = finish_stream(t, call, grpc__testing__test_service_client__full_duplex_call_recv, NULL,
+                       0, 0, CGRPC_STATUS_OK, NULL, &status, NULL);
+  }
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv;
+}
+
+static int custom_metadata(test_ctx *t)
+{
+  static const size_t response_size = LARGE_RESPONSE_SIZE;
+  cgrpc_call_options *opts = echo_metadata_options(t);
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  output_request request;
+  cgrpc_call *call = NULL;
+  int rv;
+
+  if (opts == NULL)
+    return -1;
+  /* UnaryCall */
+  rv = large_unary_with(t, opts, &status);
+  if (rv == 0)
+    rv = check_echoed_metadata(t, &status);
+  cgrpc_status_clear(&status);
+  if (rv != 0) {
+    cgrpc_call_options_free(opts);
+    return fail_in(t, "UnaryCall");
+  }
+  /* FullDuplexCall */
+  rv = start_full_duplex(t, opts, &call);
+  cgrpc_call_options_free(opts);
+  if (rv != 0)
+    return -1;
+  output_request_init(t, &request, &response_size, 1, 0, LARGE_REQUEST_SIZE);
+  rv = grpc__testing__test_service_client__full_duplex_call_send(call, &request.msg);
+  if (rv == 0)
+    rv = cgrpc_call_close_send(call);
+  if (rv != 0) {
+    fail(t, "send/close_send: %s", cgrpc_strerror(rv));
+    rv = give_up(t, call, 0);
+  } else {
+    rv = finish_stream(t, call, grpc__testing__test_service_client__full_duplex_call_recv,
+                       &response_size, 1, 0, CGRPC_STATUS_OK, NULL, &status, NULL);
+    if (rv == 0)
+      rv = check_echoed_metadata(t, &status);
+  }
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv == 0 ? 0 : fail_in(t, "FullDuplexCall");
+}
+
+/* Echo Status on UnaryCall: the call must fail with code 2 and exactly this
+ * message. */
+static int echo_status_unary(test_ctx *t, const char *message)
 {
   Grpc__Testing__SimpleRequest request;
   Grpc__Testing__EchoStatus echo;
@@ -250,43 +630,43 @@ static int echo_status(test_ctx *t, const char *message)
   return rv;
 }
 
+/* The same on FullDuplexCall: one request, then the half-close. */
+static int echo_status_full_duplex(test_ctx *t, const char *message)
+{
+  output_request request;
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  cgrpc_call *call = NULL;
+  int rv;
+
+  if (start_full_duplex(t, NULL, &call) != 0)
+    return fail_in(t, "FullDuplexCall");
+  output_request_init(t, &request, NULL, 0, 0, 0);
+  output_request_set_status(&request, 2, message);
+  /* The server may end the call before our half-close: what matters is the
+   * status, so send and close_send may fail. */
+  (void)grpc__testing__test_service_client__full_duplex_call_send(call, &request.msg);
+  (void)cgrpc_call_close_send(call);
+  rv = finish_stream(t, call, grpc__testing__test_service_client__full_duplex_call_recv, NULL, 0,
+                     0, CGRPC_STATUS_UNKNOWN, message, &status, NULL);
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv == 0 ? 0 : fail_in(t, "FullDuplexCall");
+}
+
 static int status_code_and_message(test_ctx *t)
 {
-  if (echo_status(t, status_message) != 0 || echo_status(t, special_status_message) != 0 ||
-      echo_status(t, percent_status_message) != 0)
-    return -1;
+  for (size_t i = 0; i < N_STATUS_MESSAGES; i++)
+    if (echo_status_unary(t, status_messages[i]) != 0)
+      return fail_in(t, "UnaryCall");
+  for (size_t i = 0; i < N_STATUS_MESSAGES; i++)
+    if (echo_status_full_duplex(t, status_messages[i]) != 0)
+      return -1;
   return 0;
 }
 
 static int special_status_message_case(test_ctx *t)
 {
-  return echo_status(t, special_status_message);
-}
-
-static int custom_metadata(test_ctx *t)
-{
-  cgrpc_call_options *opts = NULL;
-  cgrpc_status status = CGRPC_STATUS_INIT;
-  int rv;
-
-  if ((rv = cgrpc_call_options_new(&opts)) != 0 ||
-      (rv = cgrpc_call_options_add_metadata(opts, ECHO_INITIAL_KEY, ECHO_INITIAL_VALUE,
-                                            strlen(ECHO_INITIAL_VALUE))) != 0 ||
-      (rv = cgrpc_call_options_add_metadata(opts, ECHO_TRAILING_KEY, echo_trailing_value,
-                                            sizeof echo_trailing_value)) != 0) {
-    cgrpc_call_options_free(opts);
-    return fail(t, "call options: %s", cgrpc_strerror(rv));
-  }
-  rv = large_unary_with(t, opts, &status);
-  if (rv == 0)
-    rv = check_metadata(t, "initial", status.initial_metadata, ECHO_INITIAL_KEY,
-                        ECHO_INITIAL_VALUE, strlen(ECHO_INITIAL_VALUE));
-  if (rv == 0)
-    rv = check_metadata(t, "trailing", status.trailing_metadata, ECHO_TRAILING_KEY,
-                        echo_trailing_value, sizeof echo_trailing_value);
-  cgrpc_status_clear(&status);
-  cgrpc_call_options_free(opts);
-  return rv;
+  return echo_status_unary(t, special_status_message);
 }
 
 static int unimplemented_method(test_ctx *t)
@@ -321,7 +701,139 @@ static int unimplemented_service(test_ctx *t)
   return rv;
 }
 
+static int cancel_after_begin(test_ctx *t)
+{
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  cgrpc_call *call = NULL;
+  cgrpc_code code;
+  int rv;
+
+  rv = grpc__testing__test_service_client__streaming_input_call(t->channel, NULL, &call);
+  if (rv != 0)
+    return fail(t, "starting StreamingInputCall: %s", cgrpc_strerror(rv));
+  cgrpc_call_cancel(call);
+  code = cgrpc_call_finish(call, &status);
+  rv = expect_status(t, code, &status, CGRPC_STATUS_CANCELLED, NULL);
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv;
+}
+
+static int cancel_after_first_response(test_ctx *t)
+{
+  Grpc__Testing__StreamingOutputCallResponse *response = NULL;
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  cgrpc_call *call = NULL;
+  cgrpc_code code;
+  int rv;
+
+  if (start_full_duplex(t, NULL, &call) != 0)
+    return -1;
+  if (exchange(t, call, 27182, 31415, 0) != 0) {
+    cgrpc_call_free(call);
+    return -1;
+  }
+  cgrpc_call_cancel(call);
+  /* Nothing more may come, and recv must not block. */
+  rv = grpc__testing__test_service_client__full_duplex_call_recv(call, &response);
+  free_message(t, response);
+  code = cgrpc_call_finish(call, &status);
+  if (expect_status(t, code, &status, CGRPC_STATUS_CANCELLED, NULL) != 0)
+    rv = -1;
+  else if (rv != 0)
+    rv = fail(t, "recv after cancel returned %d, want 0", rv);
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv;
+}
+
 static int timeout_on_sleeping_server(test_ctx *t)
+{
+  cgrpc_call_options *opts = NULL;
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  output_request request;
+  cgrpc_call *call = NULL;
+  int rv;
+
+  if ((rv = cgrpc_call_options_new(&opts)) != 0)
+    return fail(t, "call options: %s", cgrpc_strerror(rv));
+  cgrpc_call_options_set_timeout_ms(opts, 1);
+  rv = start_full_duplex(t, opts, &call);
+  cgrpc_call_options_free(opts);
+  if (rv != 0)
+    return -1;
+  output_request_init(t, &request, NULL, 0, 0, 27182);
+  /* The deadline may pass before this: then send fails and the status says why. */
+  (void)grpc__testing__test_service_client__full_duplex_call_send(call, &request.msg);
+  rv = finish_stream(t, call, grpc__testing__test_service_client__full_duplex_call_recv, NULL, 0,
+                     0, CGRPC_STATUS_DEADLINE_EXCEEDED, NULL, &status, NULL);
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv;
+}
+
+/* ---- our extra cases ----------------------------------------------------- */
+
+static int half_duplex(test_ctx *t)
+{
+  static const size_t sizes[] = {31415, 9, 2653, 58979};
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  cgrpc_call *call = NULL;
+  int rv = 0;
+
+  rv = grpc__testing__test_service_client__half_duplex_call(t->channel, NULL, &call);
+  if (rv != 0)
+    return fail(t, "starting HalfDuplexCall: %s", cgrpc_strerror(rv));
+  for (size_t i = 0; i < 4 && rv == 0; i++) {
+    output_request request;
+    output_request_init(t, &request, &sizes[i], 1, 0, 100);
+    rv = grpc__testing__test_service_client__half_duplex_call_send(call, &request.msg);
+    if (rv != 0)
+      fail(t, "sending request %zu: %s", i, cgrpc_strerror(rv));
+  }
+  if (rv == 0 && (rv = cgrpc_call_close_send(call)) != 0)
+    fail(t, "close_send: %s", cgrpc_strerror(rv));
+  if (rv != 0)
+    rv = give_up(t, call, 0);
+  else
+    rv = finish_stream(t, call, grpc__testing__test_service_client__half_duplex_call_recv, sizes,
+                       4, 0, CGRPC_STATUS_OK, NULL, &status, NULL);
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv;
+}
+
+static int server_streaming_with_interval(test_ctx *t)
+{
+  static const size_t sizes[] = {31415, 9, 2653};
+  cgrpc_time arrivals[3] = {0, 0, 0};
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  output_request request;
+  cgrpc_call *call = NULL;
+  cgrpc_time start;
+  int rv;
+
+  output_request_init(t, &request, sizes, 3, INTERVAL_US, 0);
+  start = cgrpc_now();
+  rv = grpc__testing__test_service_client__streaming_output_call(t->channel, &request.msg, NULL,
+                                                                 &call);
+  if (rv != 0)
+    return fail(t, "starting StreamingOutputCall: %s", cgrpc_strerror(rv));
+  rv = finish_stream(t, call, grpc__testing__test_service_client__streaming_output_call_recv,
+                     sizes, 3, 0, CGRPC_STATUS_OK, NULL, &status, arrivals);
+  for (size_t i = 0; i < 3 && rv == 0; i++) {
+    int64_t ms = (arrivals[i] - start) / 1000000;
+    int64_t want = (int64_t)(i + 1) * INTERVAL_US / 1000 - INTERVAL_SLACK_MS;
+    if (ms < want)
+      rv = fail(t, "response %zu after %lld ms, want at least %lld ms", i, (long long)ms,
+                (long long)want);
+  }
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv;
+}
+
+static int timeout_on_sleeping_server_unary(test_ctx *t)
 {
   Grpc__Testing__SimpleRequest request = GRPC__TESTING__SIMPLE_REQUEST__INIT;
   Grpc__Testing__SimpleResponse *response = NULL;
@@ -351,11 +863,8 @@ static int timeout_on_sleeping_server(test_ctx *t)
   cgrpc_status_clear(&status);
   cgrpc_call_options_free(opts);
   /* The server is still sleeping on the abandoned call; it must go on serving. */
-  if (rv == 0 && empty_unary(t) != 0) {
-    char why[sizeof t->why];
-    memcpy(why, t->why, sizeof why);
-    rv = fail(t, "EmptyCall after the timeout: %.900s", why);
-  }
+  if (rv == 0 && empty_unary(t) != 0)
+    rv = fail_in(t, "EmptyCall after the timeout");
   return rv;
 }
 
@@ -366,24 +875,34 @@ typedef struct test_case {
   int (*run)(test_ctx *t);
 } test_case;
 
-/* The order of interop_cases.UNARY_CASES. */
+/* interop_cases.OFFICIAL_CASES, then interop_cases.EXTRA_CASES. */
 static const test_case cases[] = {
   {"empty_unary", empty_unary},
   {"large_unary", large_unary},
+  {"client_streaming", client_streaming},
+  {"server_streaming", server_streaming},
+  {"ping_pong", ping_pong},
+  {"empty_stream", empty_stream},
+  {"custom_metadata", custom_metadata},
   {"status_code_and_message", status_code_and_message},
   {"special_status_message", special_status_message_case},
-  {"custom_metadata", custom_metadata},
   {"unimplemented_method", unimplemented_method},
   {"unimplemented_service", unimplemented_service},
+  {"cancel_after_begin", cancel_after_begin},
+  {"cancel_after_first_response", cancel_after_first_response},
   {"timeout_on_sleeping_server", timeout_on_sleeping_server},
+  {"half_duplex", half_duplex},
+  {"server_streaming_with_interval", server_streaming_with_interval},
+  {"timeout_on_sleeping_server_unary", timeout_on_sleeping_server_unary},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
+#define N_OFFICIAL 14
 
 static void usage(void)
 {
   fprintf(stderr,
           "usage: %s --server_port N [--server_host H] [--server_host_override AUTHORITY]\n"
-          "       [--test_case all|CASE[,CASE...]]\n"
+          "       [--test_case all|extra|everything|CASE[,CASE...]] [--use_tls false]\n"
           "cases:",
           progname);
   for (size_t i = 0; i < N_CASES; i++)
@@ -409,29 +928,48 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name)
   return argv[++*i];
 }
 
-/* Marks in selected[] the cases named in list ("all" or comma-separated). */
-static void select_cases(const char *list, int *selected)
+/* Appends case i to order[] unless it is there already. */
+static void add_case(size_t *order, size_t *n, size_t i)
+{
+  for (size_t j = 0; j < *n; j++)
+    if (order[j] == i)
+      return;
+  order[(*n)++] = i;
+}
+
+/* The cases named in list (comma-separated names and groups), in order and
+ * without repeats: their indexes go to order[], their number to *n. */
+static void select_cases(const char *list, size_t *order, size_t *n)
 {
   const char *p = list;
 
+  *n = 0;
   while (*p != '\0') {
     size_t len = strcspn(p, ",");
-    int found = 0;
+    size_t from = N_CASES, to = 0;
     if (len == 3 && strncmp(p, "all", 3) == 0) {
-      for (size_t i = 0; i < N_CASES; i++)
-        selected[i] = 1;
-      found = 1;
-    }
-    for (size_t i = 0; i < N_CASES && !found; i++) {
-      if (strlen(cases[i].name) == len && strncmp(p, cases[i].name, len) == 0) {
-        selected[i] = 1;
-        found = 1;
+      from = 0;
+      to = N_OFFICIAL;
+    } else if (len == 5 && strncmp(p, "extra", 5) == 0) {
+      from = N_OFFICIAL;
+      to = N_CASES;
+    } else if (len == 10 && strncmp(p, "everything", 10) == 0) {
+      from = 0;
+      to = N_CASES;
+    } else {
+      for (size_t i = 0; i < N_CASES; i++) {
+        if (strlen(cases[i].name) == len && strncmp(p, cases[i].name, len) == 0) {
+          from = i;
+          to = i + 1;
+        }
       }
     }
-    if (!found && len > 0) {
+    if (from == N_CASES && len > 0) {
       fprintf(stderr, "%s: unknown test case \"%.*s\"\n", progname, (int)len, p);
       usage();
     }
+    for (size_t i = from; i < to; i++)
+      add_case(order, n, i);
     p += len;
     if (*p == ',')
       p++;
@@ -443,7 +981,7 @@ int main(int argc, char **argv)
   const char *host = "127.0.0.1", *authority = NULL, *test_cases = "all", *value;
   long port = -1;
   char target[300];
-  int selected[N_CASES] = {0};
+  size_t order[N_CASES], n_order = 0;
   cgrpc_channel_options *opts = NULL;
   test_ctx t;
   int rv, failed = 0;
@@ -463,7 +1001,8 @@ int main(int argc, char **argv)
       test_cases = value;
     } else if ((value = flag_value(argc, argv, &i, "--use_tls")) != NULL) {
       if (strcmp(value, "false") != 0) {
-        fprintf(stderr, "%s: TLS is not supported\n", progname);
+        fprintf(stderr, "%s: --use_tls=%s: TLS is not supported yet (plaintext only)\n",
+                progname, value);
         return 2;
       }
     } else if ((value = flag_value(argc, argv, &i, "--use_test_ca")) != NULL) {
@@ -474,7 +1013,7 @@ int main(int argc, char **argv)
   }
   if (port < 0)
     usage();
-  select_cases(test_cases, selected);
+  select_cases(test_cases, order, &n_order);
   if (strchr(host, ':') != NULL && host[0] != '[')
     rv = snprintf(target, sizeof target, "[%s]:%ld", host, port);
   else
@@ -483,27 +1022,33 @@ int main(int argc, char **argv)
     usage();
 
   memset(&t, 0, sizeof t);
+  t.zeros = calloc(1, LARGE_REQUEST_SIZE);
+  if (t.zeros == NULL) {
+    fprintf(stderr, "%s: out of memory\n", progname);
+    return 1;
+  }
   if ((rv = cgrpc_channel_options_new(&opts)) != 0 ||
       (authority != NULL && (rv = cgrpc_channel_options_set_authority(opts, authority)) != 0) ||
       (rv = cgrpc_channel_new(&t.channel, target, opts)) != 0) {
     fprintf(stderr, "%s: channel to %s: %s\n", progname, target, cgrpc_strerror(rv));
     cgrpc_channel_options_free(opts);
+    free(t.zeros);
     return 1;
   }
   cgrpc_channel_options_free(opts);
 
-  for (size_t i = 0; i < N_CASES; i++) {
-    if (!selected[i])
-      continue;
+  for (size_t k = 0; k < n_order; k++) {
+    const test_case *c = &cases[order[k]];
     t.why[0] = '\0';
-    if (cases[i].run(&t) == 0) {
-      printf("PASS %s\n", cases[i].name);
+    if (c->run(&t) == 0) {
+      printf("PASS %s\n", c->name);
     } else {
-      printf("FAIL %s: %s\n", cases[i].name, t.why[0] != '\0' ? t.why : "(no detail)");
+      printf("FAIL %s: %s\n", c->name, t.why[0] != '\0' ? t.why : "(no detail)");
       failed++;
     }
     fflush(stdout);
   }
   cgrpc_channel_free(t.channel);
+  free(t.zeros);
   return failed == 0 ? 0 : 1;
 }

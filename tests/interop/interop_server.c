@@ -1,24 +1,34 @@
-/* cgrpc interop test server: the unary methods of gRPC's interop TestService,
+/* cgrpc interop test server: gRPC's interop TestService (grpc/testing/test.proto),
  * as doc/interop-test-descriptions.md (grpc/grpc) describes the server side.
  *
- * Usage: interop_server [--port N] [--host H]
+ * Usage: interop_server [--port N] [--host H] [--use_tls false]
  * Listens on H:N (default 127.0.0.1, port 0 = a free one), prints exactly one
  * line "LISTENING <port>" on stdout once serving, and on SIGTERM or SIGINT
  * shuts down gracefully, frees everything and exits 0 (so valgrind can check
  * that nothing leaks).
  *
  * Server features: EmptyCall; UnaryCall with response_size, response_type
- * (COMPRESSABLE only), Echo Status and Echo Metadata; CacheableUnaryCall.
+ * (COMPRESSABLE only) and fill_server_id; CacheableUnaryCall;
+ * StreamingOutputCall and FullDuplexCall with ResponseParameters.size and
+ * .interval_us; StreamingInputCall (aggregated payload size); HalfDuplexCall
+ * (buffers every request until the client half-closes, then answers them in
+ * order); Echo Status on every method whose request has response_status, and
+ * Echo Metadata on every method.  UnaryCall, FullDuplexCall and
+ * HalfDuplexCall end the call with a request's response_status before
+ * answering that request; StreamingOutputCall sends its responses first,
+ * then ends with it (as grpcio_server.py and grpcjs_server.js do).
  * UnimplementedCall is left NULL in the skeleton (so the runtime answers
  * UNIMPLEMENTED), and grpc.testing.UnimplementedService is not registered.
- * Not supported: compression (response_compressed is ignored; a request with
- * expect_compressed=true is refused with INVALID_ARGUMENT, as the doc wants
- * for an uncompressed one), fill_username/fill_oauth_scope (no auth).
+ * Not supported: TLS (--use_tls=true is refused), compression
+ * (response_compressed is ignored; a request with expect_compressed=true is
+ * refused with INVALID_ARGUMENT, as the doc wants for an uncompressed one),
+ * fill_username/fill_oauth_scope (no auth).
  *
  * cgrpc test extension: request metadata "x-cgrpc-test-sleep-ms: N" makes
  * every method sleep N ms (or until the call is cancelled or its deadline
- * passes) before doing anything else.  Our unary timeout_on_sleeping_server
- * relies on it; grpcio_server.py does the same.
+ * passes) before doing anything else.  The extra case
+ * timeout_on_sleeping_server_unary relies on it; grpcio_server.py and
+ * grpcjs_server.js do the same.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -33,7 +43,7 @@
 
 #include <cgrpc/cgrpc.h>
 
-#include "grpc/testing/test_unary.cgrpc.h"
+#include "grpc/testing/test.cgrpc.h"
 
 #define ECHO_INITIAL_KEY "x-grpc-test-echo-initial"
 #define ECHO_TRAILING_KEY "x-grpc-test-echo-trailing-bin"
@@ -54,14 +64,39 @@ static void nap_ns(int64_t ns)
     ;
 }
 
-/* The sleep extension: sleeps in short naps so that a call the client gave
- * up on (deadline, cancellation) frees its handler thread quickly. */
+/* Why the handler stops early: the call was cancelled, or its deadline passed.
+ * Nobody reads this status (the call is over); it only ends the handler. */
+static cgrpc_code call_gone(cgrpc_server_call *call, const char *while_doing)
+{
+  if (cgrpc_server_call_remaining_ms(call) == 0)
+    return cgrpc_server_call_set_status(call, CGRPC_STATUS_DEADLINE_EXCEEDED,
+                                        "deadline passed while %s", while_doing);
+  return cgrpc_server_call_set_status(call, CGRPC_STATUS_CANCELLED, "cancelled while %s",
+                                      while_doing);
+}
+
+/* Sleeps for ns nanoseconds, in short naps so that a call the client gave up
+ * on (deadline, cancellation) frees its handler thread quickly.  Returns 0,
+ * or -1 if the call ended meanwhile. */
+static int sleep_on_call(cgrpc_server_call *call, int64_t ns)
+{
+  cgrpc_time until = cgrpc_now() + ns;
+
+  while (!cgrpc_server_call_is_cancelled(call)) {
+    cgrpc_time now = cgrpc_now();
+    if (now >= until)
+      return 0;
+    nap_ns(until - now < CGRPC_MS_TO_NS(10) ? until - now : CGRPC_MS_TO_NS(10));
+  }
+  return -1;
+}
+
+/* The sleep extension. */
 static cgrpc_code sleep_if_asked(cgrpc_server_call *call)
 {
   const char *value = cgrpc_metadata_get(cgrpc_server_call_metadata(call), SLEEP_KEY);
   char *end;
   long ms;
-  cgrpc_time until;
 
   if (value == NULL)
     return CGRPC_STATUS_OK;
@@ -70,18 +105,9 @@ static cgrpc_code sleep_if_asked(cgrpc_server_call *call)
   if (errno != 0 || end == value || *end != '\0' || ms < 0 || ms > SLEEP_MAX_MS)
     return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
                                         "bad " SLEEP_KEY ": \"%s\"", value);
-  until = cgrpc_now() + CGRPC_MS_TO_NS(ms);
-  while (!cgrpc_server_call_is_cancelled(call)) {
-    cgrpc_time now = cgrpc_now();
-    if (now >= until)
-      return CGRPC_STATUS_OK;
-    nap_ns(until - now < CGRPC_MS_TO_NS(10) ? until - now : CGRPC_MS_TO_NS(10));
-  }
-  /* Nobody will read this status; it only ends the handler early. */
-  if (cgrpc_server_call_remaining_ms(call) == 0)
-    return cgrpc_server_call_set_status(call, CGRPC_STATUS_DEADLINE_EXCEEDED,
-                                        "deadline passed while sleeping");
-  return cgrpc_server_call_set_status(call, CGRPC_STATUS_CANCELLED, "cancelled while sleeping");
+  if (sleep_on_call(call, CGRPC_MS_TO_NS(ms)) != 0)
+    return call_gone(call, "sleeping");
+  return CGRPC_STATUS_OK;
 }
 
 /* Echo Metadata: the initial key comes back in the response headers, the
@@ -118,6 +144,32 @@ static cgrpc_code prologue(cgrpc_server_call *call)
   return echo_metadata(call);
 }
 
+/* Echo Status: if the request asks for a status (a non-zero code), sets it
+ * on the call, puts it in *code and returns 1; otherwise returns 0. */
+static int echo_status(cgrpc_server_call *call, const Grpc__Testing__EchoStatus *echo,
+                       cgrpc_code *code)
+{
+  if (echo == NULL || echo->code == 0)
+    return 0;
+  /* The message goes through "%s": it may hold '%' signs. */
+  if (echo->code < 0 || echo->code >= CGRPC_STATUS_CODE_COUNT)
+    *code = cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
+                                         "response_status.code %d is not a status code",
+                                         (int)echo->code);
+  else
+    *code = cgrpc_server_call_set_status(call, (cgrpc_code)echo->code, "%s",
+                                         echo->message != NULL ? echo->message : "");
+  return 1;
+}
+
+/* A request we cannot take because it wants compression: the doc wants
+ * INVALID_ARGUMENT for an uncompressed request with expect_compressed set,
+ * and the runtime has no compression, so every request is uncompressed. */
+static int wants_compression(const Grpc__Testing__BoolValue *expect_compressed)
+{
+  return expect_compressed != NULL && expect_compressed->value;
+}
+
 /* A payload of size zero bytes in call memory, or NULL when out of memory. */
 static Grpc__Testing__Payload *zero_payload(cgrpc_server_call *call, size_t size)
 {
@@ -137,6 +189,101 @@ static Grpc__Testing__Payload *zero_payload(cgrpc_server_call *call, size_t size
   return payload;
 }
 
+/* ---- answering a StreamingOutputCallRequest ----------------------------- */
+
+/* The generated send function of StreamingOutputCall, FullDuplexCall or
+ * HalfDuplexCall: they all send StreamingOutputCallResponse. */
+typedef int (*output_send_fn)(cgrpc_server_call *call,
+                              const Grpc__Testing__StreamingOutputCallResponse *response);
+
+static cgrpc_code check_output_request(cgrpc_server_call *call,
+                                       const Grpc__Testing__StreamingOutputCallRequest *request)
+{
+  if (request->response_type != GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE)
+    return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
+                                        "unsupported response_type %d",
+                                        (int)request->response_type);
+  for (size_t i = 0; i < request->n_response_parameters; i++) {
+    const Grpc__Testing__ResponseParameters *p = request->response_parameters[i];
+    if (p->size < 0 || p->interval_us < 0)
+      return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
+                                          "response_parameters[%zu]: size %d, interval_us %d", i,
+                                          (int)p->size, (int)p->interval_us);
+    if (p->compressed != NULL && p->compressed->value)
+      return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
+                                          "this server does not compress responses");
+  }
+  return CGRPC_STATUS_OK;
+}
+
+/* One response per ResponseParameters, each after its interval_us (counted
+ * from the previous response). */
+static cgrpc_code send_responses(cgrpc_server_call *call,
+                                 const Grpc__Testing__StreamingOutputCallRequest *request,
+                                 output_send_fn send)
+{
+  size_t largest = 0;
+  uint8_t *zeros;
+  cgrpc_code code = CGRPC_STATUS_OK;
+
+  for (size_t i = 0; i < request->n_response_parameters; i++)
+    if ((size_t)request->response_parameters[i]->size > largest)
+      largest = (size_t)request->response_parameters[i]->size;
+  zeros = calloc(1, largest > 0 ? largest : 1);
+  if (zeros == NULL)
+    return cgrpc_server_call_set_status(call, CGRPC_STATUS_RESOURCE_EXHAUSTED,
+                                        "no memory for a %zu-byte payload", largest);
+  for (size_t i = 0; i < request->n_response_parameters; i++) {
+    const Grpc__Testing__ResponseParameters *p = request->response_parameters[i];
+    Grpc__Testing__Payload payload = GRPC__TESTING__PAYLOAD__INIT;
+    Grpc__Testing__StreamingOutputCallResponse response =
+        GRPC__TESTING__STREAMING_OUTPUT_CALL_RESPONSE__INIT;
+    int rv;
+
+    if (p->interval_us > 0 && sleep_on_call(call, (int64_t)p->interval_us * 1000) != 0) {
+      code = call_gone(call, "waiting for interval_us");
+      break;
+    }
+    payload.type = GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE;
+    payload.body.data = zeros;
+    payload.body.len = (size_t)p->size;
+    response.payload = &payload;
+    rv = send(call, &response);
+    if (rv != 0) {
+      code = cgrpc_server_call_set_status(call, CGRPC_STATUS_CANCELLED, "sending response %zu: %s",
+                                          i, cgrpc_strerror(rv));
+      break;
+    }
+  }
+  free(zeros);
+  return code;
+}
+
+/* Answers one request: its responses and, when it asks for one, its status
+ * (before the responses if status_first, else after them). */
+static cgrpc_code answer_output_request(cgrpc_server_call *call,
+                                        const Grpc__Testing__StreamingOutputCallRequest *request,
+                                        output_send_fn send, int status_first)
+{
+  cgrpc_code code;
+
+  if (status_first && echo_status(call, request->response_status, &code))
+    return code;
+  if ((code = check_output_request(call, request)) != CGRPC_STATUS_OK)
+    return code;
+  if ((code = send_responses(call, request, send)) != CGRPC_STATUS_OK)
+    return code;
+  if (!status_first && echo_status(call, request->response_status, &code))
+    return code;
+  return CGRPC_STATUS_OK;
+}
+
+static cgrpc_code recv_failed(cgrpc_server_call *call, int rv)
+{
+  return cgrpc_server_call_set_status(call, CGRPC_STATUS_CANCELLED, "receiving: %s",
+                                      cgrpc_strerror(rv));
+}
+
 /* ---- the methods -------------------------------------------------------- */
 
 static cgrpc_code empty_call(cgrpc_server_call *call, const Grpc__Testing__Empty *request,
@@ -152,25 +299,17 @@ static cgrpc_code unary_call(cgrpc_server_call *call, const Grpc__Testing__Simpl
                              Grpc__Testing__SimpleResponse *response, void *user_data)
 {
   cgrpc_code code = prologue(call);
-  const Grpc__Testing__EchoStatus *echo = request->response_status;
 
   (void)user_data;
   if (code != CGRPC_STATUS_OK)
     return code;
-  /* Echo Status.  The message goes through "%s": it may hold '%' signs. */
-  if (echo != NULL && echo->code != 0) {
-    if (echo->code < 0 || echo->code >= CGRPC_STATUS_CODE_COUNT)
-      return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
-                                          "response_status.code %d is not a status code",
-                                          (int)echo->code);
-    return cgrpc_server_call_set_status(call, (cgrpc_code)echo->code, "%s",
-                                        echo->message != NULL ? echo->message : "");
-  }
+  if (echo_status(call, request->response_status, &code))
+    return code;
   if (request->response_type != GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE)
     return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
                                         "unsupported response_type %d",
                                         (int)request->response_type);
-  if (request->expect_compressed != NULL && request->expect_compressed->value)
+  if (wants_compression(request->expect_compressed))
     return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
                                         "this server does not take compressed requests");
   if (request->response_size < 0)
@@ -222,11 +361,132 @@ static cgrpc_code cacheable_unary_call(cgrpc_server_call *call,
   return CGRPC_STATUS_OK;
 }
 
+/* One request, then a response per ResponseParameters; Echo Status last. */
+static cgrpc_code streaming_output_call(cgrpc_server_call *call,
+                                        const Grpc__Testing__StreamingOutputCallRequest *request,
+                                        void *user_data)
+{
+  cgrpc_code code = prologue(call);
+
+  (void)user_data;
+  if (code != CGRPC_STATUS_OK)
+    return code;
+  return answer_output_request(call, request,
+                               grpc__testing__test_service_server__streaming_output_call_send, 0);
+}
+
+/* Requests until the half-close, then the sum of their payload sizes. */
+static cgrpc_code streaming_input_call(cgrpc_server_call *call,
+                                       Grpc__Testing__StreamingInputCallResponse *response,
+                                       void *user_data)
+{
+  cgrpc_code code = prologue(call);
+  int64_t total = 0;
+
+  (void)user_data;
+  if (code != CGRPC_STATUS_OK)
+    return code;
+  for (;;) {
+    const Grpc__Testing__StreamingInputCallRequest *request = NULL;
+    int rv = grpc__testing__test_service_server__streaming_input_call_recv(call, &request);
+    if (rv == 0)
+      break;
+    if (rv < 0)
+      return recv_failed(call, rv);
+    if (wants_compression(request->expect_compressed))
+      return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
+                                          "this server does not take compressed requests");
+    if (request->payload != NULL)
+      total += (int64_t)request->payload->body.len;
+    if (total > INT32_MAX)
+      return cgrpc_server_call_set_status(call, CGRPC_STATUS_OUT_OF_RANGE,
+                                          "aggregated payload size over 2^31");
+  }
+  response->aggregated_payload_size = (int32_t)total;
+  return CGRPC_STATUS_OK;
+}
+
+/* Each request answered as it comes; OK after the half-close. */
+static cgrpc_code full_duplex_call(cgrpc_server_call *call, void *user_data)
+{
+  cgrpc_code code = prologue(call);
+
+  (void)user_data;
+  if (code != CGRPC_STATUS_OK)
+    return code;
+  for (;;) {
+    const Grpc__Testing__StreamingOutputCallRequest *request = NULL;
+    int rv = grpc__testing__test_service_server__full_duplex_call_recv(call, &request);
+    if (rv == 0)
+      return CGRPC_STATUS_OK;
+    if (rv < 0)
+      return recv_failed(call, rv);
+    code = answer_output_request(call, request,
+                                 grpc__testing__test_service_server__full_duplex_call_send, 1);
+    if (code != CGRPC_STATUS_OK)
+      return code;
+  }
+}
+
+/* A request held by HalfDuplexCall until the half-close, serialised (a
+ * received message only lives until the next recv), in call memory. */
+typedef struct held_request {
+  struct held_request *next;
+  size_t len;
+  uint8_t *data;
+} held_request;
+
+/* Every request is held until the client half-closes; then they are
+ * answered in order. */
+static cgrpc_code half_duplex_call(cgrpc_server_call *call, void *user_data)
+{
+  cgrpc_code code = prologue(call);
+  held_request *first = NULL, **last = &first;
+
+  (void)user_data;
+  if (code != CGRPC_STATUS_OK)
+    return code;
+  for (;;) {
+    const Grpc__Testing__StreamingOutputCallRequest *request = NULL;
+    held_request *held;
+    int rv = grpc__testing__test_service_server__half_duplex_call_recv(call, &request);
+    if (rv == 0)
+      break;
+    if (rv < 0)
+      return recv_failed(call, rv);
+    held = cgrpc_server_call_alloc(call, sizeof *held);
+    if (held != NULL) {
+      held->next = NULL;
+      held->len = protobuf_c_message_get_packed_size(&request->base);
+      held->data = cgrpc_server_call_alloc(call, held->len > 0 ? held->len : 1);
+    }
+    if (held == NULL || held->data == NULL)
+      return cgrpc_server_call_set_status(call, CGRPC_STATUS_RESOURCE_EXHAUSTED,
+                                          "no memory to hold a request");
+    protobuf_c_message_pack(&request->base, held->data);
+    *last = held;
+    last = &held->next;
+  }
+  for (held_request *held = first; held != NULL; held = held->next) {
+    Grpc__Testing__StreamingOutputCallRequest *request =
+        grpc__testing__streaming_output_call_request__unpack(NULL, held->len, held->data);
+    if (request == NULL)
+      return cgrpc_server_call_set_status(call, CGRPC_STATUS_INTERNAL,
+                                          "cannot decode a held request");
+    code = answer_output_request(call, request,
+                                 grpc__testing__test_service_server__half_duplex_call_send, 1);
+    grpc__testing__streaming_output_call_request__free_unpacked(request, NULL);
+    if (code != CGRPC_STATUS_OK)
+      return code;
+  }
+  return CGRPC_STATUS_OK;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static void usage(void)
 {
-  fprintf(stderr, "usage: %s [--port N] [--host H]\n", progname);
+  fprintf(stderr, "usage: %s [--port N] [--host H] [--use_tls false]\n", progname);
   exit(2);
 }
 
@@ -271,7 +531,8 @@ int main(int argc, char **argv)
       host = value;
     } else if ((value = flag_value(argc, argv, &i, "--use_tls")) != NULL) {
       if (strcmp(value, "false") != 0) {
-        fprintf(stderr, "%s: TLS is not supported\n", progname);
+        fprintf(stderr, "%s: --use_tls=%s: TLS is not supported yet (plaintext only)\n",
+                progname, value);
         return 2;
       }
     } else {
@@ -300,6 +561,10 @@ int main(int argc, char **argv)
   impl.empty_call = empty_call;
   impl.unary_call = unary_call;
   impl.cacheable_unary_call = cacheable_unary_call;
+  impl.streaming_output_call = streaming_output_call;
+  impl.streaming_input_call = streaming_input_call;
+  impl.full_duplex_call = full_duplex_call;
+  impl.half_duplex_call = half_duplex_call;
   /* impl.unimplemented_call stays NULL: the runtime answers UNIMPLEMENTED. */
 
   if ((rv = cgrpc_server_options_new(&opts)) != 0 ||

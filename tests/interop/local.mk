@@ -1,11 +1,11 @@
-# Interop tests against real gRPC peers (see tests/interop/*.sh): Python
-# grpcio peers, cgrpc's C interop client and server, and run_matrix.py.
-# Needs, from elsewhere: CGRPC_PROTOC and CGRPC_PLUGIN (plugin/local.mk),
-# CGRPC_USER_* (runtime/local.mk), GRPC_PROTO_DIR (configure),
-# AM_TESTS_ENVIRONMENT (tests/local.mk, which exports abs_top_builddir,
-# CGRPC_TEST_WRAPPER and CGRPC_TEST_SLOWDOWN) set with '=' before this file
-# is included, and CLEAN_LOCAL_TARGETS set at the top level with
-# `clean-local: $(CLEAN_LOCAL_TARGETS)`.
+# Interop tests against real gRPC peers (see tests/interop/*.sh and README.md):
+# Python grpcio and Node grpc-js peers, cgrpc's C interop client and server,
+# and run_matrix.py.  Needs, from elsewhere: CGRPC_PROTOC and CGRPC_PLUGIN
+# (plugin/local.mk), CGRPC_USER_* (runtime/local.mk), GRPC_PROTO_DIR
+# (configure), AM_TESTS_ENVIRONMENT (tests/local.mk, which exports
+# abs_top_builddir, CGRPC_TEST_WRAPPER and CGRPC_TEST_SLOWDOWN) set with '='
+# before this file is included, and CLEAN_LOCAL_TARGETS set at the top level
+# with `clean-local: $(CLEAN_LOCAL_TARGETS)`.
 
 INTEROP_PY = \
 	tests/interop/grpcio_server.py \
@@ -13,56 +13,73 @@ INTEROP_PY = \
 	tests/interop/run_matrix.py \
 	tests/interop/interop_cases.py \
 	tests/interop/interop_pb.py
-INTEROP_TESTS_GRPCIO = tests/interop/grpcio_vs_grpcio.sh
+# The grpc-js peers; common.sh installs the pinned packages (npm ci) into
+# tests/interop/node in the build tree.
+INTEROP_JS = \
+	tests/interop/grpcjs_server.js \
+	tests/interop/grpcjs_client.js \
+	tests/interop/grpcjs_common.js \
+	tests/interop/package.json \
+	tests/interop/package-lock.json
+# The peers against each other: sanity checks of the test programs themselves.
+INTEROP_TESTS_PEERS = \
+	tests/interop/grpcio_vs_grpcio.sh \
+	tests/interop/grpcjs_vs_grpcjs.sh \
+	tests/interop/grpcio_client_vs_grpcjs_server.sh \
+	tests/interop/grpcjs_client_vs_grpcio_server.sh
+# Everything with a C program of ours in it (tests/local.mk also runs these
+# under valgrind in check-valgrind).
 INTEROP_TESTS_CGRPC = \
+	tests/interop/cgrpc_vs_cgrpc.sh \
 	tests/interop/cgrpc_client_vs_grpcio_server.sh \
+	tests/interop/cgrpc_client_vs_grpcjs_server.sh \
 	tests/interop/grpcio_client_vs_cgrpc_server.sh \
-	tests/interop/cgrpc_vs_cgrpc.sh
+	tests/interop/grpcjs_client_vs_cgrpc_server.sh
 
 EXTRA_DIST += \
 	$(INTEROP_PY) \
-	$(INTEROP_TESTS_GRPCIO) \
+	$(INTEROP_JS) \
+	$(INTEROP_TESTS_PEERS) \
 	$(INTEROP_TESTS_CGRPC) \
 	tests/interop/common.sh \
 	tests/interop/README.md \
 	tests/interop/interop_client.c \
-	tests/interop/interop_server.c \
-	tests/interop/proto/grpc/testing/test_unary.proto
+	tests/interop/interop_server.c
 
 AM_TESTS_ENVIRONMENT += GRPC_PROTO_DIR='$(GRPC_PROTO_DIR)'; export GRPC_PROTO_DIR;
 
 if HAVE_GRPC_PROTO
-# The grpcio peers against each other need no C at all.
-TESTS += $(INTEROP_TESTS_GRPCIO)
+TESTS += $(INTEROP_TESTS_PEERS)
 
 if BUILD_EXAMPLES
 TESTS += $(INTEROP_TESTS_CGRPC)
 check_PROGRAMS += tests/interop/interop_client tests/interop/interop_server
 
-# C code for the unary part of the interop service: protoc-gen-c's messages
-# (from gRPC's own messages.proto and empty.proto) and our stubs.
+# C code for gRPC's interop service, generated from the official protos in
+# GRPC_PROTO_DIR: protoc-gen-c's messages and our stubs.
 INTEROP_GEN_DIR = tests/interop/gen
 INTEROP_GEN_STAMP = tests/interop/gen.stamp
 INTEROP_GEN_C = \
 	$(INTEROP_GEN_DIR)/grpc/testing/empty.pb-c.c \
 	$(INTEROP_GEN_DIR)/grpc/testing/messages.pb-c.c \
-	$(INTEROP_GEN_DIR)/grpc/testing/test_unary.pb-c.c \
-	$(INTEROP_GEN_DIR)/grpc/testing/test_unary.cgrpc.c
+	$(INTEROP_GEN_DIR)/grpc/testing/test.pb-c.c \
+	$(INTEROP_GEN_DIR)/grpc/testing/test.cgrpc.c
 INTEROP_GEN_H = \
 	$(INTEROP_GEN_DIR)/grpc/testing/empty.pb-c.h \
 	$(INTEROP_GEN_DIR)/grpc/testing/messages.pb-c.h \
-	$(INTEROP_GEN_DIR)/grpc/testing/test_unary.pb-c.h \
-	$(INTEROP_GEN_DIR)/grpc/testing/test_unary.cgrpc.h
+	$(INTEROP_GEN_DIR)/grpc/testing/test.pb-c.h \
+	$(INTEROP_GEN_DIR)/grpc/testing/test.cgrpc.h
 
 # One protoc run writes every output, so a stamp stands for them all (the
 # automake manual's recipe for rules with several outputs).
-$(INTEROP_GEN_STAMP): $(srcdir)/tests/interop/proto/grpc/testing/test_unary.proto $(CGRPC_PLUGIN)
+$(INTEROP_GEN_STAMP): $(CGRPC_PLUGIN) $(GRPC_PROTO_DIR)/grpc/testing/test.proto \
+		$(GRPC_PROTO_DIR)/grpc/testing/messages.proto $(GRPC_PROTO_DIR)/grpc/testing/empty.proto
 	@rm -f $@ $@.tmp
 	@touch $@.tmp
 	@$(MKDIR_P) $(INTEROP_GEN_DIR)
-	$(AM_V_GEN)$(CGRPC_PROTOC) -I$(GRPC_PROTO_DIR) -I$(srcdir)/tests/interop/proto \
+	$(AM_V_GEN)$(CGRPC_PROTOC) -I$(GRPC_PROTO_DIR) \
 		--c_out=$(INTEROP_GEN_DIR) --cgrpc_out=$(INTEROP_GEN_DIR) \
-		grpc/testing/empty.proto grpc/testing/messages.proto grpc/testing/test_unary.proto
+		grpc/testing/empty.proto grpc/testing/messages.proto grpc/testing/test.proto
 	@mv -f $@.tmp $@
 $(INTEROP_GEN_C) $(INTEROP_GEN_H): $(INTEROP_GEN_STAMP)
 	@if test -f $@; then :; else \
@@ -97,8 +114,10 @@ CLEANFILES += $(INTEROP_GEN_STAMP) $(INTEROP_GEN_STAMP).tmp
 endif
 endif
 
-# Also when BUILD_EXAMPLES is off: a previous configuration may have made them.
+# Also when BUILD_EXAMPLES is off: a previous configuration may have made
+# them.  tests/interop/node holds the grpc-js packages common.sh installed.
 CLEAN_LOCAL_TARGETS += clean-interop
 clean-interop:
-	-rm -rf tests/interop/gen tests/interop/gen.stamp tests/interop/gen.stamp.tmp
+	-rm -rf tests/interop/gen tests/interop/gen.stamp tests/interop/gen.stamp.tmp \
+		tests/interop/node
 .PHONY: clean-interop

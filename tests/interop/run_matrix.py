@@ -4,15 +4,20 @@
     run_matrix.py --server 'CMD ARGS' --client 'CMD ARGS {port}' [--cases all]
 
 Both templates are split like a shell would (no shell runs them) and may use
-the placeholders {host}, {port} (in the server's: 0) and {case}; when the
-client's template has no {case}, `--test_case=<case>` is appended.
+the placeholders {host}, {port} (in the server's: 0) and {case}.
 
 The server must print `LISTENING <port>` on stdout once it serves.  Then the
-client runs once per case, each run bounded by --case-timeout, and must print
-`PASS <case>` and exit 0.  Finally the server gets SIGTERM and must exit with
-status 0 within --stop-timeout (so a crash, a hang at shutdown, or a leak
-reported by valgrind --error-exitcode fails the run).  Exit status: 0 if all
-of that held, 1 if not, 2 on bad usage.
+client runs all the cases in one process: `--test_case=<case>,<case>,...` is
+appended, and the client must run them in that order, printing `PASS <case>`
+or `FAIL <case>: <why>` for each, and exit 0 exactly when all passed.  Each
+case is bounded by --case-timeout (counted from the previous verdict): a
+client that hangs or dies is killed, the case it was running fails, and a new
+client process runs the rest.  With --one-process-per-case (or a client
+template that uses {case}) every case gets its own client process.  Finally
+the server gets SIGTERM and must exit with status 0 within --stop-timeout
+(so a crash, a hang at shutdown, or a leak reported by valgrind
+--error-exitcode fails the run).  Exit status: 0 if all of that held, 1 if
+not, 2 on bad usage.
 
 Standard library only: the driver needs no grpcio.
 """
@@ -32,6 +37,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import interop_cases  # noqa: E402
 
+# How much of a peer's stderr a failure shows: its first and last lines
+# (valgrind's first error is usually the one that matters).
+HEAD_LINES = 25
 TAIL_LINES = 15
 
 
@@ -39,15 +47,13 @@ def log(line):
     print(line, flush=True)
 
 
-def tail(text, n=TAIL_LINES, prefix="  | "):
+def tail(text, prefix="  | "):
     lines = text.rstrip("\n").splitlines()
-    if not lines:
-        return ""
-    skipped = len(lines) - n
-    out = lines[-n:]
-    if skipped > 0:
-        out.insert(0, "... (%d lines before)" % skipped)
-    return "\n".join(prefix + line for line in out)
+    if len(lines) > HEAD_LINES + TAIL_LINES:
+        lines = (lines[:HEAD_LINES]
+                 + ["... (%d lines)" % (len(lines) - HEAD_LINES - TAIL_LINES)]
+                 + lines[-TAIL_LINES:])
+    return "\n".join(prefix + line for line in lines)
 
 
 def expand(template, **values):
@@ -62,7 +68,7 @@ def expand(template, **values):
 
 def program_label(argv):
     """The program's name in a command line, past interpreters and wrappers."""
-    wrappers = ("env", "sh", "bash", "valgrind", "libtool", "timeout", "exec")
+    wrappers = ("env", "sh", "bash", "valgrind", "libtool", "timeout", "exec", "node", "nodejs")
     for arg in argv:
         base = os.path.basename(arg)
         if arg.startswith("-") or "=" in arg or base in wrappers or base.startswith("python"):
@@ -158,36 +164,143 @@ class Server:
         return self.stderr.read()
 
 
-def run_client(argv, timeout):
-    """Returns (exit status or None on timeout, stdout, stderr)."""
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True,
-                            universal_newlines=True, errors="replace")
+class ClientRun:
+    """One client process running a list of cases; reports verdicts as they come."""
+
+    def __init__(self, argv):
+        self.stderr = tempfile.TemporaryFile(mode="w+", prefix="interop-client-")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, start_new_session=True)
+        self.buf = b""
+        self.eof = False
+        self.stray = []  # stdout lines that are no verdicts
+
+    def next_verdict(self, cases, timeout):
+        """Waits up to timeout seconds for the next PASS/FAIL line about one of
+        cases.  Returns (case, why or None), or None at end of output or on
+        timeout (then self.eof tells which)."""
+        deadline = time.monotonic() + timeout
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        try:
+            while True:
+                while b"\n" in self.buf:
+                    raw, _, self.buf = self.buf.partition(b"\n")
+                    verdict = parse_verdict(raw.decode("utf-8", "replace"), cases)
+                    if verdict is not None:
+                        return verdict
+                    self.stray.append(raw.decode("utf-8", "replace"))
+                if self.eof:
+                    if self.buf:
+                        raw, self.buf = self.buf, b""
+                        verdict = parse_verdict(raw.decode("utf-8", "replace"), cases)
+                        if verdict is not None:
+                            return verdict
+                    return None
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                if not sel.select(left):
+                    continue
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
+                if chunk:
+                    self.buf += chunk
+                else:
+                    self.eof = True
+        finally:
+            sel.close()
+
+    def finish(self, timeout):
+        """Waits for the exit (killing it after timeout).  Returns the exit status or None."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(self.proc)
+            return None
+        kill_group(self.proc)  # anything it left behind
+        return self.proc.returncode
+
+    def kill(self):
+        kill_group(self.proc)
+
+    def stderr_text(self):
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+
+def parse_verdict(line, cases):
+    """(case, None) for `PASS <case>`, (case, why) for `FAIL <case>: <why>`,
+    None for any other line."""
+    words = line.rstrip("\r").split(" ", 1)
+    if len(words) != 2 or words[0] not in ("PASS", "FAIL"):
+        return None
+    if words[0] == "PASS":
+        return (words[1], None) if words[1] in cases else None
+    name, _, why = words[1].partition(":")
+    if name not in cases:
+        return None
+    return name, why.strip() or "client said FAIL"
+
+
+def run_batch(client, batch, server, name, args, passed, failed):
+    """Collects the verdicts of one client process on the cases of batch,
+    appending to passed and failed.  Returns the cases left for another
+    process (those after a case on which the client hung or died)."""
+    pending = list(batch)
+    batch_failed = False
     try:
-        out, err = proc.communicate(timeout=timeout)
-        return proc.returncode, out, err
-    except subprocess.TimeoutExpired:
-        kill_group(proc)
-        out, err = proc.communicate()
-        return None, out, err
-    except BaseException:
-        kill_group(proc)
-        raise
-
-
-def case_verdict(case, status, out, timeout):
-    """Returns None if the case passed, else why it failed."""
-    lines = out.splitlines()
-    if status is None:
-        return "client timed out after %.0f s" % timeout
-    fail = [line for line in lines if line.startswith("FAIL %s" % case)]
-    if fail:
-        return fail[0][len("FAIL %s" % case):].lstrip(": ") or "client said FAIL"
-    if ("PASS %s" % case) not in lines:
-        return "client printed no PASS line (%s)" % describe_exit(status)
-    if status != 0:
-        return "client said PASS but ended with %s" % describe_exit(status)
-    return None
+        while pending:
+            t0 = time.monotonic()
+            verdict = client.next_verdict(pending, args.case_timeout)
+            took = time.monotonic() - t0
+            ended = verdict is None
+            if ended:
+                # It hung, or ended, on the first case without a verdict.
+                if client.eof:
+                    why = ("client ended without a verdict (%s)"
+                           % describe_exit(client.finish(args.stop_timeout)))
+                else:
+                    client.kill()
+                    why = "client timed out after %.0f s (killed)" % args.case_timeout
+                verdict = (pending[0], why)
+            case, why = verdict
+            pending.remove(case)
+            if why is None:
+                passed.append(case)
+                log("PASS %s (%.2f s)" % (case, took))
+            else:
+                failed.append(case)
+                batch_failed = True
+                log("FAIL %s: %s (%.2f s)" % (case, why, took))
+            if not server.alive():
+                failed.append("server")
+                log("FAIL %s: server died during %s (%s)"
+                    % (name, case, describe_exit(server.proc.returncode)))
+                return []
+            if ended:
+                return pending
+        # Every case has its verdict: the exit status must agree.
+        status = client.finish(args.stop_timeout)
+        if status is None:
+            failed.append("client")
+            batch_failed = True
+            log("FAIL %s: client did not exit within %.0f s of its last verdict (killed)"
+                % (name, args.stop_timeout))
+        elif (status == 0) == batch_failed:
+            failed.append("client")
+            batch_failed = True
+            log("FAIL %s: client ended with %s after %s" % (
+                name, describe_exit(status),
+                "a failure" if any(c in failed for c in batch) else "passing every case"))
+        return []
+    finally:
+        client.kill()
+        if batch_failed:
+            err = client.stderr_text()
+            if err.strip():
+                log("  client stderr:\n" + tail(err))
+            if client.stray:
+                log("  client stdout (not verdicts):\n" + tail("\n".join(client.stray)))
 
 
 def _terminated(signum, frame):
@@ -213,7 +326,9 @@ def main():
     parser.add_argument("--ready-timeout", type=float, default=15.0,
                         help="seconds for the server to print LISTENING")
     parser.add_argument("--case-timeout", type=float, default=15.0,
-                        help="seconds for one client run")
+                        help="seconds for one case (from the previous verdict)")
+    parser.add_argument("--one-process-per-case", action="store_true",
+                        help="start a client process for every case")
     parser.add_argument("--stop-timeout", type=float, default=10.0,
                         help="seconds for the server to exit after SIGTERM")
     parser.add_argument("--name", default=None, help="label for the log")
@@ -246,30 +361,22 @@ def main():
             return 1
         log("%s: server listening on %s:%d" % (name, args.host, port))
 
-        for case in cases:
-            argv = expand(args.client, host=args.host, port=port, case=case)
+        per_case = args.one_process_per_case or "{case}" in args.client
+        remaining = list(cases)
+        while remaining and "server" not in failed:
+            batch = remaining[:1] if per_case else remaining
+            argv = expand(args.client, host=args.host, port=port, case=batch[0])
             if "{case}" not in args.client:
-                argv.append("--test_case=%s" % case)
-            t0 = time.monotonic()
+                argv.append("--test_case=%s" % ",".join(batch))
+            remaining = remaining[len(batch):]
             try:
-                status, out, err = run_client(argv, args.case_timeout)
-                why = case_verdict(case, status, out, args.case_timeout)
+                client = ClientRun(argv)
             except OSError as e:
-                out, err, why = "", "", "cannot start client %s: %s" % (argv[0], e)
-            took = time.monotonic() - t0
-            if why is None:
-                passed.append(case)
-                log("PASS %s (%.2f s)" % (case, took))
-            else:
-                failed.append(case)
-                log("FAIL %s: %s (%.2f s)" % (case, why, took))
-                if err.strip():
-                    log("  client stderr:\n" + tail(err))
-            if not server.alive():
-                failed.append("server")
-                log("FAIL %s: server died during %s (%s)"
-                    % (name, case, describe_exit(server.proc.returncode)))
-                break
+                for case in batch:
+                    failed.append(case)
+                    log("FAIL %s: cannot start client %s: %s" % (case, argv[0], e))
+                continue
+            remaining = run_batch(client, batch, server, name, args, passed, failed) + remaining
     finally:
         server_status = server.stop(args.stop_timeout)
         stop_status = describe_exit(server_status) if server_status is not None else (
@@ -285,7 +392,7 @@ def main():
         extra = "".join(server.extra_stdout)
         if extra.strip():
             log("  server stdout after LISTENING:\n" + tail(extra))
-    n_failed = len([c for c in failed if c != "server"])
+    n_failed = len([c for c in failed if c not in ("server", "client")])
     not_run = len(cases) - len(passed) - n_failed
     log("%s: %d passed, %d failed%s, server %s (%.1f s)"
         % (name, len(passed), n_failed, ", %d not run" % not_run if not_run else "",
