@@ -23,7 +23,7 @@
 
 #include <cgrpc/cgrpc.h>
 
-#include "grpc/testing/bench_unary.cgrpc.h"
+#include "grpc/testing/benchmark_service.cgrpc.h"
 
 typedef struct options {
   const char *target;

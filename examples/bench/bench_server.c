@@ -1,11 +1,18 @@
-/* cgrpc BenchmarkService server: answers UnaryCall with a payload of
- * request.response_size zero bytes, for run.sh and h2load to measure.
+/* cgrpc BenchmarkService server, for run.sh, h2load and the clients to measure.
+ * UnaryCall answers with a payload of request.response_size zero bytes;
+ * StreamingCall (bidi ping-pong) answers each request with one such response,
+ * as grpc's own benchmark server does.  The other methods are UNIMPLEMENTED.
  *
  * Flags: --port N (0 = any free port) --host H (default 127.0.0.1)
  *        --threads T (handler threads; 0 = handlers on the I/O thread;
- *        default: the library's).
+ *        default: the library's)
+ *        --stream_handler blocking|async (how StreamingCall is written: a
+ *        blocking handler looping on recv and send, or callbacks on the I/O
+ *        thread; default blocking, async with --threads 0, where a blocking
+ *        handler would hold up the I/O thread it waits on).
  * Prints "LISTENING <port>" once it accepts calls; on SIGTERM or SIGINT it
- * shuts down gracefully, prints "SERVED <n>" (calls answered OK), exits 0. */
+ * shuts down gracefully, prints "SERVED <n>" (unary calls and streamed
+ * messages answered OK), exits 0. */
 #define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask */
 
 #include <errno.h>
@@ -18,7 +25,7 @@
 
 #include <cgrpc/cgrpc.h>
 
-#include "grpc/testing/bench_unary.cgrpc.h"
+#include "grpc/testing/benchmark_service.cgrpc.h"
 
 /* Counted so that run.sh can tell h2load's 200s were gRPC successes too:
  * h2load cannot see grpc-status. */
@@ -49,9 +56,195 @@ static cgrpc_code unary_call(cgrpc_server_call *call, const Grpc__Testing__Simpl
   return CGRPC_STATUS_OK;
 }
 
+/* ---- StreamingCall ---------------------------------------------------------------------------- */
+
+/* The response of one stream, reused for each message as grpc's server reuses its
+ * response object: the body is zeroed per message, and only grows (in the call's
+ * memory) when a request asks for more than before. */
+typedef struct pong {
+  Grpc__Testing__SimpleResponse response;
+  Grpc__Testing__Payload payload;
+  uint8_t *body;
+  size_t capacity;
+  /* Async form only.  Answers owed while the send buffer is full (a client that
+   * sends before reading): their sizes, in a ring allocated on first need. */
+  int32_t *owed;
+  unsigned owed_head, owed_count;
+  int recv_done; /* the client closed its side: finish once nothing is owed */
+  int finished;  /* cgrpc_server_call_finish was called */
+} pong;
+
+/* Answers a client may owe us before we give up on it (callbacks cannot hold the
+ * client back: each request is taken as it arrives). */
+#define PONG_MAX_OWED 4096
+
+static void pong_init(pong *p)
+{
+  memset(p, 0, sizeof *p);
+  grpc__testing__simple_response__init(&p->response);
+  grpc__testing__payload__init(&p->payload);
+  p->payload.type = GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE;
+}
+
+/* Makes p->response an answer of size bytes (size >= 0). */
+static cgrpc_code pong_fill(cgrpc_server_call *call, pong *p, int32_t size)
+{
+  if ((size_t)size > p->capacity) {
+    if ((p->body = cgrpc_server_call_alloc(call, (size_t)size)) == NULL)
+      return cgrpc_server_call_set_status(call, CGRPC_STATUS_RESOURCE_EXHAUSTED,
+                                          "out of memory");
+    p->capacity = (size_t)size;
+  }
+  if (size > 0) {
+    memset(p->body, 0, (size_t)size);
+    p->payload.body.data = p->body;
+    p->payload.body.len = (size_t)size;
+    p->response.payload = &p->payload;
+  } else {
+    p->response.payload = NULL;
+  }
+  return CGRPC_STATUS_OK;
+}
+
+static cgrpc_code negative_size(cgrpc_server_call *call)
+{
+  return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
+                                      "negative response_size");
+}
+
+/* The blocking form, as most users write it: read a request, write its answer. */
+static cgrpc_code streaming_call_blocking(cgrpc_server_call *call)
+{
+  pong p;
+  pong_init(&p);
+  const Grpc__Testing__SimpleRequest *request;
+  int rv;
+  while ((rv = grpc__testing__benchmark_service_server__streaming_call_recv(call, &request)) == 1) {
+    if (request->response_size < 0)
+      return negative_size(call);
+    cgrpc_code code = pong_fill(call, &p, request->response_size);
+    if (code != CGRPC_STATUS_OK)
+      return code;
+    if (grpc__testing__benchmark_service_server__streaming_call_send(call, &p.response) != 0)
+      return CGRPC_STATUS_CANCELLED;
+    atomic_fetch_add_explicit(&served, 1, memory_order_relaxed);
+  }
+  return rv < 0 ? CGRPC_STATUS_CANCELLED : CGRPC_STATUS_OK;
+}
+
+/* The asynchronous form: every step is a callback on the I/O thread, so no handler
+ * thread waits and nothing changes threads per message.  A ping-pong client never
+ * fills the send buffer; the owed ring is for clients that send ahead. */
+static void pong_finish(cgrpc_server_call *call, pong *p)
+{
+  if (!p->finished) {
+    p->finished = 1;
+    cgrpc_server_call_finish(call); /* no callback starts after this; p goes with the call */
+  }
+}
+
+/* Sends an answer of size bytes.  Returns 0, CGRPC_ERR_AGAIN (nothing sent), or
+ * -1 after finishing the call. */
+static int pong_send(cgrpc_server_call *call, pong *p, int32_t size)
+{
+  if (pong_fill(call, p, size) != CGRPC_STATUS_OK) {
+    pong_finish(call, p);
+    return -1;
+  }
+  int rv = cgrpc_server_call_try_send(call, &p->response.base);
+  if (rv == 0) {
+    atomic_fetch_add_explicit(&served, 1, memory_order_relaxed);
+    return 0;
+  }
+  if (rv == CGRPC_ERR_AGAIN)
+    return rv;
+  cgrpc_server_call_set_status(call, CGRPC_STATUS_CANCELLED, "send: %s", cgrpc_strerror(rv));
+  pong_finish(call, p);
+  return -1;
+}
+
+static void pong_on_message(cgrpc_server_call *call, const ProtobufCMessage *msg, void *user_data)
+{
+  pong *p = user_data;
+  const Grpc__Testing__SimpleRequest *request = (const Grpc__Testing__SimpleRequest *)msg;
+  if (p->finished)
+    return;
+  if (request->response_size < 0) {
+    negative_size(call);
+    pong_finish(call, p);
+    return;
+  }
+  if (p->owed_count == 0 && pong_send(call, p, request->response_size) != CGRPC_ERR_AGAIN)
+    return;
+  if (p->owed == NULL && (p->owed = cgrpc_server_call_alloc(call, PONG_MAX_OWED * sizeof *p->owed)) == NULL) {
+    cgrpc_server_call_set_status(call, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    pong_finish(call, p);
+    return;
+  }
+  if (p->owed_count == PONG_MAX_OWED) {
+    cgrpc_server_call_set_status(call, CGRPC_STATUS_RESOURCE_EXHAUSTED,
+                                 "%d answers waiting: the client does not read", PONG_MAX_OWED);
+    pong_finish(call, p);
+    return;
+  }
+  p->owed[(p->owed_head + p->owed_count++) % PONG_MAX_OWED] = request->response_size;
+}
+
+static void pong_on_send_ready(cgrpc_server_call *call, void *user_data)
+{
+  pong *p = user_data;
+  while (!p->finished && p->owed_count > 0) {
+    int rv = pong_send(call, p, p->owed[p->owed_head]);
+    if (rv != 0)
+      return;
+    p->owed_head = (p->owed_head + 1) % PONG_MAX_OWED;
+    p->owed_count--;
+  }
+  if (p->recv_done)
+    pong_finish(call, p);
+}
+
+static void pong_on_recv_done(cgrpc_server_call *call, void *user_data)
+{
+  pong *p = user_data;
+  p->recv_done = 1;
+  if (p->owed_count == 0)
+    pong_finish(call, p);
+}
+
+static void pong_on_cancel(cgrpc_server_call *call, void *user_data)
+{
+  pong_finish(call, user_data);
+}
+
+static cgrpc_code streaming_call_async(cgrpc_server_call *call)
+{
+  static const cgrpc_server_call_callbacks callbacks = {
+    .on_message = pong_on_message,
+    .on_recv_done = pong_on_recv_done,
+    .on_send_ready = pong_on_send_ready,
+    .on_cancel = pong_on_cancel,
+  };
+  pong *p = cgrpc_server_call_alloc(call, sizeof *p); /* freed with the call */
+  if (p == NULL)
+    return cgrpc_server_call_set_status(call, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  pong_init(p);
+  cgrpc_server_call_defer(call);
+  cgrpc_server_call_set_callbacks(call, &callbacks, p);
+  return CGRPC_STATUS_OK; /* ignored: pong_finish answers */
+}
+
+static cgrpc_code streaming_call(cgrpc_server_call *call, void *user_data)
+{
+  const int *async = user_data;
+  return *async ? streaming_call_async(call) : streaming_call_blocking(call);
+}
+
 static void usage(const char *argv0)
 {
-  fprintf(stderr, "usage: %s [--port N] [--host H] [--threads T]\n", argv0);
+  fprintf(stderr,
+          "usage: %s [--port N] [--host H] [--threads T] [--stream_handler blocking|async]\n",
+          argv0);
   exit(2);
 }
 
@@ -69,6 +262,7 @@ int main(int argc, char **argv)
 {
   int port = 0;
   int threads = -1; /* the library's default */
+  int async_streams = -1; /* blocking, unless handlers run on the I/O thread */
   const char *host = "127.0.0.1";
   for (int i = 1; i < argc; i++) {
     if (i + 1 >= argc)
@@ -80,9 +274,17 @@ int main(int argc, char **argv)
       threads = parse_int(argv[0], value, 0, 1024);
     else if (strcmp(arg, "--host") == 0)
       host = value;
+    else if (strcmp(arg, "--stream_handler") == 0 && strcmp(value, "blocking") == 0)
+      async_streams = 0;
+    else if (strcmp(arg, "--stream_handler") == 0 && strcmp(value, "async") == 0)
+      async_streams = 1;
     else
       usage(argv[0]);
   }
+  if (async_streams < 0)
+    async_streams = threads == 0;
+  else if (threads == 0 && !async_streams)
+    usage(argv[0]); /* the blocking handler would wait on its own thread */
 
   /* Block the shutdown signals before the server starts its threads, so that
    * they inherit the mask and only sigwait below sees the signals. */
@@ -109,11 +311,12 @@ int main(int argc, char **argv)
 
   static const Grpc__Testing__BenchmarkService_Server impl = {
     .unary_call = unary_call,
+    .streaming_call = streaming_call,
   };
   char address[300];
   int bound_port = 0;
   snprintf(address, sizeof address, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-  if ((rc = grpc__testing__benchmark_service_server__register(server, &impl, NULL)) != 0 ||
+  if ((rc = grpc__testing__benchmark_service_server__register(server, &impl, &async_streams)) != 0 ||
       (rc = cgrpc_server_add_listener(server, address, &bound_port)) != 0 ||
       (rc = cgrpc_server_start(server)) != 0) {
     fprintf(stderr, "bench_server: cannot serve on %s: %s\n", address, cgrpc_strerror(rc));

@@ -6,7 +6,6 @@ EXTRA_DIST += \
 	examples/bench/README.md \
 	examples/bench/run.sh \
 	examples/bench/quick.test \
-	examples/bench/proto/grpc/testing/bench_unary.proto \
 	examples/bench/bench_server.c \
 	examples/bench/bench_client.c \
 	examples/bench/grpcxx_server.cc \
@@ -17,26 +16,28 @@ TESTS += examples/bench/quick.test
 
 # --- cgrpc: bench_server, bench_client ------------------------------------------------
 
-# The unary-only copy of BenchmarkService, and grpc-proto's messages.proto it imports.
-# protoc-gen-cgrpc writes nothing for messages.proto (it has no service).
+# grpc-proto's BenchmarkService, and the messages.proto it imports (the same files the
+# C++ programs use).  protoc-gen-cgrpc writes nothing for messages.proto (it has no service).
 BENCH_C_PROTOS = \
 	$(GRPC_PROTO_DIR)/grpc/testing/messages.proto \
-	$(srcdir)/examples/bench/proto/grpc/testing/bench_unary.proto
+	$(GRPC_PROTO_DIR)/grpc/testing/benchmark_service.proto
 BENCH_C_GEN = \
 	examples/bench/gen/grpc/testing/messages.pb-c.c \
 	examples/bench/gen/grpc/testing/messages.pb-c.h \
-	examples/bench/gen/grpc/testing/bench_unary.pb-c.c \
-	examples/bench/gen/grpc/testing/bench_unary.pb-c.h \
-	examples/bench/gen/grpc/testing/bench_unary.cgrpc.c \
-	examples/bench/gen/grpc/testing/bench_unary.cgrpc.h
+	examples/bench/gen/grpc/testing/benchmark_service.pb-c.c \
+	examples/bench/gen/grpc/testing/benchmark_service.pb-c.h \
+	examples/bench/gen/grpc/testing/benchmark_service.cgrpc.c \
+	examples/bench/gen/grpc/testing/benchmark_service.cgrpc.h
 
 # One protoc run writes all of them: the stamp is the target, the files depend on it
-# (the automake manual's recipe for rules with several outputs).
-examples/bench/gen-c.stamp: $(BENCH_C_PROTOS) $(CGRPC_PLUGIN)
+# (the automake manual's recipe for rules with several outputs).  It depends on this
+# file too, so that a build tree made before the list above changed regenerates once,
+# before anything compiles, rather than compiling against files it no longer makes.
+examples/bench/gen-c.stamp: $(BENCH_C_PROTOS) $(CGRPC_PLUGIN) $(srcdir)/examples/bench/local.mk
 	@rm -f $@.tmp
 	@touch $@.tmp
 	@$(MKDIR_P) examples/bench/gen
-	$(AM_V_GEN)$(CGRPC_PROTOC) -I$(GRPC_PROTO_DIR) -I$(srcdir)/examples/bench/proto \
+	$(AM_V_GEN)$(CGRPC_PROTOC) -I$(GRPC_PROTO_DIR) \
 		--c_out=examples/bench/gen --cgrpc_out=examples/bench/gen $(BENCH_C_PROTOS)
 	@mv -f $@.tmp $@
 $(BENCH_C_GEN): examples/bench/gen-c.stamp
