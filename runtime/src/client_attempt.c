@@ -390,6 +390,9 @@ static int attempt_on_message(void *ud, const uint8_t *msg, size_t len, int comp
                             call->method->response->name);
     return -1;
   }
+  /* A blocking stream's reader tells in cgrpc_call_recv, on its own thread. */
+  if (!call->streaming || call->has_callbacks)
+    call->last_compressed = compressed;
   if (!call->streaming)
     call->response = m;
   else if (!call->has_callbacks)

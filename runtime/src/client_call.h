@@ -32,6 +32,7 @@ struct cgrpc_call {
   size_t req_len;
   int req_owned;                   /* req is a buffer of its own (compressed) */
   int send_enc;                    /* requests' cgrpc_encoding */
+  int last_compressed; /* the response message received last arrived compressed */
 
   /* The result of the current stage. */
   cgrpc_status status;

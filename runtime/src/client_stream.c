@@ -115,11 +115,19 @@ int cgrpc_call_recv(cgrpc_call *call, ProtobufCMessage **msg)
     return CGRPC_ERR_INVALID_ARGUMENT;
   void *m = NULL;
   int owe = 0;
-  int rv = cgrpc_pipe_read(&call->pipe, &m, 1, &owe, NULL);
+  int compressed = 0;
+  int rv = cgrpc_pipe_read(&call->pipe, &m, 1, &owe, &compressed);
   if (owe)
     cgrpc_call_post(call, &call->credit_task);
   *msg = rv == 1 ? m : NULL;
+  if (rv == 1)
+    call->last_compressed = compressed;
   return rv;
+}
+
+int cgrpc_call_response_compressed(const cgrpc_call *call)
+{
+  return call != NULL && call->last_compressed;
 }
 
 cgrpc_code cgrpc_call_finish(cgrpc_call *call, cgrpc_status *status)

@@ -469,14 +469,16 @@ typedef struct async_state {
   int messages;
   int in_order;
   int ready_calls;
+  unsigned compressed_mask; /* bit i: message i arrived compressed (i < 32) */
 } async_state;
 
 static void async_on_message(cgrpc_call *call, ProtobufCMessage *msg, void *ud)
 {
   async_state *a = ud;
-  (void)call;
   if (((E2e__Chunk *)msg)->seq != a->messages)
     a->in_order = 0;
+  if (a->messages < 32 && cgrpc_call_response_compressed(call))
+    a->compressed_mask |= 1u << a->messages;
   a->messages++;
   protobuf_c_message_free_unpacked(msg, NULL);
 }
@@ -487,22 +489,32 @@ static void async_on_done(cgrpc_call *call, cgrpc_status *status, void *ud)
   waiter_done(&((async_state *)ud)->w, status->code);
 }
 
+/* Downloads count chunks of size bytes with callbacks into a, the server
+ * compressing with compression ("" for none) all but every third. */
+static void download_async(cgrpc_channel *ch, int count, int size, const char *compression,
+                           async_state *a)
+{
+  static const cgrpc_call_callbacks cbs = {async_on_message, NULL, async_on_done};
+  *a = (async_state){.in_order = 1};
+  waiter_init(&a->w, 1);
+  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+  req.count = count;
+  req.size = size;
+  req.compression = (char *)compression;
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__download_async(ch, &req, NULL, &cbs, a, &call), 0);
+  waiter_wait(&a->w);
+  ck_assert_int_eq(a->w.codes[0], CGRPC_STATUS_OK);
+  ck_assert_int_eq(a->messages, count);
+  ck_assert(a->in_order);
+  cgrpc_call_free(call);
+}
+
 START_TEST(asynchronous_streams_deliver_through_callbacks)
 {
   cgrpc_channel *ch = channel_to(srv.port, NULL);
-  static const cgrpc_call_callbacks cbs = {async_on_message, NULL, async_on_done};
-  async_state a = {.in_order = 1};
-  waiter_init(&a.w, 1);
-  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
-  req.count = 500;
-  req.size = 1000;
-  cgrpc_call *call = NULL;
-  ck_assert_int_eq(e2e__echo_client__download_async(ch, &req, NULL, &cbs, &a, &call), 0);
-  waiter_wait(&a.w);
-  ck_assert_int_eq(a.w.codes[0], CGRPC_STATUS_OK);
-  ck_assert_int_eq(a.messages, 500);
-  ck_assert(a.in_order);
-  cgrpc_call_free(call);
+  async_state a;
+  download_async(ch, 500, 1000, "", &a);
   cgrpc_channel_free(ch);
 }
 END_TEST
@@ -662,6 +674,85 @@ START_TEST(streams_compress_message_by_message)
 }
 END_TEST
 
+static void echo_on_done(cgrpc_status *status, E2e__EchoReply *response, void *ud)
+{
+  e2e__echo_reply__free_unpacked(response, NULL);
+  waiter_done(ud, status->code);
+}
+
+/* Downloads count chunks, the server compressing with encoding ("" for none)
+ * all but every third; returns the mask of those recv saw compressed. */
+static unsigned download_compressed_mask(cgrpc_channel *ch, const char *encoding, int count)
+{
+  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+  req.count = count;
+  req.size = 3000;
+  req.compression = (char *)encoding;
+  cgrpc_call *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__download(ch, &req, NULL, &call), 0);
+  ck_assert(!cgrpc_call_response_compressed(call)); /* nothing received yet */
+  E2e__Chunk *c;
+  unsigned mask = 0;
+  int n = 0;
+  while (e2e__echo_client__download_recv(call, &c) == 1) {
+    ck_assert(chunk_ok(c, n, 3000));
+    if (cgrpc_call_response_compressed(call))
+      mask |= 1u << n;
+    n++;
+    e2e__chunk__free_unpacked(c, NULL);
+  }
+  ck_assert_int_eq(n, count);
+  ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_OK);
+  cgrpc_call_free(call);
+  return mask;
+}
+
+START_TEST(the_client_tells_which_responses_arrived_compressed)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  /* Blocking recv, message by message: the server sends every third chunk
+   * with CGRPC_SEND_NO_COMPRESS: bits 0, 1, 3, 4, 6 and 7. */
+  ck_assert_uint_eq(download_compressed_mask(ch, "gzip", 9), 0xdbu);
+  ck_assert_uint_eq(download_compressed_mask(ch, "deflate", 9), 0xdbu);
+  ck_assert_uint_eq(download_compressed_mask(ch, "", 9), 0u);
+
+  /* on_message of an asynchronous stream. */
+  async_state a;
+  download_async(ch, 6, 3000, "gzip", &a);
+  ck_assert_uint_eq(a.compressed_mask, 0x1bu);
+  download_async(ch, 6, 3000, "", &a);
+  ck_assert_uint_eq(a.compressed_mask, 0u);
+
+  /* An asynchronous unary call's response, and a unary method through the
+   * streaming API, compressed or not. */
+  cgrpc_call *call = NULL;
+  for (int compress = 0; compress < 2; compress++) {
+    E2e__EchoRequest ereq = E2E__ECHO_REQUEST__INIT;
+    ereq.response_size = 5000;
+    ereq.compression = compress ? "gzip" : "";
+    waiter w;
+    waiter_init(&w, 1);
+    ck_assert_int_eq(e2e__echo_client__echo_async(ch, &ereq, NULL, echo_on_done, &w, &call), 0);
+    waiter_wait(&w);
+    ck_assert_int_eq(w.codes[0], CGRPC_STATUS_OK);
+    ck_assert_int_eq(cgrpc_call_response_compressed(call), compress);
+    cgrpc_call_free(call);
+
+    const cgrpc_method_desc *echo = &e2e__echo__cgrpc_service.methods[E2E__ECHO__METHOD_ECHO];
+    ck_assert_int_eq(cgrpc_call_start_stream(ch, echo, &ereq.base, NULL, &call), 0);
+    ProtobufCMessage *reply = NULL;
+    ck_assert_int_eq(cgrpc_call_recv(call, &reply), 1);
+    ck_assert_int_eq(cgrpc_call_response_compressed(call), compress);
+    ck_assert_uint_eq(((E2e__EchoReply *)reply)->payload.len, 5000);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    ck_assert_int_eq(cgrpc_call_finish(call, NULL), CGRPC_STATUS_OK);
+    cgrpc_call_free(call);
+  }
+  ck_assert(!cgrpc_call_response_compressed(NULL));
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
 START_TEST(compression_bombs_are_refused_before_they_are_inflated)
 {
   /* 8 MiB of zeros is a few KiB gzipped: small on the wire, over the limit inflated. */
@@ -724,6 +815,7 @@ static Suite *stream_suite(void)
   tcase_add_test(tc, unary_calls_compress_both_ways_with_gzip_and_deflate);
   tcase_add_test(tc, a_channel_default_compression_applies_to_every_call);
   tcase_add_test(tc, streams_compress_message_by_message);
+  tcase_add_test(tc, the_client_tells_which_responses_arrived_compressed);
   tcase_add_test(tc, compression_bombs_are_refused_before_they_are_inflated);
   suite_add_tcase(s, tc);
   return s;

@@ -3,12 +3,17 @@
 
 Implements grpc.testing.TestService as gRPC's doc/interop-test-descriptions.md
 describes the server features: EmptyCall, UnaryCall (response_size, payload,
-response_type, response_compressed), CacheableUnaryCall, StreamingOutputCall
-(with interval_us), StreamingInputCall, FullDuplexCall, HalfDuplexCall, Echo
-Status and Echo Metadata on every method.  UnimplementedCall and
-grpc.testing.UnimplementedService are left unimplemented on purpose.  Not
-implemented: expect_compressed (grpcio does not tell a handler whether the
-request was compressed), fill_username/fill_oauth_scope (no auth here).
+response_type), CacheableUnaryCall, StreamingOutputCall (with interval_us),
+StreamingInputCall, FullDuplexCall, HalfDuplexCall, Echo Status and Echo
+Metadata on every method, and CompressedResponse: UnaryCall's
+response_compressed (gzip by context.set_compression, or none), and in the
+streaming methods ResponseParameters.compressed (true: the call compresses
+with gzip from then on; false: context.disable_next_message_compression).
+UnimplementedCall and grpc.testing.UnimplementedService are left
+unimplemented on purpose.  Not implemented: CompressedRequest (grpcio does
+not tell a handler whether a request arrived compressed -- nor shows it
+grpc-encoding -- so expect_compressed is ignored), fill_username and
+fill_oauth_scope (no auth here).
 
 cgrpc test extension: request metadata `x-cgrpc-test-sleep-ms: N` makes every
 method sleep N milliseconds (or until the call is cancelled or its deadline

@@ -5,6 +5,11 @@
 // Runs the cases of interop_cases.py (gRPC's doc/interop-test-descriptions.md
 // plus our extra cases), in the order given, exactly as grpcio_client.py
 // does; its docstring says where we go beyond the official descriptions.
+// Compression: grpc-js compresses per channel (grpc.default_compression_algorithm),
+// so "compressed" requests go on a second channel set to gzip, and the
+// uncompressed second request of client_compressed_streaming is written with
+// the NoCompress write flag.  grpc-js does not tell whether a response
+// arrived compressed: server_compressed_* check the responses only.
 //
 // Usage: node grpcjs_client.js --server_port N [--server_host H]
 //            [--server_host_override AUTHORITY] [--test_case all|CASE[,CASE...]]
@@ -34,6 +39,11 @@ const SLEEP_MAX_MS = 1500;
 // server_streaming_with_interval
 const INTERVAL_US = 100000;
 const INTERVAL_SLACK_MS = 5;
+
+// grpc-js's WriteFlags.NoCompress (a const enum, so not exported).
+const WRITE_NO_COMPRESS = 2;
+// grpc.default_compression_algorithm values: identity 0, deflate 1, gzip 2.
+const COMPRESSION_GZIP = 2;
 
 const CODE_NAMES = {};
 for (const [name, value] of Object.entries(grpc.status)) CODE_NAMES[value] = name;
@@ -193,11 +203,15 @@ class Cases {
     const creds = grpc.credentials.createInsecure();
     this.stub = new testing.TestService(target, creds, options);
     this.unimplemented = new testing.UnimplementedService(target, creds, options);
+    // A channel of its own that compresses every request (the compression cases).
+    this.gzipStub = new testing.TestService(target, creds, Object.assign(
+      {}, options, { 'grpc.default_compression_algorithm': COMPRESSION_GZIP }));
   }
 
   close() {
     this.stub.close();
     this.unimplemented.close();
+    this.gzipStub.close();
   }
 
   async pingPong(tracker, exchanges) {
@@ -356,6 +370,91 @@ class Cases {
     t.call.write({ payload: zeros(27182) });
     await t.done;
     expectStatus(t.status, grpc.status.DEADLINE_EXCEEDED);
+  }
+
+  // ---- the compression cases -------------------------------------------------
+
+  async client_compressed_unary() {
+    const steps = [
+      // The probe: a server that cannot tell how a request came fails here.
+      ['probe (uncompressed, expect_compressed true)', this.stub, true,
+       grpc.status.INVALID_ARGUMENT],
+      ['gzip request, expect_compressed true', this.gzipStub, true, grpc.status.OK],
+      ['uncompressed request, expect_compressed false', this.stub, false, grpc.status.OK],
+    ];
+    for (const [what, stub, expected, code] of steps) {
+      const r = await unary((cb) => stub.UnaryCall({
+        response_type: 'COMPRESSABLE', response_size: 314159, payload: zeros(271828),
+        expect_compressed: { value: expected },
+      }, cb));
+      try {
+        expectStatus(r.status, code);
+        if (code === grpc.status.OK) checkPayload(r.response.payload, 314159);
+      } catch (e) {
+        throw new Failure(`${what}: ${e.message}`);
+      }
+    }
+  }
+
+  async server_compressed_unary() {
+    for (const value of [true, false]) {
+      const r = await unary((cb) => this.stub.UnaryCall({
+        response_type: 'COMPRESSABLE', response_size: 314159, payload: zeros(271828),
+        response_compressed: { value },
+      }, cb));
+      try {
+        expectStatus(r.status, grpc.status.OK);
+        checkPayload(r.response.payload, 314159);
+      } catch (e) {
+        throw new Failure(`response_compressed ${value}: ${e.message}`);
+      }
+    }
+  }
+
+  async client_compressed_streaming() {
+    // The probe: one uncompressed request expecting compression.
+    let call;
+    let r = await unary((cb) => {
+      call = this.stub.StreamingInputCall(cb);
+      call.write({ payload: zeros(27182), expect_compressed: { value: true } });
+      call.end();
+      return call;
+    });
+    try {
+      expectStatus(r.status, grpc.status.INVALID_ARGUMENT);
+    } catch (e) {
+      throw new Failure(`probe (uncompressed, expect_compressed true): ${e.message}`);
+    }
+    // On the gzip channel: the first request compressed, the second not.
+    r = await unary((cb) => {
+      call = this.gzipStub.StreamingInputCall(cb);
+      call.write({ payload: zeros(27182), expect_compressed: { value: true } });
+      call.write({ payload: zeros(45904), expect_compressed: { value: false } },
+                 WRITE_NO_COMPRESS);
+      call.end();
+      return call;
+    });
+    try {
+      expectStatus(r.status, grpc.status.OK);
+      expect(r.response.aggregated_payload_size === 73086,
+             `aggregated_payload_size ${r.response.aggregated_payload_size}, want 73086`);
+    } catch (e) {
+      throw new Failure(`gzip call, one request compressed and one not: ${e.message}`);
+    }
+  }
+
+  async server_compressed_streaming() {
+    const sizes = [31415, 92653];
+    const t = new Tracker(this.stub.StreamingOutputCall({
+      response_type: 'COMPRESSABLE',
+      response_parameters: [
+        { size: 31415, compressed: { value: true } },
+        { size: 92653, compressed: { value: false } },
+      ],
+    }));
+    const responses = await t.rest();
+    expectStatus(t.status, grpc.status.OK);
+    checkResponses(responses, sizes);
   }
 
   // ---- our extra cases --------------------------------------------------------

@@ -36,7 +36,12 @@ const OFFICIAL_CASES = [
   'cancel_after_begin',
   'cancel_after_first_response',
   'timeout_on_sleeping_server',
+  'client_compressed_unary',
+  'server_compressed_unary',
+  'client_compressed_streaming',
+  'server_compressed_streaming',
 ];
+const COMPRESSION_CASES = OFFICIAL_CASES.slice(-4);
 const EXTRA_CASES = [
   'half_duplex',
   'server_streaming_with_interval',
@@ -44,6 +49,7 @@ const EXTRA_CASES = [
 ];
 const GROUPS = {
   all: OFFICIAL_CASES,
+  compression: COMPRESSION_CASES,
   extra: EXTRA_CASES,
   everything: OFFICIAL_CASES.concat(EXTRA_CASES),
 };

@@ -8,8 +8,12 @@
 // (with interval_us), StreamingInputCall, FullDuplexCall, HalfDuplexCall
 // (answers once the client half-closed), Echo Status and Echo Metadata on
 // every method.  UnimplementedCall and grpc.testing.UnimplementedService are
-// left unimplemented on purpose.  Not implemented: compression, fill_username
-// and fill_oauth_scope (no auth here).
+// left unimplemented on purpose.  Not implemented: fill_username and
+// fill_oauth_scope (no auth here), and compression, which grpc-js 1.14 does
+// not allow a server: it decompresses requests but neither says whether one
+// arrived compressed (so expect_compressed is ignored) nor compresses a
+// response (so response_compressed and ResponseParameters.compressed are
+// ignored).
 //
 // Echo Status: UnaryCall, FullDuplexCall and HalfDuplexCall end the call with
 // a request's response_status (non-zero code) before answering that request;

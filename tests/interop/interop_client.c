@@ -6,10 +6,11 @@
  *                       [--server_host_override AUTHORITY] [--test_case CASES]
  *                       [--use_tls false]
  * CASES is a comma-separated list of case names and groups: "all" (the
- * default; the official cases that need neither cloud credentials nor
- * compression), "extra" (our own cases) or "everything".  The cases run in
- * the order given.  Prints one line per case, "PASS <case>" or
- * "FAIL <case>: <why>", and exits 0 only if every case passed (2 on bad usage).
+ * default; the official cases that need no cloud credentials),
+ * "compression" (the four compression cases among them), "extra" (our own
+ * cases) or "everything".  The cases run in the order given.  Prints one line
+ * per case, "PASS <case>" or "FAIL <case>: <why>", and exits 0 only if every
+ * case passed (2 on bad usage).
  *
  * The cases are those of interop_cases.py, run exactly as grpcio_client.py
  * and grpcjs_client.js run them:
@@ -22,6 +23,13 @@
  *   UnaryCall and the FullDuplexCall one) also send the special_status_message
  *   text and a message full of '%' signs (percent-encoding and printf-style
  *   misuse).
+ * - client_compressed_unary, client_compressed_streaming: as described, the
+ *   probe included (it must fail with INVALID_ARGUMENT); "compressed" is gzip
+ *   by call options, and the uncompressed second request of the stream goes
+ *   with CGRPC_SEND_NO_COMPRESS.
+ * - server_compressed_unary, server_compressed_streaming: as described; the
+ *   compressed flag of each response is checked (cgrpc_call_response_compressed),
+ *   so UnaryCall goes through the streaming API to keep the call.
  * - extra: half_duplex (HalfDuplexCall: four requests, half-close, four
  *   responses), server_streaming_with_interval (three responses 100 ms
  *   apart: the server must observe interval_us), timeout_on_sleeping_server_unary
@@ -772,6 +780,231 @@ static int timeout_on_sleeping_server(test_ctx *t)
   return rv;
 }
 
+/* ---- the compression cases ---------------------------------------------- */
+
+/* gzip on every request message of a call (the channel sends none). */
+static cgrpc_call_options *gzip_options(test_ctx *t)
+{
+  cgrpc_call_options *opts = NULL;
+  int rv;
+
+  if ((rv = cgrpc_call_options_new(&opts)) != 0 ||
+      (rv = cgrpc_call_options_set_compression(opts, "gzip")) != 0) {
+    cgrpc_call_options_free(opts);
+    fail(t, "call options: %s", cgrpc_strerror(rv));
+    return NULL;
+  }
+  return opts;
+}
+
+/*
+ * UnaryCall through the streaming API, which -- unlike the blocking stub --
+ * leaves us the call to ask whether the response arrived compressed.  Fails
+ * unless the call ends with want and, when that is OK, the response has
+ * LARGE_RESPONSE_SIZE zero bytes and arrived compressed (want_compressed 1)
+ * or not (0); -1 takes either.
+ */
+static int unary_call_checked(test_ctx *t, const Grpc__Testing__SimpleRequest *request,
+                              const cgrpc_call_options *opts, cgrpc_code want, int want_compressed)
+{
+  const cgrpc_method_desc *method =
+      &grpc__testing__test_service__cgrpc_service.methods[GRPC__TESTING__TEST_SERVICE__METHOD_UNARY_CALL];
+  ProtobufCMessage *msg = NULL;
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  cgrpc_call *call = NULL;
+  cgrpc_code code;
+  int compressed = 0;
+  int rv;
+
+  rv = cgrpc_call_start_stream(t->channel, method, &request->base, opts, &call);
+  if (rv != 0)
+    return fail(t, "starting UnaryCall: %s", cgrpc_strerror(rv));
+  if (cgrpc_call_recv(call, &msg) == 1)
+    compressed = cgrpc_call_response_compressed(call);
+  code = cgrpc_call_finish(call, &status);
+  rv = expect_status(t, code, &status, want, NULL);
+  if (rv == 0 && want != CGRPC_STATUS_OK && msg != NULL)
+    rv = fail(t, "a failed call returned a response");
+  if (rv == 0 && want == CGRPC_STATUS_OK && msg == NULL)
+    rv = fail(t, "call succeeded without a response");
+  if (rv == 0 && want == CGRPC_STATUS_OK)
+    rv = check_payload(t, ((Grpc__Testing__SimpleResponse *)msg)->payload, LARGE_RESPONSE_SIZE);
+  if (rv == 0 && want_compressed >= 0 && compressed != want_compressed)
+    rv = fail(t, "the response arrived %s, want %s", compressed ? "compressed" : "uncompressed",
+              want_compressed ? "compressed" : "uncompressed");
+  free_message(t, msg);
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv;
+}
+
+static int client_compressed_unary(test_ctx *t)
+{
+  Grpc__Testing__SimpleRequest request;
+  Grpc__Testing__Payload payload;
+  Grpc__Testing__BoolValue expect = GRPC__TESTING__BOOL_VALUE__INIT;
+  cgrpc_call_options *gzip;
+  int rv;
+
+  large_request(t, &request, &payload);
+  request.expect_compressed = &expect;
+  /* The probe: uncompressed, yet expect_compressed.  A server that cannot
+   * tell how a request arrived cannot refuse it, and fails here. */
+  expect.value = 1;
+  if (unary_call_checked(t, &request, NULL, CGRPC_STATUS_INVALID_ARGUMENT, -1) != 0)
+    return fail_in(t, "probe (uncompressed, expect_compressed true)");
+  if ((gzip = gzip_options(t)) == NULL)
+    return -1;
+  rv = unary_call_checked(t, &request, gzip, CGRPC_STATUS_OK, -1);
+  cgrpc_call_options_free(gzip);
+  if (rv != 0)
+    return fail_in(t, "gzip request, expect_compressed true");
+  expect.value = 0;
+  if (unary_call_checked(t, &request, NULL, CGRPC_STATUS_OK, -1) != 0)
+    return fail_in(t, "uncompressed request, expect_compressed false");
+  return 0;
+}
+
+static int server_compressed_unary(test_ctx *t)
+{
+  Grpc__Testing__SimpleRequest request;
+  Grpc__Testing__Payload payload;
+  Grpc__Testing__BoolValue compressed = GRPC__TESTING__BOOL_VALUE__INIT;
+
+  large_request(t, &request, &payload);
+  request.response_compressed = &compressed;
+  for (int value = 1; value >= 0; value--) {
+    compressed.value = value;
+    if (unary_call_checked(t, &request, NULL, CGRPC_STATUS_OK, value) != 0)
+      return fail_in(t, value ? "response_compressed true" : "response_compressed false");
+  }
+  return 0;
+}
+
+/* One StreamingInputCallRequest of size zero bytes with expect_compressed,
+ * sent with flags (CGRPC_SEND_NO_COMPRESS or 0); returns send's result. */
+static int send_expecting(test_ctx *t, cgrpc_call *call, size_t size, int expect_compressed,
+                          unsigned flags)
+{
+  Grpc__Testing__StreamingInputCallRequest request =
+      GRPC__TESTING__STREAMING_INPUT_CALL_REQUEST__INIT;
+  Grpc__Testing__Payload payload = GRPC__TESTING__PAYLOAD__INIT;
+  Grpc__Testing__BoolValue expect = GRPC__TESTING__BOOL_VALUE__INIT;
+
+  payload.type = GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE;
+  payload.body.data = t->zeros;
+  payload.body.len = size;
+  expect.value = expect_compressed;
+  request.payload = &payload;
+  request.expect_compressed = &expect;
+  return cgrpc_call_send_flags(call, &request.base, flags);
+}
+
+static int client_compressed_streaming(test_ctx *t)
+{
+  Grpc__Testing__StreamingInputCallResponse *response = NULL;
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  cgrpc_call_options *gzip;
+  cgrpc_call *call = NULL;
+  cgrpc_code code;
+  int rv, send_rv;
+
+  /* The probe: one uncompressed request expecting compression. */
+  rv = grpc__testing__test_service_client__streaming_input_call(t->channel, NULL, &call);
+  if (rv != 0)
+    return fail(t, "starting StreamingInputCall: %s", cgrpc_strerror(rv));
+  /* The server may end the call before the half-close: the status decides. */
+  (void)send_expecting(t, call, 27182, 1, 0);
+  code = grpc__testing__test_service_client__streaming_input_call_close_and_recv(call, &response,
+                                                                                &status);
+  rv = expect_status(t, code, &status, CGRPC_STATUS_INVALID_ARGUMENT, NULL);
+  free_message(t, response);
+  response = NULL;
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  call = NULL;
+  if (rv != 0)
+    return fail_in(t, "probe (uncompressed, expect_compressed true)");
+
+  /* A gzip call: the first request compressed, the second sent plain. */
+  if ((gzip = gzip_options(t)) == NULL)
+    return -1;
+  rv = grpc__testing__test_service_client__streaming_input_call(t->channel, gzip, &call);
+  cgrpc_call_options_free(gzip);
+  if (rv != 0)
+    return fail(t, "starting StreamingInputCall: %s", cgrpc_strerror(rv));
+  send_rv = send_expecting(t, call, 27182, 1, 0);
+  if (send_rv == 0)
+    send_rv = send_expecting(t, call, 45904, 0, CGRPC_SEND_NO_COMPRESS);
+  code = grpc__testing__test_service_client__streaming_input_call_close_and_recv(call, &response,
+                                                                                &status);
+  rv = expect_status(t, code, &status, CGRPC_STATUS_OK, NULL);
+  if (rv == 0 && send_rv != 0)
+    rv = fail(t, "sending: %s, yet the call succeeded", cgrpc_strerror(send_rv));
+  if (rv == 0 && response->aggregated_payload_size != 73086)
+    rv = fail(t, "aggregated_payload_size %d, want 73086", (int)response->aggregated_payload_size);
+  free_message(t, response);
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv == 0 ? 0 : fail_in(t, "gzip call, one request compressed and one not");
+}
+
+static int server_compressed_streaming(test_ctx *t)
+{
+  static const size_t sizes[] = {31415, 92653};
+  Grpc__Testing__StreamingOutputCallRequest request =
+      GRPC__TESTING__STREAMING_OUTPUT_CALL_REQUEST__INIT;
+  Grpc__Testing__ResponseParameters params[2], *param_ptrs[2];
+  Grpc__Testing__BoolValue compressed[2];
+  cgrpc_status status = CGRPC_STATUS_INIT;
+  char problem[400] = "";
+  cgrpc_call *call = NULL;
+  cgrpc_code code;
+  size_t got = 0;
+  int rv;
+
+  request.response_type = GRPC__TESTING__PAYLOAD_TYPE__COMPRESSABLE;
+  for (size_t i = 0; i < 2; i++) {
+    grpc__testing__response_parameters__init(&params[i]);
+    grpc__testing__bool_value__init(&compressed[i]);
+    compressed[i].value = i == 0;
+    params[i].size = (int32_t)sizes[i];
+    params[i].compressed = &compressed[i];
+    param_ptrs[i] = &params[i];
+  }
+  request.n_response_parameters = 2;
+  request.response_parameters = param_ptrs;
+  rv = grpc__testing__test_service_client__streaming_output_call(t->channel, &request, NULL,
+                                                                 &call);
+  if (rv != 0)
+    return fail(t, "starting StreamingOutputCall: %s", cgrpc_strerror(rv));
+  for (;;) {
+    Grpc__Testing__StreamingOutputCallResponse *response = NULL;
+    if (grpc__testing__test_service_client__streaming_output_call_recv(call, &response) != 1)
+      break;
+    if (problem[0] == '\0' && got < 2) {
+      char what[40];
+      int was = cgrpc_call_response_compressed(call);
+      snprintf(what, sizeof what, "response %zu", got);
+      if (payload_problem(problem, sizeof problem, response->payload, sizes[got], what) == 0 &&
+          was != (int)compressed[got].value)
+        snprintf(problem, sizeof problem, "response %zu (compressed %s) arrived %s", got,
+                 compressed[got].value ? "true" : "false", was ? "compressed" : "uncompressed");
+    }
+    got++;
+    free_message(t, response);
+  }
+  code = cgrpc_call_finish(call, &status);
+  rv = expect_status(t, code, &status, CGRPC_STATUS_OK, NULL);
+  if (rv == 0 && got != 2)
+    rv = fail(t, "%zu responses, want 2", got);
+  if (rv == 0 && problem[0] != '\0')
+    rv = fail(t, "%s", problem);
+  cgrpc_status_clear(&status);
+  cgrpc_call_free(call);
+  return rv;
+}
+
 /* ---- our extra cases ----------------------------------------------------- */
 
 static int half_duplex(test_ctx *t)
@@ -875,7 +1108,8 @@ typedef struct test_case {
   int (*run)(test_ctx *t);
 } test_case;
 
-/* interop_cases.OFFICIAL_CASES, then interop_cases.EXTRA_CASES. */
+/* interop_cases.OFFICIAL_CASES (the compression ones last), then
+ * interop_cases.EXTRA_CASES. */
 static const test_case cases[] = {
   {"empty_unary", empty_unary},
   {"large_unary", large_unary},
@@ -891,18 +1125,23 @@ static const test_case cases[] = {
   {"cancel_after_begin", cancel_after_begin},
   {"cancel_after_first_response", cancel_after_first_response},
   {"timeout_on_sleeping_server", timeout_on_sleeping_server},
+  {"client_compressed_unary", client_compressed_unary},
+  {"server_compressed_unary", server_compressed_unary},
+  {"client_compressed_streaming", client_compressed_streaming},
+  {"server_compressed_streaming", server_compressed_streaming},
   {"half_duplex", half_duplex},
   {"server_streaming_with_interval", server_streaming_with_interval},
   {"timeout_on_sleeping_server_unary", timeout_on_sleeping_server_unary},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
-#define N_OFFICIAL 14
+#define N_OFFICIAL 18
+#define FIRST_COMPRESSION 14 /* the "compression" group: FIRST_COMPRESSION .. N_OFFICIAL - 1 */
 
 static void usage(void)
 {
   fprintf(stderr,
           "usage: %s --server_port N [--server_host H] [--server_host_override AUTHORITY]\n"
-          "       [--test_case all|extra|everything|CASE[,CASE...]] [--use_tls false]\n"
+          "       [--test_case all|compression|extra|everything|CASE[,CASE...]] [--use_tls false]\n"
           "cases:",
           progname);
   for (size_t i = 0; i < N_CASES; i++)
@@ -949,6 +1188,9 @@ static void select_cases(const char *list, size_t *order, size_t *n)
     size_t from = N_CASES, to = 0;
     if (len == 3 && strncmp(p, "all", 3) == 0) {
       from = 0;
+      to = N_OFFICIAL;
+    } else if (len == 11 && strncmp(p, "compression", 11) == 0) {
+      from = FIRST_COMPRESSION;
       to = N_OFFICIAL;
     } else if (len == 5 && strncmp(p, "extra", 5) == 0) {
       from = N_OFFICIAL;

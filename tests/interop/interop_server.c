@@ -19,10 +19,20 @@
  * then ends with it (as grpcio_server.py and grpcjs_server.js do).
  * UnimplementedCall is left NULL in the skeleton (so the runtime answers
  * UNIMPLEMENTED), and grpc.testing.UnimplementedService is not registered.
- * Not supported: TLS (--use_tls=true is refused), compression
- * (response_compressed is ignored; a request with expect_compressed=true is
- * refused with INVALID_ARGUMENT, as the doc wants for an uncompressed one),
- * fill_username/fill_oauth_scope (no auth).
+ *
+ * Compression, message by message: CompressedRequest -- a request (each
+ * request of StreamingInputCall) with expect_compressed set must have arrived
+ * compressed if it is true and uncompressed if it is false, or the call ends
+ * with INVALID_ARGUMENT; CompressedResponse -- UnaryCall compresses its
+ * response with gzip when response_compressed is true, and the streaming
+ * methods send each response whose ResponseParameters.compressed is true
+ * with gzip and every other one uncompressed.  The response headers name
+ * gzip once a request asks for a compressed response, so a stream whose
+ * response headers went out before any request asked ends with
+ * FAILED_PRECONDITION when a later one does.
+ *
+ * Not supported: TLS (--use_tls=true is refused), fill_username and
+ * fill_oauth_scope (no auth).
  *
  * cgrpc test extension: request metadata "x-cgrpc-test-sleep-ms: N" makes
  * every method sleep N ms (or until the call is cancelled or its deadline
@@ -162,12 +172,25 @@ static int echo_status(cgrpc_server_call *call, const Grpc__Testing__EchoStatus 
   return 1;
 }
 
-/* A request we cannot take because it wants compression: the doc wants
- * INVALID_ARGUMENT for an uncompressed request with expect_compressed set,
- * and the runtime has no compression, so every request is uncompressed. */
-static int wants_compression(const Grpc__Testing__BoolValue *expect_compressed)
+/* CompressedRequest: a request with expect_compressed set must have come
+ * compressed (true) or uncompressed (false); the runtime says how the
+ * request -- for streams, the one recv gave last -- arrived. */
+static cgrpc_code check_request_compression(cgrpc_server_call *call,
+                                            const Grpc__Testing__BoolValue *expect_compressed)
 {
-  return expect_compressed != NULL && expect_compressed->value;
+  int compressed = cgrpc_server_call_request_compressed(call);
+
+  if (expect_compressed == NULL || (expect_compressed->value != 0) == (compressed != 0))
+    return CGRPC_STATUS_OK;
+  return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
+                                      "expect_compressed is %s but the request arrived %s",
+                                      expect_compressed->value ? "true" : "false",
+                                      compressed ? "compressed" : "uncompressed");
+}
+
+static int is_true(const Grpc__Testing__BoolValue *value)
+{
+  return value != NULL && value->value;
 }
 
 /* A payload of size zero bytes in call memory, or NULL when out of memory. */
@@ -191,10 +214,11 @@ static Grpc__Testing__Payload *zero_payload(cgrpc_server_call *call, size_t size
 
 /* ---- answering a StreamingOutputCallRequest ----------------------------- */
 
-/* The generated send function of StreamingOutputCall, FullDuplexCall or
- * HalfDuplexCall: they all send StreamingOutputCallResponse. */
-typedef int (*output_send_fn)(cgrpc_server_call *call,
-                              const Grpc__Testing__StreamingOutputCallResponse *response);
+/* What StreamingOutputCall, FullDuplexCall and HalfDuplexCall keep across
+ * the requests of a call. */
+typedef struct output_state {
+  int compressing; /* the call's responses may go compressed (gzip) */
+} output_state;
 
 static cgrpc_code check_output_request(cgrpc_server_call *call,
                                        const Grpc__Testing__StreamingOutputCallRequest *request)
@@ -209,18 +233,41 @@ static cgrpc_code check_output_request(cgrpc_server_call *call,
       return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
                                           "response_parameters[%zu]: size %d, interval_us %d", i,
                                           (int)p->size, (int)p->interval_us);
-    if (p->compressed != NULL && p->compressed->value)
-      return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
-                                          "this server does not compress responses");
   }
+  return CGRPC_STATUS_OK;
+}
+
+/* CompressedResponse: the call's responses go with gzip from the first
+ * request that wants one of them compressed on; send_responses then sends
+ * the others with CGRPC_SEND_NO_COMPRESS.  Possible only until the response
+ * headers are out. */
+static cgrpc_code enable_response_compression(
+    cgrpc_server_call *call, const Grpc__Testing__StreamingOutputCallRequest *request,
+    output_state *state)
+{
+  int wanted = 0;
+  int rv;
+
+  for (size_t i = 0; i < request->n_response_parameters; i++)
+    wanted |= is_true(request->response_parameters[i]->compressed);
+  if (!wanted || state->compressing)
+    return CGRPC_STATUS_OK;
+  rv = cgrpc_server_call_set_compression(call, "gzip");
+  if (rv == CGRPC_ERR_STATE)
+    return cgrpc_server_call_set_status(call, CGRPC_STATUS_FAILED_PRECONDITION,
+                                        "a compressed response was asked for after the response "
+                                        "headers went out uncompressed");
+  if (rv != 0)
+    return cgrpc_server_call_set_status(call, CGRPC_STATUS_INTERNAL, "compressing: %s",
+                                        cgrpc_strerror(rv));
+  state->compressing = 1;
   return CGRPC_STATUS_OK;
 }
 
 /* One response per ResponseParameters, each after its interval_us (counted
  * from the previous response). */
 static cgrpc_code send_responses(cgrpc_server_call *call,
-                                 const Grpc__Testing__StreamingOutputCallRequest *request,
-                                 output_send_fn send)
+                                 const Grpc__Testing__StreamingOutputCallRequest *request)
 {
   size_t largest = 0;
   uint8_t *zeros;
@@ -238,6 +285,7 @@ static cgrpc_code send_responses(cgrpc_server_call *call,
     Grpc__Testing__Payload payload = GRPC__TESTING__PAYLOAD__INIT;
     Grpc__Testing__StreamingOutputCallResponse response =
         GRPC__TESTING__STREAMING_OUTPUT_CALL_RESPONSE__INIT;
+    unsigned flags = is_true(p->compressed) ? 0 : CGRPC_SEND_NO_COMPRESS;
     int rv;
 
     if (p->interval_us > 0 && sleep_on_call(call, (int64_t)p->interval_us * 1000) != 0) {
@@ -248,7 +296,7 @@ static cgrpc_code send_responses(cgrpc_server_call *call,
     payload.body.data = zeros;
     payload.body.len = (size_t)p->size;
     response.payload = &payload;
-    rv = send(call, &response);
+    rv = cgrpc_server_call_send_flags(call, &response.base, flags);
     if (rv != 0) {
       code = cgrpc_server_call_set_status(call, CGRPC_STATUS_CANCELLED, "sending response %zu: %s",
                                           i, cgrpc_strerror(rv));
@@ -263,7 +311,7 @@ static cgrpc_code send_responses(cgrpc_server_call *call,
  * (before the responses if status_first, else after them). */
 static cgrpc_code answer_output_request(cgrpc_server_call *call,
                                         const Grpc__Testing__StreamingOutputCallRequest *request,
-                                        output_send_fn send, int status_first)
+                                        output_state *state, int status_first)
 {
   cgrpc_code code;
 
@@ -271,7 +319,9 @@ static cgrpc_code answer_output_request(cgrpc_server_call *call,
     return code;
   if ((code = check_output_request(call, request)) != CGRPC_STATUS_OK)
     return code;
-  if ((code = send_responses(call, request, send)) != CGRPC_STATUS_OK)
+  if ((code = enable_response_compression(call, request, state)) != CGRPC_STATUS_OK)
+    return code;
+  if ((code = send_responses(call, request)) != CGRPC_STATUS_OK)
     return code;
   if (!status_first && echo_status(call, request->response_status, &code))
     return code;
@@ -309,9 +359,8 @@ static cgrpc_code unary_call(cgrpc_server_call *call, const Grpc__Testing__Simpl
     return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
                                         "unsupported response_type %d",
                                         (int)request->response_type);
-  if (wants_compression(request->expect_compressed))
-    return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
-                                        "this server does not take compressed requests");
+  if ((code = check_request_compression(call, request->expect_compressed)) != CGRPC_STATUS_OK)
+    return code;
   if (request->response_size < 0)
     return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
                                         "negative response_size %d",
@@ -325,6 +374,13 @@ static cgrpc_code unary_call(cgrpc_server_call *call, const Grpc__Testing__Simpl
   }
   if (request->fill_server_id)
     response->server_id = cgrpc_server_call_strdup(call, "cgrpc-interop-server");
+  /* The one response goes with the call's encoding: gzip, or none. */
+  if (is_true(request->response_compressed)) {
+    int rv = cgrpc_server_call_set_compression(call, "gzip");
+    if (rv != 0)
+      return cgrpc_server_call_set_status(call, CGRPC_STATUS_INTERNAL, "compressing: %s",
+                                          cgrpc_strerror(rv));
+  }
   return CGRPC_STATUS_OK;
 }
 
@@ -366,13 +422,13 @@ static cgrpc_code streaming_output_call(cgrpc_server_call *call,
                                         const Grpc__Testing__StreamingOutputCallRequest *request,
                                         void *user_data)
 {
+  output_state state = {0};
   cgrpc_code code = prologue(call);
 
   (void)user_data;
   if (code != CGRPC_STATUS_OK)
     return code;
-  return answer_output_request(call, request,
-                               grpc__testing__test_service_server__streaming_output_call_send, 0);
+  return answer_output_request(call, request, &state, 0);
 }
 
 /* Requests until the half-close, then the sum of their payload sizes. */
@@ -393,9 +449,8 @@ static cgrpc_code streaming_input_call(cgrpc_server_call *call,
       break;
     if (rv < 0)
       return recv_failed(call, rv);
-    if (wants_compression(request->expect_compressed))
-      return cgrpc_server_call_set_status(call, CGRPC_STATUS_INVALID_ARGUMENT,
-                                          "this server does not take compressed requests");
+    if ((code = check_request_compression(call, request->expect_compressed)) != CGRPC_STATUS_OK)
+      return code;
     if (request->payload != NULL)
       total += (int64_t)request->payload->body.len;
     if (total > INT32_MAX)
@@ -409,6 +464,7 @@ static cgrpc_code streaming_input_call(cgrpc_server_call *call,
 /* Each request answered as it comes; OK after the half-close. */
 static cgrpc_code full_duplex_call(cgrpc_server_call *call, void *user_data)
 {
+  output_state state = {0};
   cgrpc_code code = prologue(call);
 
   (void)user_data;
@@ -421,8 +477,7 @@ static cgrpc_code full_duplex_call(cgrpc_server_call *call, void *user_data)
       return CGRPC_STATUS_OK;
     if (rv < 0)
       return recv_failed(call, rv);
-    code = answer_output_request(call, request,
-                                 grpc__testing__test_service_server__full_duplex_call_send, 1);
+    code = answer_output_request(call, request, &state, 1);
     if (code != CGRPC_STATUS_OK)
       return code;
   }
@@ -440,6 +495,7 @@ typedef struct held_request {
  * answered in order. */
 static cgrpc_code half_duplex_call(cgrpc_server_call *call, void *user_data)
 {
+  output_state state = {0};
   cgrpc_code code = prologue(call);
   held_request *first = NULL, **last = &first;
 
@@ -473,8 +529,7 @@ static cgrpc_code half_duplex_call(cgrpc_server_call *call, void *user_data)
     if (request == NULL)
       return cgrpc_server_call_set_status(call, CGRPC_STATUS_INTERNAL,
                                           "cannot decode a held request");
-    code = answer_output_request(call, request,
-                                 grpc__testing__test_service_server__half_duplex_call_send, 1);
+    code = answer_output_request(call, request, &state, 1);
     grpc__testing__streaming_output_call_request__free_unpacked(request, NULL);
     if (code != CGRPC_STATUS_OK)
       return code;

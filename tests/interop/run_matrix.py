@@ -13,11 +13,17 @@ or `FAIL <case>: <why>` for each, and exit 0 exactly when all passed.  Each
 case is bounded by --case-timeout (counted from the previous verdict): a
 client that hangs or dies is killed, the case it was running fails, and a new
 client process runs the rest.  With --one-process-per-case (or a client
-template that uses {case}) every case gets its own client process.  Finally
+template that uses {case}) every case gets its own client process.
+
+Cases a pairing cannot run -- the compression cases need features not every
+implementation's API has -- are skipped with the reason printed (`SKIP
+<case>: <why>`; see interop_cases.plan).  The implementations come from the
+programs' names (interop_* is cgrpc, grpcio_* grpcio, grpcjs_* grpc-js) or
+from --client-impl and --server-impl; an unknown one skips nothing.  Finally
 the server gets SIGTERM and must exit with status 0 within --stop-timeout
 (so a crash, a hang at shutdown, or a leak reported by valgrind
---error-exitcode fails the run).  Exit status: 0 if all of that held, 1 if
-not, 2 on bad usage.
+--error-exitcode fails the run).  Exit status: 0 if all of that held (skips
+included), 1 if not, 2 on bad usage.
 
 Standard library only: the driver needs no grpcio.
 """
@@ -75,6 +81,18 @@ def program_label(argv):
             continue
         return base
     return os.path.basename(argv[0]) if argv else "?"
+
+
+# Test programs by name prefix, and the implementation they run on.
+IMPLEMENTATIONS = (("interop_", "cgrpc"), ("grpcio_", "grpcio"), ("grpcjs_", "grpcjs"))
+
+
+def implementation(label):
+    """The implementation of a test program (by program_label), or None."""
+    for prefix, impl in IMPLEMENTATIONS:
+        if label.startswith(prefix):
+            return impl
+    return None
 
 
 def kill_group(proc):
@@ -242,10 +260,11 @@ def parse_verdict(line, cases):
     return name, why.strip() or "client said FAIL"
 
 
-def run_batch(client, batch, server, name, args, passed, failed):
+def run_batch(client, batch, server, name, args, passed, failed, notes):
     """Collects the verdicts of one client process on the cases of batch,
-    appending to passed and failed.  Returns the cases left for another
-    process (those after a case on which the client hung or died)."""
+    appending to passed and failed (notes: what the client cannot check, by
+    case, added to its verdict).  Returns the cases left for another process
+    (those after a case on which the client hung or died)."""
     pending = list(batch)
     batch_failed = False
     try:
@@ -265,13 +284,14 @@ def run_batch(client, batch, server, name, args, passed, failed):
                 verdict = (pending[0], why)
             case, why = verdict
             pending.remove(case)
+            note = "; " + notes[case] if notes.get(case) else ""
             if why is None:
                 passed.append(case)
-                log("PASS %s (%.2f s)" % (case, took))
+                log("PASS %s (%.2f s%s)" % (case, took, note))
             else:
                 failed.append(case)
                 batch_failed = True
-                log("FAIL %s: %s (%.2f s)" % (case, why, took))
+                log("FAIL %s: %s (%.2f s%s)" % (case, why, took, note))
             if not server.alive():
                 failed.append("server")
                 log("FAIL %s: server died during %s (%s)"
@@ -332,6 +352,11 @@ def main():
     parser.add_argument("--stop-timeout", type=float, default=10.0,
                         help="seconds for the server to exit after SIGTERM")
     parser.add_argument("--name", default=None, help="label for the log")
+    impls = sorted(set(impl for _, impl in IMPLEMENTATIONS))
+    parser.add_argument("--client-impl", choices=impls + ["other"], default=None,
+                        help="the client's implementation (default: from its name)")
+    parser.add_argument("--server-impl", choices=impls + ["other"], default=None,
+                        help="the server's implementation (default: from its name)")
     args = parser.parse_args()
     try:
         cases = interop_cases.expand(c.strip() for c in args.cases.split(",") if c.strip())
@@ -341,9 +366,23 @@ def main():
         parser.error("the client template needs {port}")
 
     server_argv = expand(args.server, host=args.host, port=0)
-    name = args.name or "%s vs %s" % (program_label(shlex.split(args.client)),
-                                      program_label(server_argv))
+    client_label = program_label(shlex.split(args.client))
+    server_label = program_label(server_argv)
+    name = args.name or "%s vs %s" % (client_label, server_label)
     started = time.monotonic()
+
+    # What this pairing cannot run, or checks only in part.
+    client_impl = args.client_impl or implementation(client_label)
+    server_impl = args.server_impl or implementation(server_label)
+    skipped = []
+    notes = {}
+    for case in cases:
+        skip, notes[case] = interop_cases.plan(case, client_impl, server_impl)
+        if skip is not None:
+            skipped.append(case)
+            log("SKIP %s: %s" % (case, skip))
+    cases = [case for case in cases if case not in skipped]
+
     failed = []
     passed = []
     try:
@@ -376,7 +415,8 @@ def main():
                     failed.append(case)
                     log("FAIL %s: cannot start client %s: %s" % (case, argv[0], e))
                 continue
-            remaining = run_batch(client, batch, server, name, args, passed, failed) + remaining
+            remaining = (run_batch(client, batch, server, name, args, passed, failed, notes)
+                         + remaining)
     finally:
         server_status = server.stop(args.stop_timeout)
         stop_status = describe_exit(server_status) if server_status is not None else (
@@ -394,9 +434,10 @@ def main():
             log("  server stdout after LISTENING:\n" + tail(extra))
     n_failed = len([c for c in failed if c not in ("server", "client")])
     not_run = len(cases) - len(passed) - n_failed
-    log("%s: %d passed, %d failed%s, server %s (%.1f s)"
+    log("%s: %d passed, %d failed%s%s, server %s (%.1f s)"
         % (name, len(passed), n_failed, ", %d not run" % not_run if not_run else "",
-           stop_status, time.monotonic() - started))
+           ", %d skipped" % len(skipped) if skipped else "", stop_status,
+           time.monotonic() - started))
     return 1 if failed else 0
 
 

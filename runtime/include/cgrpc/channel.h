@@ -246,6 +246,13 @@ CGRPC_EXTERN int cgrpc_call_start_stream_async(cgrpc_channel *ch, const cgrpc_me
  * thread.  NULL-safe. */
 CGRPC_EXTERN void cgrpc_call_cancel(cgrpc_call *call);
 
+/* Nonzero when the response message received last arrived compressed (its
+ * compressed flag was set): for a blocking stream the one cgrpc_call_recv
+ * returned last, in on_message the one being delivered, for an asynchronous
+ * unary call its response (once done has run).  0 before any message and
+ * for NULL.  The server's counterpart is cgrpc_server_call_request_compressed. */
+CGRPC_EXTERN int cgrpc_call_response_compressed(const cgrpc_call *call);
+
 /* Releases the handle.  A streaming call still running is cancelled first;
  * an asynchronous unary call is not.  NULL-safe. */
 CGRPC_EXTERN void cgrpc_call_free(cgrpc_call *call);
