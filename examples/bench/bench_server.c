@@ -6,10 +6,12 @@
  * Flags: --port N (0 = any free port) --host H (default 127.0.0.1)
  *        --threads T (handler threads; 0 = handlers on the I/O thread;
  *        default: the library's)
- *        --stream_handler blocking|async (how StreamingCall is written: a
- *        blocking handler looping on recv and send, or callbacks on the I/O
- *        thread; default blocking, async with --threads 0, where a blocking
- *        handler would hold up the I/O thread it waits on).
+ *        --stream_handler async|blocking (how StreamingCall is written:
+ *        callbacks on the I/O thread, the default; or a blocking handler
+ *        looping on recv and send, which holds a handler thread per open
+ *        stream, so that a stream beyond the pool's size waits for one to
+ *        end -- and with --threads 0 would hold up the I/O thread it waits on,
+ *        so that combination is refused).
  * Prints "LISTENING <port>" once it accepts calls; on SIGTERM or SIGINT it
  * shuts down gracefully, prints "SERVED <n>" (unary calls and streamed
  * messages answered OK), exits 0. */
@@ -243,7 +245,7 @@ static cgrpc_code streaming_call(cgrpc_server_call *call, void *user_data)
 static void usage(const char *argv0)
 {
   fprintf(stderr,
-          "usage: %s [--port N] [--host H] [--threads T] [--stream_handler blocking|async]\n",
+          "usage: %s [--port N] [--host H] [--threads T] [--stream_handler async|blocking]\n",
           argv0);
   exit(2);
 }
@@ -262,7 +264,7 @@ int main(int argc, char **argv)
 {
   int port = 0;
   int threads = -1; /* the library's default */
-  int async_streams = -1; /* blocking, unless handlers run on the I/O thread */
+  int async_streams = 1;
   const char *host = "127.0.0.1";
   for (int i = 1; i < argc; i++) {
     if (i + 1 >= argc)
@@ -281,9 +283,7 @@ int main(int argc, char **argv)
     else
       usage(argv[0]);
   }
-  if (async_streams < 0)
-    async_streams = threads == 0;
-  else if (threads == 0 && !async_streams)
+  if (threads == 0 && !async_streams)
     usage(argv[0]); /* the blocking handler would wait on its own thread */
 
   /* Block the shutdown signals before the server starts its threads, so that

@@ -1,26 +1,28 @@
 // grpc C++ BenchmarkService server: the reference the cgrpc bench_server is measured against.
 //
 // UnaryCall answers with a payload of request.response_size zero bytes, as grpc's own
-// benchmark server does (test/cpp/qps: ProcessSimpleRPC / SetPayload).  Three server
-// models, picked with --mode:
+// benchmark server does (test/cpp/qps: ProcessSimpleRPC / SetPayload); StreamingCall
+// (bidi ping-pong) answers each request with one such response.  Three server models,
+// picked with --mode:
 //
 //   async     (default) what grpc's own QPS benchmarks use for their C++ server
 //             (ASYNC_SERVER in test/cpp/qps/server_async.cc): one completion queue per
-//             thread, each polled by its own thread, with many calls requested in advance.
-//             --threads 0 (the default) means one thread per CPU this process may run on,
-//             so 1 when pinned to one core with taskset -- as grpc's "one server core"
-//             scenarios configure it.
+//             thread, each polled by its own thread, with many calls requested in advance;
+//             a stream is a small state machine on the queue (read, write, read, ...,
+//             finish), as there.  --threads 0 (the default) means one thread per CPU this
+//             process may run on, so 1 when pinned to one core with taskset -- as grpc's
+//             "one server core" scenarios configure it.
 //   sync      the synchronous API (a generated Service subclass); grpc manages its own
 //             polling threads.  --threads sets the number of completion queues.
-//   callback  the callback API (CallbackService + DefaultReactor); grpc runs handlers on
-//             its internal executor.
+//   callback  the callback API (CallbackService; DefaultReactor for UnaryCall, a
+//             ServerBidiReactor for StreamingCall); grpc runs handlers on its executor.
 //
 // The async model is the default because it is the one grpc tunes and publishes numbers
 // for; the other two are there to check that the comparison does not hinge on the choice.
 //
 // Flags: --port N (0 = any free port) --host H (default 127.0.0.1) --mode M --threads T.
 // Prints "LISTENING <port>" once it accepts calls; on SIGTERM or SIGINT it shuts down,
-// prints "SERVED <n>" (calls answered OK) and exits 0.
+// prints "SERVED <n>" (unary calls and streamed messages answered OK) and exits 0.
 
 #include <pthread.h>
 #include <sched.h>
@@ -51,7 +53,9 @@ std::atomic<uint64_t> g_served{0};
 // request may not be posted to a completion queue that is shutting down.
 std::atomic<bool> g_stopping{false};
 
-// The body of UnaryCall, shared by the three models.
+// The answer to one request, shared by the models and by both methods.  A stream
+// passes the same response every time, whose body keeps its capacity (grpc's server
+// does the same).  Counted once the answer is on its way (streams count after Write).
 grpc::Status Process(const SimpleRequest *request, SimpleResponse *response) {
   if (request->response_size() < 0)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "negative response_size");
@@ -59,16 +63,73 @@ grpc::Status Process(const SimpleRequest *request, SimpleResponse *response) {
     grpc::testing::Payload *payload = response->mutable_payload();
     payload->set_type(grpc::testing::COMPRESSABLE);
     payload->mutable_body()->assign(static_cast<size_t>(request->response_size()), '\0');
+  } else {
+    response->clear_payload();
   }
-  g_served.fetch_add(1, std::memory_order_relaxed);
   return grpc::Status::OK;
 }
+
+void CountServed() { g_served.fetch_add(1, std::memory_order_relaxed); }
 
 class SyncService final : public BenchmarkService::Service {
   grpc::Status UnaryCall(grpc::ServerContext *, const SimpleRequest *request,
                          SimpleResponse *response) override {
-    return Process(request, response);
+    grpc::Status status = Process(request, response);
+    if (status.ok())
+      CountServed();
+    return status;
   }
+
+  grpc::Status StreamingCall(
+      grpc::ServerContext *,
+      grpc::ServerReaderWriter<SimpleResponse, SimpleRequest> *stream) override {
+    SimpleRequest request;
+    SimpleResponse response;
+    while (stream->Read(&request)) {
+      grpc::Status status = Process(&request, &response);
+      if (!status.ok())
+        return status;
+      if (!stream->Write(response))
+        return grpc::Status(grpc::StatusCode::INTERNAL, "server couldn't respond");
+      CountServed();
+    }
+    return grpc::Status::OK;
+  }
+};
+
+// StreamingCall in the callback API, as grpc's own callback benchmark server has it:
+// read, write the answer, read again; finish when the client is done.
+class PingPongReactor final : public grpc::ServerBidiReactor<SimpleRequest, SimpleResponse> {
+ public:
+  PingPongReactor() { StartRead(&request_); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    grpc::Status status = Process(&request_, &response_);
+    if (!status.ok()) {
+      Finish(status);
+      return;
+    }
+    StartWrite(&response_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    CountServed();
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  SimpleRequest request_;
+  SimpleResponse response_;
 };
 
 class CallbackService final : public BenchmarkService::CallbackService {
@@ -76,25 +137,42 @@ class CallbackService final : public BenchmarkService::CallbackService {
                                       const SimpleRequest *request,
                                       SimpleResponse *response) override {
     grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
-    reactor->Finish(Process(request, response));
+    grpc::Status status = Process(request, response);
+    if (status.ok())
+      CountServed();
+    reactor->Finish(status);
     return reactor;
   }
+
+  grpc::ServerBidiReactor<SimpleRequest, SimpleResponse> *StreamingCall(
+      grpc::CallbackServerContext *) override {
+    return new PingPongReactor;
+  }
+};
+
+// What the async model's pollers get back from the completion queue: a call's tag.
+class AsyncTag {
+ public:
+  virtual ~AsyncTag() = default;
+  // Runs the next step after the completion queue returned this tag.
+  virtual void Proceed(bool ok) = 0;
 };
 
 // One requested-or-running UnaryCall of the async model; reset and requested again
 // once its response is sent, so no allocation per call beyond grpc's own.
-class AsyncCall {
+class AsyncCall final : public AsyncTag {
  public:
   AsyncCall(BenchmarkService::AsyncService *service, grpc::ServerCompletionQueue *cq)
       : service_(service), cq_(cq) {
     Request();
   }
 
-  // Runs the next step after the completion queue returned this call's tag.
-  void Proceed(bool ok) {
+  void Proceed(bool ok) override {
     if (!finishing_ && ok) {
       SimpleResponse response;
       grpc::Status status = Process(&request_, &response);
+      if (status.ok())
+        CountServed();
       finishing_ = true;
       writer_->Finish(response, status, this);
       return;
@@ -121,9 +199,89 @@ class AsyncCall {
   bool finishing_ = false;
 };
 
+// One requested-or-running StreamingCall of the async model: the per-stream state
+// machine of grpc's server_async.cc.  Requested; then read -> write the answer -> read
+// ... until a read fails (the client is done), then finish; then reset and requested
+// again.  The request and response objects are reused for every message.
+class AsyncStream final : public AsyncTag {
+ public:
+  AsyncStream(BenchmarkService::AsyncService *service, grpc::ServerCompletionQueue *cq)
+      : service_(service), cq_(cq) {
+    Request();
+  }
+
+  void Proceed(bool ok) override {
+    switch (state_) {
+      case State::kRequested:
+        if (!ok)
+          return;  // the server is shutting down
+        Read();
+        return;
+      case State::kReading:
+        if (!ok) {  // the client closed its side (or went away)
+          Finish(grpc::Status::OK);
+          return;
+        }
+        {
+          grpc::Status status = Process(&request_, &response_);
+          if (!status.ok()) {
+            Finish(status);
+            return;
+          }
+        }
+        state_ = State::kWriting;
+        stream_->Write(response_, this);
+        return;
+      case State::kWriting:
+        if (!ok) {
+          Finish(grpc::Status(grpc::StatusCode::INTERNAL, "server couldn't respond"));
+          return;
+        }
+        CountServed();
+        Read();
+        return;
+      case State::kFinishing:
+        if (!g_stopping.load())
+          Request();
+        return;
+    }
+  }
+
+ private:
+  enum class State { kRequested, kReading, kWriting, kFinishing };
+
+  void Request() {
+    state_ = State::kRequested;
+    ctx_.reset(new grpc::ServerContext);
+    stream_.reset(new grpc::ServerAsyncReaderWriter<SimpleResponse, SimpleRequest>(ctx_.get()));
+    service_->RequestStreamingCall(ctx_.get(), stream_.get(), cq_, cq_, this);
+  }
+
+  void Read() {
+    state_ = State::kReading;
+    stream_->Read(&request_, this);
+  }
+
+  void Finish(const grpc::Status &status) {
+    state_ = State::kFinishing;
+    stream_->Finish(status, this);
+  }
+
+  BenchmarkService::AsyncService *service_;
+  grpc::ServerCompletionQueue *cq_;
+  std::unique_ptr<grpc::ServerContext> ctx_;
+  std::unique_ptr<grpc::ServerAsyncReaderWriter<SimpleResponse, SimpleRequest>> stream_;
+  SimpleRequest request_;
+  SimpleResponse response_;
+  State state_ = State::kRequested;
+};
+
 // Calls requested in advance per completion queue: more than the streams a connection
 // may open (100 by default), so a burst never waits for a call to be requested.
 constexpr int kCallsPerQueue = 1000;
+// Streams requested in advance per completion queue: a stream is long-lived, and each
+// ended one is requested again, so this is the most open at once per queue.
+constexpr int kStreamsPerQueue = 100;
 
 int AllowedCpus() {
   cpu_set_t set;
@@ -203,17 +361,19 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  std::vector<std::unique_ptr<AsyncCall>> calls;
+  std::vector<std::unique_ptr<AsyncTag>> calls;
   std::vector<std::thread> pollers;
   for (auto &cq : cqs) {
     for (int i = 0; i < kCallsPerQueue; i++)
       calls.emplace_back(new AsyncCall(&async_service, cq.get()));
+    for (int i = 0; i < kStreamsPerQueue; i++)
+      calls.emplace_back(new AsyncStream(&async_service, cq.get()));
     grpc::ServerCompletionQueue *q = cq.get();
     pollers.emplace_back([q] {
       void *tag;
       bool ok;
       while (q->Next(&tag, &ok))
-        static_cast<AsyncCall *>(tag)->Proceed(ok);
+        static_cast<AsyncTag *>(tag)->Proceed(ok);
     });
   }
 
