@@ -21,12 +21,38 @@ typedef enum cgrpc_method_kind {
   CGRPC_METHOD_BIDI_STREAMING = 3
 } cgrpc_method_kind;
 
+/* A retry policy, as gRFC A6 defines it.  Before attempt n+1 (n >= 1) the
+ * call waits a delay drawn uniformly from
+ *   [d * (1 - jitter), d],  d = min(initial_backoff_ms * backoff_multiplier^(n-1), max_backoff_ms),
+ * so jitter 1.0 is A6's random(0, d) and 0.0 waits exactly d. */
+typedef struct cgrpc_retry_policy {
+  int max_attempts;           /* attempts in all, the first included; < 2: no retries */
+  int64_t initial_backoff_ms; /* > 0 */
+  int64_t max_backoff_ms;     /* >= initial_backoff_ms */
+  double backoff_multiplier;  /* >= 1 */
+  double jitter;              /* 0..1 */
+  uint32_t retryable_codes;   /* bit (1u << code) for each cgrpc_code that is retried */
+} cgrpc_retry_policy;
+
+/* The header that carries a call's idempotency key unless the policy names another. */
+#define CGRPC_IDEMPOTENCY_KEY_HEADER "idempotency-key"
+
 /* Policy baked into generated code from the (cgrpc.service) and
- * (cgrpc.method) options of the .proto (see cgrpc/options.proto). */
+ * (cgrpc.method) options of the .proto (see cgrpc/options.proto), merged
+ * (the method's own settings over the service's).  Call options and a
+ * channel's service config override it at run time. */
 typedef struct cgrpc_method_policy {
-  /* Deadline for each call, counted from its start; 0 = none.  Call options
-   * override it. */
+  /* Deadline for each call, counted from its start; 0 = none.  It covers
+   * every attempt of a retried call. */
   int64_t timeout_ms;
+  /* Retries; retry.max_attempts < 2 means none. */
+  cgrpc_retry_policy retry;
+  /* The method is safe to run more than once for one logical call (our
+   * option, or protobuf's idempotency_level IDEMPOTENT or NO_SIDE_EFFECTS):
+   * each call carries an idempotency key, the same on every attempt. */
+  int idempotent;
+  /* The key's header; NULL = CGRPC_IDEMPOTENCY_KEY_HEADER. */
+  const char *idempotency_key_header;
 } cgrpc_method_policy;
 
 /* Calls a typed handler: casts handler back to its real type and the
