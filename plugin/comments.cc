@@ -61,6 +61,31 @@ std::vector<std::string> LeadingComment(const google::protobuf::MethodDescriptor
   return LeadingCommentOf(method);
 }
 
+std::vector<std::string> WrapWords(const std::string &text, size_t width,
+                                   const std::string &indent)
+{
+  std::vector<std::string> lines;
+  std::string line;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find_first_of(" \n", start);
+    if (end == std::string::npos)
+      end = text.size();
+    const std::string word = text.substr(start, end - start);
+    start = end + 1;
+    if (word.empty())
+      continue;
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      lines.push_back(line);
+      line = indent;
+    }
+    line += (line.empty() || line == indent ? "" : " ") + word;
+  }
+  if (!line.empty())
+    lines.push_back(line);
+  return lines;
+}
+
 std::string CommentBody(const std::vector<std::string> &lines, const std::string &indent)
 {
   std::string body;

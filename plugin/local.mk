@@ -28,8 +28,8 @@ plugin_protoc_gen_cgrpc_SOURCES = \
 	plugin/diagnostics.cc plugin/diagnostics.h \
 	plugin/templates.cc plugin/templates.h
 
-# Built here: the C++ of the options the plugin reads (protobuf-c's c_package, cgrpc's
-# timeouts), and the templates.
+# Built here: the C++ of the options the plugin reads (protobuf-c's c_package, cgrpc's call
+# policy), and the templates.
 CGRPC_PLUGIN_PROTO_GEN = \
 	plugin/gen/cgrpc/options.pb.cc plugin/gen/cgrpc/options.pb.h \
 	plugin/gen/protobuf-c/protobuf-c.pb.cc plugin/gen/protobuf-c/protobuf-c.pb.h

@@ -84,6 +84,71 @@ const GeneratedName kMethodNames[] = {
     {"policy_var", "the policy of method"},
 };
 
+// A double as C source: always with a point or an exponent, so it reads as a double.
+std::string DoubleLiteral(double value)
+{
+  std::string text = FormatDouble(value);
+  return text.find_first_of(".e") == std::string::npos ? text + ".0" : text;
+}
+
+// The width of the policy's lines in the comment above the stubs: with " * " in front, 91
+// columns.
+constexpr size_t kPolicyWidth = 88;
+
+// The policy baked into the method table (policy_var's initialiser) and told in the comment
+// above the stubs ($policy$, common.comment_* lines).
+void AddPolicyVars(const MethodPolicy &policy, Vars *vars)
+{
+  Vars &v = *vars;
+  const RetryConfig &retry = policy.retry;
+  v["timeout_ms"] = std::to_string(policy.timeout_ms);
+  v["idempotent"] = policy.idempotent ? "1" : "0";
+  v["key_header"] = policy.idempotency_key_header.empty() ? kDefaultKeyHeader
+                                                          : policy.idempotency_key_header;
+  v["policy_key_header"] = policy.idempotency_key_header.empty()
+                               ? ""
+                               : Render("source_method.policy_key_header", v);
+
+  Vars words = v;  // in the comment
+  words["key_header"] = "\"" + v["key_header"] + "\"";
+  words["timeout"] = RenderInline(
+      policy.timeout_ms > 0 ? "header_method.policy_timeout" : "header_method.policy_no_timeout",
+      v);
+  words["retry"] = RenderInline("header_method.policy_no_retry", v);
+  v["policy_retry"] = "";
+  if (retry.max_attempts > 0) {
+    v["max_attempts"] = words["max_attempts"] = std::to_string(retry.max_attempts);
+    v["initial_backoff_ms"] = words["initial_backoff_ms"] =
+        std::to_string(retry.initial_backoff_ms);
+    v["max_backoff_ms"] = words["max_backoff_ms"] = std::to_string(retry.max_backoff_ms);
+    v["backoff_multiplier"] = DoubleLiteral(retry.backoff_multiplier);
+    words["backoff_multiplier"] = FormatDouble(retry.backoff_multiplier);
+    v["jitter"] = DoubleLiteral(retry.jitter);
+    words["jitter"] = RenderInline(retry.jitter == 1   ? "header_method.policy_full_jitter"
+                                   : retry.jitter == 0 ? "header_method.policy_no_jitter"
+                                                       : "header_method.policy_jitter",
+                                   {{"jitter", FormatDouble(retry.jitter)}});
+    v["retryable_codes"] = "";
+    words["codes"] = "";
+    for (int code : retry.codes) {
+      const std::string name = StatusCodeName(code);
+      const bool first = words["codes"].empty();
+      v["retryable_codes"] += RenderInline(
+          first ? "source_method.retryable_code" : "source_method.retryable_code_more",
+          {{"code_enum", "CGRPC_STATUS_" + name}});
+      words["codes"] += (first ? "" : ", ") + name;
+    }
+    v["policy_retry"] = Render("source_method.policy_retry", v);
+    words["retry"] = RenderInline("header_method.policy_retry", words);
+  }
+  const char *idempotency = policy.idempotent          ? "header_method.policy_idempotent"
+                            : retry.max_attempts > 0 ? "header_method.policy_retried_anyway"
+                                                     : "header_method.policy_not_idempotent";
+  words["idempotency"] = RenderInline(idempotency, words);
+  const std::string text = RenderInline("header_method.policy", words);
+  v["policy"] = CommentBody(WrapWords(text, kPolicyWidth, "  "));
+}
+
 // The sections file.FUNCTION for each of functions, concatenated.
 std::string RenderFunctions(const std::string &file, const std::vector<std::string> &functions,
                             const Vars &vars)
@@ -199,9 +264,7 @@ void ServiceGenerator::AddMethod(const MethodDescriptor *method, const MethodPol
       RenderInline(unary ? "source_method.done_entry" : "source_method.no_done_entry", vars);
   vars["invoke_body"] = Render(std::string("source_method.invoke_") + kind.section, vars);
 
-  vars["timeout_ms"] = std::to_string(policy.timeout_ms);
-  vars["policy"] = policy.timeout_ms > 0 ? RenderInline("header_method.policy_timeout", vars)
-                                         : RenderInline("header_method.policy_no_timeout", vars);
+  AddPolicyVars(policy, &vars);
   vars["deprecated"] =
       method->options().deprecated() ? RenderInline("header_method.deprecated", vars) : "";
 

@@ -406,6 +406,102 @@ static const struct refusal {
      NULL,
      {"timeout_aggregate.proto:12:5: (cgrpc.method).timeout \"1x\" of method errs.Svc.Get: "
       "expected a number"}},
+    {"retry_attempts.proto",
+     NULL,
+     {"retry_attempts.proto:13:5: (cgrpc.method).retry.max_attempts 1 of method "
+      "errs.Attempts.One: must be 2 to 5 (attempts in all, the first included; gRFC A6 caps "
+      "them at 5)",
+      "retry_attempts.proto:16:5: (cgrpc.method).retry.max_attempts 6 of method "
+      "errs.Attempts.Six: must be 2 to 5",
+      "retry_attempts.proto:23:5: (cgrpc.method).retry of method errs.Attempts.Missing: "
+      "max_attempts is required (2 to 5 attempts in all, the first included)"}},
+    {"retry_backoff.proto",
+     NULL,
+     {"retry_backoff.proto:14:5: (cgrpc.method).retry.initial_backoff \"0s\" of method "
+      "errs.Backoff.Zero: must be greater than zero",
+      "retry_backoff.proto:19:5: (cgrpc.method).retry.max_backoff \"-1s\" of method "
+      "errs.Backoff.Negative: must be greater than zero",
+      "retry_backoff.proto:26:5: (cgrpc.method).retry.max_backoff \"999ms\" of method "
+      "errs.Backoff.Below: must be at least initial_backoff \"1s\"",
+      "retry_backoff.proto:31:5: (cgrpc.method).retry of method errs.Backoff.Missing: "
+      "initial_backoff is required (the delay before the first retry, e.g. \"100ms\")",
+      "retry_backoff.proto:31:5: (cgrpc.method).retry of method errs.Backoff.Missing: "
+      "max_backoff is required (the longest delay, e.g. \"1s\")"}},
+    {"retry_multiplier.proto",
+     NULL,
+     {"retry_multiplier.proto:16:5: (cgrpc.method).retry.backoff_multiplier 0.5 of method "
+      "errs.Multiplier.Half: must be at least 1 (1 keeps the delay constant)",
+      "retry_multiplier.proto:20:5: (cgrpc.method).retry.backoff_multiplier inf of method "
+      "errs.Multiplier.Infinite: must be finite",
+      "retry_multiplier.proto:23:5: (cgrpc.method).retry of method errs.Multiplier.Missing: "
+      "backoff_multiplier is required (what each delay is multiplied by for the next, 1 or "
+      "more; gRFC A6 has no default)",
+      "retry_multiplier.proto:30:5: (cgrpc.method).retry.jitter 1.5 of method "
+      "errs.Multiplier.Jitter: must be from 0 to 1 (the fraction of each delay that is random)",
+      "retry_multiplier.proto:34:5: (cgrpc.method).retry.jitter -0.1 of method "
+      "errs.Multiplier.NegativeJitter: must be from 0 to 1"}},
+    {"retry_codes.proto",
+     NULL,
+     {"retry_codes.proto:13:5: (cgrpc.method).retry of method errs.Codes.None: "
+      "retryable_status_codes is required (the status codes to retry, e.g. \"UNAVAILABLE\")",
+      "retry_codes.proto:21:5: (cgrpc.method).retry.retryable_status_codes \"OK\" of method "
+      "errs.Codes.Ok: OK is success: it is never retried",
+      "retry_codes.proto:24:5: (cgrpc.method).retry.retryable_status_codes \"unavailable\" of "
+      "method errs.Codes.Lower: status codes are named in upper case, as gRPC spells them: "
+      "\"UNAVAILABLE\"",
+      "retry_codes.proto:31:5: (cgrpc.method).retry.retryable_status_codes \"UNAVAILBLE\" of "
+      "method errs.Codes.Unknown: not a gRPC status code; they are CANCELLED, UNKNOWN, "
+      "INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, "
+      "RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE, UNIMPLEMENTED, "
+      "INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED"}},
+    {"retry_service.proto",
+     NULL,
+     {"retry_service.proto:12:3: (cgrpc.service).retry.max_attempts 9 of service errs.Svc: "
+      "must be 2 to 5"}},
+    {"retry_not_idempotent.proto",
+     NULL,
+     {"retry_not_idempotent.proto:14:3: method errs.Pay.Charge is retried ((cgrpc.service).retry "
+      "at retry_not_idempotent.proto:12:3) but not idempotent: a retried write without an "
+      "idempotency key can run twice, since the attempt that failed may have reached the "
+      "server.  Mark the method idempotent ((cgrpc.method).idempotent = true, or option "
+      "idempotency_level = IDEMPOTENT) so that every attempt carries the same key for the "
+      "server to de-duplicate, switch the retries off with (cgrpc.method).no_retry = true, or "
+      "accept the risk with (cgrpc.method).retry_non_idempotent = true",
+      "retry_not_idempotent.proto:17:5: method errs.Pay.Refund is retried ((cgrpc.method).retry) "
+      "but not idempotent: a retried write without an idempotency key can run twice, since the "
+      "attempt that failed may have reached the server.  Mark the method idempotent "
+      "((cgrpc.method).idempotent = true, or option idempotency_level = IDEMPOTENT) so that "
+      "every attempt carries the same key for the server to de-duplicate, or accept the risk "
+      "with (cgrpc.method).retry_non_idempotent = true"}},
+    {"no_retry_with_retry.proto",
+     NULL,
+     {"no_retry_with_retry.proto:13:5: (cgrpc.method).no_retry of method errs.Svc.Get: "
+      "contradicts the method's own (cgrpc.method).retry: keep one of them"}},
+    {"key_header.proto",
+     NULL,
+     {"key_header.proto:12:3: (cgrpc.service).idempotency_key_header \"Request-Id\" of service "
+      "errs.Headers: must be a gRPC metadata key: lower-case letters, digits, '-', '_' and '.'",
+      "key_header.proto:13:34: (cgrpc.method).idempotency_key_header \"grpc-key\" of method "
+      "errs.Headers.Reserved: names starting with \"grpc-\" are reserved for gRPC itself",
+      "key_header.proto:14:32: (cgrpc.method).idempotency_key_header \"key-bin\" of method "
+      "errs.Headers.Binary: names ending in \"-bin\" are binary metadata, and the key is text",
+      "key_header.proto:15:32: (cgrpc.method).idempotency_key_header \":key\" of method "
+      "errs.Headers.Pseudo: pseudo-headers (\":...\") belong to HTTP/2",
+      "key_header.proto:16:31: (cgrpc.method).idempotency_key_header \"my key\" of method "
+      "errs.Headers.Space: must be a gRPC metadata key",
+      "key_header.proto:17:31: (cgrpc.method).idempotency_key_header \"\" of method "
+      "errs.Headers.Empty: must not be empty",
+      "key_header.proto:18:30: (cgrpc.method).idempotency_key_header \"te\" of method "
+      "errs.Headers.Http: HTTP/2 or gRPC sets this header itself"}},
+    {"key_header_unused.proto",
+     NULL,
+     {"key_header_unused.proto:12:5: (cgrpc.method).idempotency_key_header \"x-request-id\" of "
+      "method errs.Svc.Put: the method is not idempotent, so its calls carry no idempotency "
+      "key: mark it idempotent, or remove the header"}},
+    {"idempotent_contradiction.proto",
+     NULL,
+     {"idempotent_contradiction.proto:14:5: (cgrpc.method).idempotent false of method "
+      "errs.Svc.Get: contradicts the method's option idempotency_level = IDEMPOTENT"}},
     {"collision_method.proto",
      NULL,
      {"collision_method.proto:10:3: errs__svc__cgrpc_service is protoc-gen-c's function for "

@@ -20,7 +20,8 @@ static void echo_service__echo__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy echo_service__echo__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code echo_service__echo_again__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -40,7 +41,8 @@ static void echo_service__echo_again__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy echo_service__echo_again__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static const cgrpc_method_desc echo_service__methods[2] = {

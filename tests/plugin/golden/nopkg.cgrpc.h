@@ -30,7 +30,7 @@ extern const cgrpc_service_desc echo_service__cgrpc_service;
 
 /*
  * /EchoService/Echo: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code echo_service_client__echo(cgrpc_channel *channel,
                                      const Ping *request,
@@ -50,7 +50,7 @@ int echo_service_client__echo_async(cgrpc_channel *channel,
 
 /*
  * /EchoService/EchoAgain: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code echo_service_client__echo_again(cgrpc_channel *channel,
                                            const Ping *request,

@@ -20,7 +20,8 @@ static void routeguide__route_guide__get_feature__done(cgrpc_fn done, cgrpc_stat
 }
 
 static const cgrpc_method_policy routeguide__route_guide__get_feature__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code routeguide__route_guide__list_features__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -34,7 +35,8 @@ static cgrpc_code routeguide__route_guide__list_features__invoke(cgrpc_fn handle
 }
 
 static const cgrpc_method_policy routeguide__route_guide__list_features__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code routeguide__route_guide__record_route__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -48,7 +50,8 @@ static cgrpc_code routeguide__route_guide__record_route__invoke(cgrpc_fn handler
 }
 
 static const cgrpc_method_policy routeguide__route_guide__record_route__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code routeguide__route_guide__route_chat__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -63,7 +66,8 @@ static cgrpc_code routeguide__route_guide__route_chat__invoke(cgrpc_fn handler, 
 }
 
 static const cgrpc_method_policy routeguide__route_guide__route_chat__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static const cgrpc_method_desc routeguide__route_guide__methods[4] = {

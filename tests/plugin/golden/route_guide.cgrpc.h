@@ -37,7 +37,7 @@ extern const cgrpc_service_desc routeguide__route_guide__cgrpc_service;
  * position.
  *
  * /routeguide.RouteGuide/GetFeature: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code routeguide__route_guide_client__get_feature(cgrpc_channel *channel,
                                                        const Routeguide__Point *request,
@@ -59,7 +59,7 @@ int routeguide__route_guide_client__get_feature_async(cgrpc_channel *channel,
  * Obtains the Features available within the given Rectangle.
  *
  * /routeguide.RouteGuide/ListFeatures: server-streaming.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 int routeguide__route_guide_client__list_features(cgrpc_channel *channel,
                                                   const Routeguide__Rectangle *request,
@@ -85,7 +85,7 @@ int routeguide__route_guide_client__list_features_async(cgrpc_channel *channel,
  * RouteSummary when traversal is completed.
  *
  * /routeguide.RouteGuide/RecordRoute: client-streaming.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 int routeguide__route_guide_client__record_route(cgrpc_channel *channel,
                                                  const cgrpc_call_options *options,
@@ -116,7 +116,7 @@ int routeguide__route_guide_client__record_route_async(cgrpc_channel *channel,
  * while receiving other RouteNotes (e.g. from other users).
  *
  * /routeguide.RouteGuide/RouteChat: bidi-streaming.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 int routeguide__route_guide_client__route_chat(cgrpc_channel *channel,
                                                const cgrpc_call_options *options,

@@ -20,7 +20,8 @@ static void streams__v1__transfer__stat__done(cgrpc_fn done, cgrpc_status *statu
 }
 
 static const cgrpc_method_policy streams__v1__transfer__stat__policy = {
-  30000, /* timeout_ms */
+  .timeout_ms = 30000,
+  .idempotent = 0,
 };
 
 static cgrpc_code streams__v1__transfer__upload__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -34,7 +35,8 @@ static cgrpc_code streams__v1__transfer__upload__invoke(cgrpc_fn handler, cgrpc_
 }
 
 static const cgrpc_method_policy streams__v1__transfer__upload__policy = {
-  600000, /* timeout_ms */
+  .timeout_ms = 600000,
+  .idempotent = 0,
 };
 
 static cgrpc_code streams__v1__transfer__download__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -48,7 +50,8 @@ static cgrpc_code streams__v1__transfer__download__invoke(cgrpc_fn handler, cgrp
 }
 
 static const cgrpc_method_policy streams__v1__transfer__download__policy = {
-  30000, /* timeout_ms */
+  .timeout_ms = 30000,
+  .idempotent = 0,
 };
 
 static cgrpc_code streams__v1__transfer__digest__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -63,7 +66,8 @@ static cgrpc_code streams__v1__transfer__digest__invoke(cgrpc_fn handler, cgrpc_
 }
 
 static const cgrpc_method_policy streams__v1__transfer__digest__policy = {
-  1500, /* timeout_ms */
+  .timeout_ms = 1500,
+  .idempotent = 0,
 };
 
 static cgrpc_code streams__v1__transfer__send__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -77,7 +81,8 @@ static cgrpc_code streams__v1__transfer__send__invoke(cgrpc_fn handler, cgrpc_se
 }
 
 static const cgrpc_method_policy streams__v1__transfer__send__policy = {
-  30000, /* timeout_ms */
+  .timeout_ms = 30000,
+  .idempotent = 0,
 };
 
 static cgrpc_code streams__v1__transfer__recv__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -91,7 +96,8 @@ static cgrpc_code streams__v1__transfer__recv__invoke(cgrpc_fn handler, cgrpc_se
 }
 
 static const cgrpc_method_policy streams__v1__transfer__recv__policy = {
-  30000, /* timeout_ms */
+  .timeout_ms = 30000,
+  .idempotent = 0,
 };
 
 static cgrpc_code streams__v1__transfer__async__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -106,7 +112,8 @@ static cgrpc_code streams__v1__transfer__async__invoke(cgrpc_fn handler, cgrpc_s
 }
 
 static const cgrpc_method_policy streams__v1__transfer__async__policy = {
-  30000, /* timeout_ms */
+  .timeout_ms = 30000,
+  .idempotent = 0,
 };
 
 static const cgrpc_method_desc streams__v1__transfer__methods[7] = {
@@ -497,7 +504,8 @@ static cgrpc_code streams__v1__mirror__delete__invoke(cgrpc_fn handler, cgrpc_se
 }
 
 static const cgrpc_method_policy streams__v1__mirror__delete__policy = {
-  250, /* timeout_ms */
+  .timeout_ms = 250,
+  .idempotent = 0,
 };
 
 static cgrpc_code streams__v1__mirror__feed__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -511,7 +519,8 @@ static cgrpc_code streams__v1__mirror__feed__invoke(cgrpc_fn handler, cgrpc_serv
 }
 
 static const cgrpc_method_policy streams__v1__mirror__feed__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code streams__v1__mirror__collect__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -525,7 +534,8 @@ static cgrpc_code streams__v1__mirror__collect__invoke(cgrpc_fn handler, cgrpc_s
 }
 
 static const cgrpc_method_policy streams__v1__mirror__collect__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code streams__v1__mirror__feed_send__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -545,7 +555,8 @@ static void streams__v1__mirror__feed_send__done(cgrpc_fn done, cgrpc_status *st
 }
 
 static const cgrpc_method_policy streams__v1__mirror__feed_send__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code streams__v1__mirror__collect_recv__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -559,7 +570,8 @@ static cgrpc_code streams__v1__mirror__collect_recv__invoke(cgrpc_fn handler, cg
 }
 
 static const cgrpc_method_policy streams__v1__mirror__collect_recv__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static const cgrpc_method_desc streams__v1__mirror__methods[5] = {

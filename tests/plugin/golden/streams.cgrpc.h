@@ -39,7 +39,7 @@ extern const cgrpc_service_desc streams__v1__transfer__cgrpc_service;
  * Looks a file up.
  *
  * /streams.v1.Transfer/Stat: unary.
- * Policy: timeout 30000ms.
+ * Policy: timeout 30000ms; no retries; not idempotent.
  */
 cgrpc_code streams__v1__transfer_client__stat(cgrpc_channel *channel,
                                               const Streams__V1__FileRef *request,
@@ -63,7 +63,7 @@ int streams__v1__transfer_client__stat_async(cgrpc_channel *channel,
  * A large file takes a while: ten minutes.
  *
  * /streams.v1.Transfer/Upload: client-streaming.
- * Policy: timeout 600000ms.
+ * Policy: timeout 600000ms; no retries; not idempotent.
  */
 int streams__v1__transfer_client__upload(cgrpc_channel *channel,
                                          const cgrpc_call_options *options,
@@ -93,7 +93,7 @@ int streams__v1__transfer_client__upload_async(cgrpc_channel *channel,
  * Downloads a file as a stream of chunks.
  *
  * /streams.v1.Transfer/Download: server-streaming.
- * Policy: timeout 30000ms.
+ * Policy: timeout 30000ms; no retries; not idempotent.
  */
 int streams__v1__transfer_client__download(cgrpc_channel *channel,
                                            const Streams__V1__FileRef *request,
@@ -119,7 +119,7 @@ int streams__v1__transfer_client__download_async(cgrpc_channel *channel,
  * as the chunks come.
  *
  * /streams.v1.Transfer/Digest: bidi-streaming, deprecated.
- * Policy: timeout 1500ms.
+ * Policy: timeout 1500ms; no retries; not idempotent.
  */
 int streams__v1__transfer_client__digest(cgrpc_channel *channel,
                                          const cgrpc_call_options *options,
@@ -148,7 +148,7 @@ int streams__v1__transfer_client__digest_async(cgrpc_channel *channel,
  * send_close_and_recv...
  *
  * /streams.v1.Transfer/Send: client-streaming.
- * Policy: timeout 30000ms.
+ * Policy: timeout 30000ms; no retries; not idempotent.
  */
 int streams__v1__transfer_client__send(cgrpc_channel *channel,
                                        const cgrpc_call_options *options,
@@ -176,7 +176,7 @@ int streams__v1__transfer_client__send_async(cgrpc_channel *channel,
 
 /*
  * /streams.v1.Transfer/Recv: server-streaming.
- * Policy: timeout 30000ms.
+ * Policy: timeout 30000ms; no retries; not idempotent.
  */
 int streams__v1__transfer_client__recv(cgrpc_channel *channel,
                                        const Streams__V1__FileRef *request,
@@ -199,7 +199,7 @@ int streams__v1__transfer_client__recv_async(cgrpc_channel *channel,
 
 /*
  * /streams.v1.Transfer/Async: bidi-streaming.
- * Policy: timeout 30000ms.
+ * Policy: timeout 30000ms; no retries; not idempotent.
  */
 int streams__v1__transfer_client__async(cgrpc_channel *channel,
                                         const cgrpc_call_options *options,
@@ -346,7 +346,7 @@ extern const cgrpc_service_desc streams__v1__mirror__cgrpc_service;
  * protoc-gen-c's own header.)
  *
  * /streams.v1.Mirror/Delete: bidi-streaming.
- * Policy: timeout 250ms.
+ * Policy: timeout 250ms; no retries; not idempotent.
  */
 int streams__v1__mirror_client__delete(cgrpc_channel *channel,
                                        const cgrpc_call_options *options,
@@ -372,7 +372,7 @@ int streams__v1__mirror_client__delete_async(cgrpc_channel *channel,
 
 /*
  * /streams.v1.Mirror/Feed: server-streaming.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 int streams__v1__mirror_client__feed(cgrpc_channel *channel,
                                      const Streams__V1__FileRef *request,
@@ -395,7 +395,7 @@ int streams__v1__mirror_client__feed_async(cgrpc_channel *channel,
 
 /*
  * /streams.v1.Mirror/Collect: client-streaming.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 int streams__v1__mirror_client__collect(cgrpc_channel *channel,
                                         const cgrpc_call_options *options,
@@ -423,7 +423,7 @@ int streams__v1__mirror_client__collect_async(cgrpc_channel *channel,
 
 /*
  * /streams.v1.Mirror/FeedSend: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code streams__v1__mirror_client__feed_send(cgrpc_channel *channel,
                                                  const Streams__V1__FileRef *request,
@@ -443,7 +443,7 @@ int streams__v1__mirror_client__feed_send_async(cgrpc_channel *channel,
 
 /*
  * /streams.v1.Mirror/CollectRecv: server-streaming.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 int streams__v1__mirror_client__collect_recv(cgrpc_channel *channel,
                                              const Streams__V1__FileRef *request,

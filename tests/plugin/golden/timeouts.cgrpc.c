@@ -20,7 +20,8 @@ static void t__slow__inherit__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__slow__inherit__policy = {
-  2000, /* timeout_ms */
+  .timeout_ms = 2000,
+  .idempotent = 0,
 };
 
 static cgrpc_code t__slow__millis__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -40,7 +41,8 @@ static void t__slow__millis__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__slow__millis__policy = {
-  250, /* timeout_ms */
+  .timeout_ms = 250,
+  .idempotent = 0,
 };
 
 static cgrpc_code t__slow__fraction__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -60,7 +62,8 @@ static void t__slow__fraction__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__slow__fraction__policy = {
-  1500, /* timeout_ms */
+  .timeout_ms = 1500,
+  .idempotent = 0,
 };
 
 static cgrpc_code t__slow__tenth__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -80,7 +83,8 @@ static void t__slow__tenth__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__slow__tenth__policy = {
-  100, /* timeout_ms */
+  .timeout_ms = 100,
+  .idempotent = 0,
 };
 
 static cgrpc_code t__slow__minutes__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -100,7 +104,8 @@ static void t__slow__minutes__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__slow__minutes__policy = {
-  120000, /* timeout_ms */
+  .timeout_ms = 120000,
+  .idempotent = 0,
 };
 
 static cgrpc_code t__slow__hour__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -120,7 +125,8 @@ static void t__slow__hour__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__slow__hour__policy = {
-  3600000, /* timeout_ms */
+  .timeout_ms = 3600000,
+  .idempotent = 0,
 };
 
 static cgrpc_code t__slow__micros__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -140,7 +146,8 @@ static void t__slow__micros__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__slow__micros__policy = {
-  1, /* timeout_ms */
+  .timeout_ms = 1,
+  .idempotent = 0,
 };
 
 static cgrpc_code t__slow__nanos__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -160,7 +167,8 @@ static void t__slow__nanos__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__slow__nanos__policy = {
-  2, /* timeout_ms */
+  .timeout_ms = 2,
+  .idempotent = 0,
 };
 
 static cgrpc_code t__slow__longest__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -180,7 +188,8 @@ static void t__slow__longest__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__slow__longest__policy = {
-  315360000000, /* timeout_ms */
+  .timeout_ms = 315360000000,
+  .idempotent = 0,
 };
 
 static cgrpc_code t__slow__aggregate__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -200,7 +209,8 @@ static void t__slow__aggregate__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__slow__aggregate__policy = {
-  3000, /* timeout_ms */
+  .timeout_ms = 3000,
+  .idempotent = 0,
 };
 
 static const cgrpc_method_desc t__slow__methods[10] = {
@@ -611,7 +621,8 @@ static void t__fast__no_timeout__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__fast__no_timeout__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code t__fast__own__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -631,7 +642,8 @@ static void t__fast__own__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy t__fast__own__policy = {
-  10, /* timeout_ms */
+  .timeout_ms = 10,
+  .idempotent = 0,
 };
 
 static const cgrpc_method_desc t__fast__methods[2] = {

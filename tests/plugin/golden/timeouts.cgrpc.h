@@ -35,7 +35,7 @@ extern const cgrpc_service_desc t__slow__cgrpc_service;
 
 /*
  * /t.Slow/Inherit: unary.
- * Policy: timeout 2000ms.
+ * Policy: timeout 2000ms; no retries; not idempotent.
  */
 cgrpc_code t__slow_client__inherit(cgrpc_channel *channel,
                                    const T__Req *request,
@@ -55,7 +55,7 @@ int t__slow_client__inherit_async(cgrpc_channel *channel,
 
 /*
  * /t.Slow/Millis: unary.
- * Policy: timeout 250ms.
+ * Policy: timeout 250ms; no retries; not idempotent.
  */
 cgrpc_code t__slow_client__millis(cgrpc_channel *channel,
                                   const T__Req *request,
@@ -75,7 +75,7 @@ int t__slow_client__millis_async(cgrpc_channel *channel,
 
 /*
  * /t.Slow/Fraction: unary.
- * Policy: timeout 1500ms.
+ * Policy: timeout 1500ms; no retries; not idempotent.
  */
 cgrpc_code t__slow_client__fraction(cgrpc_channel *channel,
                                     const T__Req *request,
@@ -95,7 +95,7 @@ int t__slow_client__fraction_async(cgrpc_channel *channel,
 
 /*
  * /t.Slow/Tenth: unary.
- * Policy: timeout 100ms.
+ * Policy: timeout 100ms; no retries; not idempotent.
  */
 cgrpc_code t__slow_client__tenth(cgrpc_channel *channel,
                                  const T__Req *request,
@@ -115,7 +115,7 @@ int t__slow_client__tenth_async(cgrpc_channel *channel,
 
 /*
  * /t.Slow/Minutes: unary.
- * Policy: timeout 120000ms.
+ * Policy: timeout 120000ms; no retries; not idempotent.
  */
 cgrpc_code t__slow_client__minutes(cgrpc_channel *channel,
                                    const T__Req *request,
@@ -135,7 +135,7 @@ int t__slow_client__minutes_async(cgrpc_channel *channel,
 
 /*
  * /t.Slow/Hour: unary.
- * Policy: timeout 3600000ms.
+ * Policy: timeout 3600000ms; no retries; not idempotent.
  */
 cgrpc_code t__slow_client__hour(cgrpc_channel *channel,
                                 const T__Req *request,
@@ -155,7 +155,7 @@ int t__slow_client__hour_async(cgrpc_channel *channel,
 
 /*
  * /t.Slow/Micros: unary.
- * Policy: timeout 1ms.
+ * Policy: timeout 1ms; no retries; not idempotent.
  */
 cgrpc_code t__slow_client__micros(cgrpc_channel *channel,
                                   const T__Req *request,
@@ -175,7 +175,7 @@ int t__slow_client__micros_async(cgrpc_channel *channel,
 
 /*
  * /t.Slow/Nanos: unary.
- * Policy: timeout 2ms.
+ * Policy: timeout 2ms; no retries; not idempotent.
  */
 cgrpc_code t__slow_client__nanos(cgrpc_channel *channel,
                                  const T__Req *request,
@@ -195,7 +195,7 @@ int t__slow_client__nanos_async(cgrpc_channel *channel,
 
 /*
  * /t.Slow/Longest: unary.
- * Policy: timeout 315360000000ms.
+ * Policy: timeout 315360000000ms; no retries; not idempotent.
  */
 cgrpc_code t__slow_client__longest(cgrpc_channel *channel,
                                    const T__Req *request,
@@ -215,7 +215,7 @@ int t__slow_client__longest_async(cgrpc_channel *channel,
 
 /*
  * /t.Slow/Aggregate: unary.
- * Policy: timeout 3000ms.
+ * Policy: timeout 3000ms; no retries; not idempotent.
  */
 cgrpc_code t__slow_client__aggregate(cgrpc_channel *channel,
                                      const T__Req *request,
@@ -316,7 +316,7 @@ extern const cgrpc_service_desc t__fast__cgrpc_service;
 
 /*
  * /t.Fast/NoTimeout: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code t__fast_client__no_timeout(cgrpc_channel *channel,
                                       const T__Req *request,
@@ -336,7 +336,7 @@ int t__fast_client__no_timeout_async(cgrpc_channel *channel,
 
 /*
  * /t.Fast/Own: unary.
- * Policy: timeout 10ms.
+ * Policy: timeout 10ms; no retries; not idempotent.
  */
 cgrpc_code t__fast_client__own(cgrpc_channel *channel,
                                const T__Req *request,

@@ -20,7 +20,8 @@ static void vlp__store__get__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy vlp__store__get__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code vlp__store__get_part__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -40,7 +41,8 @@ static void vlp__store__get_part__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy vlp__store__get_part__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static const cgrpc_method_desc vlp__store__methods[2] = {

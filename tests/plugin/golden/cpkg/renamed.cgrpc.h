@@ -27,7 +27,7 @@ extern const cgrpc_service_desc vlp__store__cgrpc_service;
 
 /*
  * /very.long.pkg.Store/Get: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code vlp__store_client__get(cgrpc_channel *channel,
                                   const Vlp__Query *request,
@@ -47,7 +47,7 @@ int vlp__store_client__get_async(cgrpc_channel *channel,
 
 /*
  * /very.long.pkg.Store/GetPart: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code vlp__store_client__get_part(cgrpc_channel *channel,
                                        const Rt__Thing *request,

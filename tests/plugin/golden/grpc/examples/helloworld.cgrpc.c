@@ -20,7 +20,8 @@ static void helloworld__greeter__say_hello__done(cgrpc_fn done, cgrpc_status *st
 }
 
 static const cgrpc_method_policy helloworld__greeter__say_hello__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static const cgrpc_method_desc helloworld__greeter__methods[1] = {

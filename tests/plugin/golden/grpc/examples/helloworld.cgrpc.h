@@ -31,7 +31,7 @@ extern const cgrpc_service_desc helloworld__greeter__cgrpc_service;
  * Sends a greeting
  *
  * /helloworld.Greeter/SayHello: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code helloworld__greeter_client__say_hello(cgrpc_channel *channel,
                                                  const Helloworld__HelloRequest *request,

@@ -20,7 +20,8 @@ static void a__b__c__shop__place_order__done(cgrpc_fn done, cgrpc_status *status
 }
 
 static const cgrpc_method_policy a__b__c__shop__place_order__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code a__b__c__shop__check_line__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -40,7 +41,8 @@ static void a__b__c__shop__check_line__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy a__b__c__shop__check_line__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code a__b__c__shop__pay__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -60,7 +62,8 @@ static void a__b__c__shop__pay__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy a__b__c__shop__pay__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code a__b__c__shop__pay_cash__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -80,7 +83,8 @@ static void a__b__c__shop__pay_cash__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy a__b__c__shop__pay_cash__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static cgrpc_code a__b__c__shop__get__httpstatus__invoke(cgrpc_fn handler, cgrpc_server_call *call,
@@ -100,7 +104,8 @@ static void a__b__c__shop__get__httpstatus__done(cgrpc_fn done, cgrpc_status *st
 }
 
 static const cgrpc_method_policy a__b__c__shop__get__httpstatus__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static const cgrpc_method_desc a__b__c__shop__methods[5] = {
@@ -326,7 +331,8 @@ static void a__b__c__inventory__query__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy a__b__c__inventory__query__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static const cgrpc_method_desc a__b__c__inventory__methods[1] = {
@@ -404,7 +410,8 @@ static void a__b__c__audit__check__done(cgrpc_fn done, cgrpc_status *status,
 }
 
 static const cgrpc_method_policy a__b__c__audit__check__policy = {
-  0, /* timeout_ms */
+  .timeout_ms = 0,
+  .idempotent = 0,
 };
 
 static const cgrpc_method_desc a__b__c__audit__methods[1] = {

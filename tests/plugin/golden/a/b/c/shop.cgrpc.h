@@ -40,7 +40,7 @@ extern const cgrpc_service_desc a__b__c__shop__cgrpc_service;
  * Returns the receipt.
  *
  * /a.b.c.Shop/PlaceOrder: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code a__b__c__shop_client__place_order(cgrpc_channel *channel,
                                              const A__B__C__Order *request,
@@ -63,7 +63,7 @@ int a__b__c__shop_client__place_order_async(cgrpc_channel *channel,
  * (a block comment).
  *
  * /a.b.c.Shop/CheckLine: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code a__b__c__shop_client__check_line(cgrpc_channel *channel,
                                             const A__B__C__Order__Line *request,
@@ -83,7 +83,7 @@ int a__b__c__shop_client__check_line_async(cgrpc_channel *channel,
 
 /*
  * /a.b.c.Shop/Pay: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code a__b__c__shop_client__pay(cgrpc_channel *channel,
                                      const X__Common__Money *request,
@@ -105,7 +105,7 @@ int a__b__c__shop_client__pay_async(cgrpc_channel *channel,
  * Old way to pay.
  *
  * /a.b.c.Shop/PayCash: unary, deprecated.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code a__b__c__shop_client__pay_cash(cgrpc_channel *channel,
                                           const X__Common__Money *request,
@@ -129,7 +129,7 @@ int a__b__c__shop_client__pay_cash_async(cgrpc_channel *channel,
  * Only the first paragraph of a comment goes into the server skeleton.
  *
  * /a.b.c.Shop/get_HTTPStatus: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code a__b__c__shop_client__get__httpstatus(cgrpc_channel *channel,
                                                  const A__B__C__StockQuery *request,
@@ -212,7 +212,7 @@ extern const cgrpc_service_desc a__b__c__inventory__cgrpc_service;
 
 /*
  * /a.b.c.Inventory/Query: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code a__b__c__inventory_client__query(cgrpc_channel *channel,
                                             const A__B__C__StockQuery *request,
@@ -261,7 +261,7 @@ extern const cgrpc_service_desc a__b__c__audit__cgrpc_service;
 
 /*
  * /a.b.c.Audit/Check: unary.
- * Policy: timeout none.
+ * Policy: timeout none; no retries; not idempotent.
  */
 cgrpc_code a__b__c__audit_client__check(cgrpc_channel *channel,
                                         const A__B__C__Receipt *request,
