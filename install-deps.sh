@@ -6,6 +6,7 @@ set -e
 PACKAGES="
   build-essential autoconf automake libtool pkg-config
   libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libmbedtls-dev zlib1g-dev
+  libjson-c-dev
   protobuf-compiler libprotobuf-dev libprotoc-dev
   check valgrind
   grpc-proto python3 python3-grpcio python3-protobuf protobuf-compiler-grpc

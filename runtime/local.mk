@@ -11,6 +11,7 @@ cgrpcinclude_HEADERS = \
 	runtime/include/cgrpc/channel.h \
 	runtime/include/cgrpc/interceptor.h \
 	runtime/include/cgrpc/server.h \
+	runtime/include/cgrpc/dedup.h \
 	runtime/include/cgrpc/options.pb-c.h
 nodist_cgrpcinclude_HEADERS = runtime/include/cgrpc/version.h
 
@@ -39,7 +40,9 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/conn.c runtime/src/conn.h \
 	runtime/src/headers.c runtime/src/headers.h \
 	runtime/src/client_call.c runtime/src/client_call.h \
-	runtime/src/client_attempt.c runtime/src/client_stream.c \
+	runtime/src/client_attempt.c runtime/src/client_stream.c runtime/src/client_retry.c \
+	runtime/src/retry.c runtime/src/retry.h runtime/src/call_links.c runtime/src/call_links.h \
+	runtime/src/service_config.c runtime/src/service_config.h \
 	runtime/src/pipe.c runtime/src/pipe.h \
 	runtime/src/compress.c runtime/src/compress.h \
 	runtime/src/server_call.c runtime/src/server_call.h runtime/src/server_handler.c \
@@ -47,13 +50,15 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/call_options.c \
 	runtime/src/server.c runtime/src/server_internal.h \
 	runtime/src/workers.c runtime/src/workers.h \
-	runtime/src/registry.c runtime/src/registry.h
+	runtime/src/registry.c runtime/src/registry.h \
+	runtime/src/dedup.c runtime/src/dedup_memory.c runtime/src/dedup_memory.h
 
 CGRPC_RUNTIME_CPPFLAGS = -I$(top_srcdir)/runtime/include -I$(top_builddir)/runtime/include \
 	-I$(top_srcdir)/runtime/src -DCGRPC_BUILDING_LIBRARY -D_GNU_SOURCE
 CGRPC_RUNTIME_CFLAGS = $(WARN_CFLAGS) $(VISIBILITY_CFLAGS) $(PTHREAD_CFLAGS) \
-	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS)
-CGRPC_RUNTIME_LIBS = $(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(ZLIB_LIBS) $(MBEDTLS_LIBS) $(PTHREAD_LIBS)
+	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS) $(JSONC_CFLAGS)
+CGRPC_RUNTIME_LIBS = $(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(ZLIB_LIBS) $(JSONC_LIBS) $(MBEDTLS_LIBS) \
+	$(PTHREAD_LIBS)
 
 runtime_libcgrpc_la_SOURCES = $(CGRPC_RUNTIME_SOURCES)
 runtime_libcgrpc_la_CPPFLAGS = $(CGRPC_RUNTIME_CPPFLAGS)

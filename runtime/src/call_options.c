@@ -1,4 +1,5 @@
-/* Call options: per-call deadline and request metadata. */
+/* Call options: per-call deadline, request metadata, compression, retry policy and
+ * idempotency key. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ void cgrpc_call_options_free(cgrpc_call_options *o)
   if (o == NULL)
     return;
   cgrpc_metadata_free(o->md);
+  free(o->idempotency_key);
   free(o);
 }
 
@@ -65,4 +67,42 @@ int cgrpc_call_options_add_metadata(cgrpc_call_options *o, const char *key, cons
   if (md == NULL)
     return o == NULL ? CGRPC_ERR_INVALID_ARGUMENT : CGRPC_ERR_NOMEM;
   return cgrpc_metadata_add(md, key, value, len);
+}
+
+int cgrpc_call_options_set_retry_policy(cgrpc_call_options *o, const cgrpc_retry_policy *policy)
+{
+  if (o == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->has_retry = 1;
+  memset(&o->retry, 0, sizeof o->retry);
+  if (policy != NULL)
+    o->retry = *policy;
+  return 0;
+}
+
+int cgrpc_call_options_set_idempotency_key(cgrpc_call_options *o, const char *key)
+{
+  if (o == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  char *copy = NULL;
+  if (key != NULL) {
+    size_t n = strlen(key);
+    if (n == 0 || n > 128)
+      return CGRPC_ERR_BAD_VALUE;
+    for (size_t i = 0; i < n; i++)
+      if (key[i] < 0x20 || key[i] > 0x7e)
+        return CGRPC_ERR_BAD_VALUE;
+    copy = strdup(key);
+    if (copy == NULL)
+      return CGRPC_ERR_NOMEM;
+  }
+  free(o->idempotency_key);
+  o->idempotency_key = copy;
+  return 0;
+}
+
+void cgrpc_call_options_set_parent(cgrpc_call_options *o, const cgrpc_server_call *parent)
+{
+  if (o != NULL)
+    o->parent = parent;
 }

@@ -33,7 +33,34 @@ void cgrpc_channel_options_free(cgrpc_channel_options *o)
   free(o->authority);
   free(o->user_agent);
   free(o->interceptors);
+  free(o->service_config);
   free(o);
+}
+
+int cgrpc_channel_options_set_service_config(cgrpc_channel_options *o, const char *json,
+                                             char *err, size_t errlen)
+{
+  if (o == NULL) {
+    if (errlen > 0)
+      snprintf(err, errlen, "no options");
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  }
+  char *copy = NULL;
+  if (json != NULL) {
+    cgrpc_allocator a; /* only to validate it: the channel parses it again */
+    cgrpc_alloc_init(&a, NULL);
+    cgrpc_service_config sc;
+    int rv = cgrpc_service_config_parse(&sc, &a, json, err, errlen);
+    if (rv != 0)
+      return rv;
+    cgrpc_service_config_clear(&sc, &a);
+    copy = strdup(json);
+    if (copy == NULL)
+      return CGRPC_ERR_NOMEM;
+  }
+  free(o->service_config);
+  o->service_config = copy;
+  return 0;
 }
 
 void cgrpc_channel_options_set_max_recv_message_size(cgrpc_channel_options *o, int64_t bytes)
@@ -83,6 +110,17 @@ int cgrpc_channel_options_set_compression(cgrpc_channel_options *o, const char *
   if (o == NULL || e == CGRPC_ENCODING_UNKNOWN)
     return CGRPC_ERR_INVALID_ARGUMENT;
   o->compression = e;
+  return 0;
+}
+
+int cgrpc_channel_options_set_retry_throttling(cgrpc_channel_options *o, int max_tokens,
+                                               double token_ratio)
+{
+  if (o == NULL || max_tokens < 0 || max_tokens > 1000 ||
+      (max_tokens > 0 && !(token_ratio > 0 && token_ratio <= 1000)))
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->throttle_max_tokens = max_tokens;
+  o->throttle_token_ratio = token_ratio;
   return 0;
 }
 
@@ -252,6 +290,7 @@ static void channel_shutdown_task(void *ud)
   cgrpc_channel *ch = ud;
   ch->shutting_down = 1;
   channel_fail_pending(ch, CGRPC_STATUS_CANCELLED, "channel closed");
+  cgrpc_retry_fail_backoffs(ch, CGRPC_STATUS_CANCELLED, "channel closed");
   for (cgrpc_list *n = ch->conns.next; n != &ch->conns; n = n->next) {
     cgrpc_conn *conn = cgrpc_container_of(n, cgrpc_conn, owner_node);
     while (!cgrpc_list_empty(&conn->streams)) {
@@ -280,6 +319,21 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   ch->pb_alloc_default = cgrpc_alloc_is_default(&ch->alloc);
   cgrpc_list_init(&ch->conns);
   cgrpc_list_init(&ch->pending);
+  cgrpc_list_init(&ch->backoff);
+  ch->rng = cgrpc_retry_seed();
+  if (opts != NULL)
+    cgrpc_retry_throttle_init(&ch->throttle, opts->throttle_max_tokens,
+                              opts->throttle_token_ratio);
+  if (opts != NULL && opts->service_config != NULL) {
+    int rv = cgrpc_service_config_parse(&ch->config, &a, opts->service_config, NULL, 0);
+    if (rv != 0) {
+      cgrpc_free(&a, ch);
+      return rv;
+    }
+    if (ch->config.throttle_max_tokens > 0) /* the operator's over the program's */
+      cgrpc_retry_throttle_init(&ch->throttle, ch->config.throttle_max_tokens,
+                                ch->config.throttle_token_ratio);
+  }
   cgrpc_task_init(&ch->shutdown_task, channel_shutdown_task, ch);
   ch->max_recv = opts != NULL ? opts->max_recv : CGRPC_DEFAULT_MAX_RECV;
   ch->max_send = opts != NULL ? opts->max_send : -1;
@@ -320,6 +374,7 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   *out = ch;
   return 0;
 fail:
+  cgrpc_service_config_clear(&ch->config, &a);
   cgrpc_loop_free(ch->loop);
   cgrpc_free(&a, ch->interceptors);
   cgrpc_free(&a, ch->authority);
@@ -336,6 +391,7 @@ void cgrpc_channel_free(cgrpc_channel *ch)
   cgrpc_loop_join(ch->loop);
   cgrpc_loop_free(ch->loop);
   cgrpc_allocator a = ch->alloc;
+  cgrpc_service_config_clear(&ch->config, &a);
   cgrpc_free(&a, ch->interceptors);
   cgrpc_free(&a, ch->authority);
   cgrpc_free(&a, ch->user_agent);

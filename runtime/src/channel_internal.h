@@ -7,6 +7,8 @@
 #include "conn.h"
 #include "list.h"
 #include "loop.h"
+#include "retry.h"
+#include "service_config.h"
 #include "sock.h"
 
 #define CGRPC_DEFAULT_MAX_RECV (4 * 1024 * 1024)
@@ -27,6 +29,9 @@ struct cgrpc_channel_options {
   cgrpc_client_interceptor *interceptors;
   size_t ninterceptors;
   int compression; /* a cgrpc_encoding */
+  int throttle_max_tokens; /* 0: no retry throttling */
+  double throttle_token_ratio;
+  char *service_config; /* JSON, validated; or NULL */
 };
 
 struct cgrpc_call_options {
@@ -34,6 +39,10 @@ struct cgrpc_call_options {
   cgrpc_time deadline; /* 0: not set */
   cgrpc_metadata *md;
   int compression; /* a cgrpc_encoding; -1: the channel's */
+  int has_retry;   /* retry replaces the method's policy */
+  cgrpc_retry_policy retry;
+  char *idempotency_key; /* the caller's, or NULL */
+  const cgrpc_server_call *parent; /* the incoming call this one serves, or NULL */
 };
 
 struct cgrpc_channel {
@@ -63,6 +72,10 @@ struct cgrpc_channel {
   cgrpc_conn *conn;   /* the connection new calls go to, or NULL */
   cgrpc_list conns;   /* every live connection */
   cgrpc_list pending; /* calls waiting for conn to connect */
+  cgrpc_list backoff; /* calls waiting to retry */
+  cgrpc_service_config config; /* over the methods' baked policy */
+  cgrpc_retry_throttle throttle;
+  uint64_t rng;       /* jitter */
   int shutting_down;
   cgrpc_task shutdown_task;
 };

@@ -10,6 +10,7 @@
 #include "headers.h"
 #include "metadata_internal.h"
 #include "percent.h"
+#include "retry.h"
 #include "status_map.h"
 
 /* Received metadata beyond this ends the call with RESOURCE_EXHAUSTED. */
@@ -48,7 +49,8 @@ static void attempt_detach(cgrpc_call *call)
   call->stream_id = 0;
 }
 
-/* The attempt is over: its result goes to the innermost stage's owner. */
+/* The attempt is over: another one follows (a retry), or its result goes to the
+ * innermost stage's owner. */
 static void attempt_end(cgrpc_call *call)
 {
   call->attempt_active = 0;
@@ -57,12 +59,16 @@ static void attempt_end(cgrpc_call *call)
   cgrpc_sendq_drop(&call->sendq); /* streaming messages not sent */
   cgrpc_frame_decoder_clear(&call->dec);
   cgrpc_status_clear(&call->rx);
+  if (cgrpc_retry_after_attempt(call)) {
+    cgrpc_status_clear(&call->status); /* the failed attempt's; the next one sets its own */
+    return;
+  }
   cgrpc_client_ctx_finish(&call->ctx[call->nstages - 1]);
 }
 
 void cgrpc_client_call_abort(cgrpc_call *call, cgrpc_code code, const char *fmt, ...)
 {
-  if (!call->attempt_active)
+  if (!call->attempt_active && !call->in_backoff)
     return;
   if (attempt_stream_live(call)) {
     nghttp2_submit_rst_stream(call->conn->ng, NGHTTP2_FLAG_NONE, call->stream_id, NGHTTP2_CANCEL);
@@ -72,12 +78,17 @@ void cgrpc_client_call_abort(cgrpc_call *call, cgrpc_code code, const char *fmt,
   va_start(ap, fmt);
   cgrpc_call_set_result(call, code, fmt, ap);
   va_end(ap);
-  attempt_end(call);
+  if (call->in_backoff)
+    cgrpc_retry_end_backoff(call); /* between attempts: the call ends here */
+  else
+    attempt_end(call);
 }
 
 static void attempt_on_deadline(void *ud)
 {
-  cgrpc_client_call_abort(ud, CGRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded");
+  cgrpc_call *call = ud;
+  call->final = 1;
+  cgrpc_client_call_abort(call, CGRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded");
 }
 
 /* ---- sending ------------------------------------------------------------------------------ */
@@ -108,6 +119,8 @@ void cgrpc_attempt_take_outgoing(cgrpc_call *call)
 {
   int closed;
   cgrpc_sendbuf *b = cgrpc_pipe_take_out(&call->pipe, &closed);
+  if (b != NULL)
+    call->took_messages = 1; /* no retry can send it again */
   while (b != NULL) {
     cgrpc_sendbuf *next = b->next;
     cgrpc_sendq_push(&call->sendq, b);
@@ -191,6 +204,11 @@ void cgrpc_client_call_submit(cgrpc_call *call, cgrpc_conn *conn)
     rv = cgrpc_nvbuf_add_static(&nv, "grpc-encoding", cgrpc_encoding_name(call->send_enc));
   if (rv == 0 && call->deadline != CGRPC_TIME_INFINITE)
     rv = cgrpc_nvbuf_add_timeout(&nv, call->deadline - cgrpc_now());
+  if (rv == 0 && call->attempts > 1) {
+    char n[12];
+    snprintf(n, sizeof n, "%d", call->attempts - 1);
+    rv = cgrpc_nvbuf_add(&nv, "grpc-previous-rpc-attempts", 26, n, strlen(n));
+  }
   rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->md);
   if (rv != 0) {
     cgrpc_nvbuf_clear(&nv);
@@ -222,18 +240,13 @@ void cgrpc_client_call_submit(cgrpc_call *call, cgrpc_conn *conn)
 
 /* ---- starting -------------------------------------------------------------------------------- */
 
-static void attempt_start_task(void *ud)
+void cgrpc_attempt_start(cgrpc_call *call)
 {
-  cgrpc_call *call = ud;
   call->attempt_active = 1;
   call->attempts++;
   if (__atomic_load_n(&call->cancel_requested, __ATOMIC_ACQUIRE)) {
+    call->final = 1;
     cgrpc_client_call_abort(call, CGRPC_STATUS_CANCELLED, "Cancelled");
-    return;
-  }
-  if (call->streaming && call->attempts > 1) {
-    /* Its messages are gone: there is nothing to send again. */
-    cgrpc_client_call_abort(call, CGRPC_STATUS_INTERNAL, "streaming calls cannot be retried yet");
     return;
   }
   if (call->deadline != CGRPC_TIME_INFINITE) {
@@ -251,7 +264,12 @@ static void attempt_start_task(void *ud)
   cgrpc_channel_start_attempt(call->ch, call);
 }
 
-void cgrpc_attempt_begin(cgrpc_call *call)
+static void attempt_start_task(void *ud)
+{
+  cgrpc_attempt_start(ud);
+}
+
+void cgrpc_attempt_reset(cgrpc_call *call)
 {
   cgrpc_sendq_init(&call->sendq, call->streaming ? attempt_sendbuf_done : NULL);
   if (call->req != NULL) {
@@ -270,7 +288,15 @@ void cgrpc_attempt_begin(cgrpc_call *call)
   call->recv_enc = CGRPC_ENCODING_IDENTITY;
   call->n_messages = 0;
   call->header_bytes = 0;
+  call->committed = 0;
+  call->refused = 0;
+  call->pushback_ms = CGRPC_PUSHBACK_NONE;
   cgrpc_status_clear(&call->rx);
+}
+
+void cgrpc_attempt_begin(cgrpc_call *call)
+{
+  cgrpc_attempt_reset(call);
   cgrpc_loop_post(call->ch->loop, &call->start_task);
 }
 
@@ -282,6 +308,7 @@ void cgrpc_attempt_init(cgrpc_call *call)
   cgrpc_task_init(&call->send_task, attempt_send_task, call);
   cgrpc_task_init(&call->credit_task, attempt_credit_task, call);
   cgrpc_task_init(&call->ready_task, attempt_ready_task, call);
+  cgrpc_retry_init(call);
 }
 
 /* ---- receiving ---------------------------------------------------------------------------- */
@@ -338,6 +365,10 @@ static int attempt_on_header(nghttp2_session *ng, const nghttp2_frame *frame, co
     cgrpc_free(call->alloc, msg);
     return 0;
   }
+  case CGRPC_HDR_GRPC_OTHER:
+    if (trailers && namelen == 22 && memcmp(name, "grpc-retry-pushback-ms", 22) == 0)
+      call->pushback_ms = cgrpc_retry_parse_pushback((const char *)value, valuelen);
+    return 0;
   case CGRPC_HDR_OTHER: {
     cgrpc_metadata **md = trailers ? &call->rx.trailing_metadata : &call->rx.initial_metadata;
     int rv = cgrpc_metadata_ensure(md, call->alloc);
@@ -390,6 +421,7 @@ static int attempt_on_message(void *ud, const uint8_t *msg, size_t len, int comp
                             call->method->response->name);
     return -1;
   }
+  call->committed = 1; /* the application may have it: no retry from here */
   /* A blocking stream's reader tells in cgrpc_call_recv, on its own thread. */
   if (!call->streaming || call->has_callbacks)
     call->last_compressed = compressed;
@@ -487,8 +519,15 @@ static int attempt_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame
     cgrpc_conn_on_frame(conn, frame);
     return 0;
   }
-  if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+  if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+    /* Response headers (not Trailers-Only) commit the call: A6. */
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+      cgrpc_call *call = attempt_of_stream(ng, frame->hd.stream_id);
+      if (call != NULL)
+        call->committed = 1;
+    }
     return 0;
+  }
   if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
     return 0;
   cgrpc_call *call = attempt_of_stream(ng, frame->hd.stream_id);
@@ -508,12 +547,14 @@ static int attempt_on_stream_close(nghttp2_session *ng, int32_t stream_id, uint3
   }
   if (!call->attempt_active)
     return 0;
-  if (error_code == NGHTTP2_REFUSED_STREAM)
+  if (error_code == NGHTTP2_REFUSED_STREAM) {
+    call->refused = 1; /* the server never saw it: safe to send again */
     cgrpc_client_call_abort(call, CGRPC_STATUS_UNAVAILABLE, "stream refused by the server");
-  else
+  } else {
     cgrpc_client_call_abort(call, cgrpc_code_from_rst_stream(error_code),
                             "stream reset by the server (HTTP/2 error %s)",
                             nghttp2_http2_strerror(error_code));
+  }
   return 0;
 }
 

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "call_links.h"
 #include "channel_internal.h"
 #include "client_call.h"
 #include "compress.h"
 #include "metadata_internal.h"
+#include "server_call.h"
 #include "status_map.h"
 
 void cgrpc_call_ref(cgrpc_call *call)
@@ -20,6 +22,8 @@ void cgrpc_call_unref(cgrpc_call *call)
 {
   if (__atomic_sub_fetch(&call->refs, 1, __ATOMIC_ACQ_REL) != 0)
     return;
+  if (call->has_parent)
+    cgrpc_links_remove(&call->parent_node);
   cgrpc_status_clear(&call->status);
   cgrpc_status_clear(&call->rx);
   cgrpc_metadata_free(call->md);
@@ -55,6 +59,8 @@ void cgrpc_call_complete(cgrpc_call *call)
   if (call->status.message == NULL)
     cgrpc_status_set(&call->status, call->alloc, call->status.code, NULL);
   __atomic_store_n(&call->finished, 1, __ATOMIC_RELEASE);
+  if (call->has_parent)
+    cgrpc_links_remove(&call->parent_node); /* nothing left to cancel */
   if (call->streaming) {
     /* Readers, writers and finish wake up; finish takes the status. */
     cgrpc_pipe_set_over(&call->pipe);
@@ -182,12 +188,25 @@ static void call_cancel_task(void *ud)
 {
   cgrpc_call *call = ud;
   int code = __atomic_load_n(&call->cancel_code, __ATOMIC_ACQUIRE);
+  call->final = 1;
   if (code == CGRPC_STATUS_RESOURCE_EXHAUSTED)
     cgrpc_client_call_abort(call, CGRPC_STATUS_RESOURCE_EXHAUSTED,
                             "request message larger than the channel's limit");
   else
     cgrpc_client_call_abort(call, CGRPC_STATUS_CANCELLED, "Cancelled");
   cgrpc_call_unref(call);
+}
+
+/* Deadline propagation: the incoming call's deadline bounds this one, and cancelling it
+ * cancels this one. */
+static void call_link_parent(cgrpc_call *call, cgrpc_server_call *parent)
+{
+  cgrpc_time limit = cgrpc_server_call_deadline(parent);
+  if (limit < call->deadline)
+    call->deadline = limit;
+  call->has_parent = 1;
+  if (cgrpc_server_call_link_child(parent, &call->parent_node) != 0)
+    __atomic_store_n(&call->cancel_requested, 1, __ATOMIC_RELEASE); /* it ends CANCELLED at start */
 }
 
 int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc *method,
@@ -250,8 +269,12 @@ int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc 
     call->req_owned = 1;
   }
   call->deadline = CGRPC_TIME_INFINITE;
-  if (method->policy != NULL && method->policy->timeout_ms > 0)
-    call->deadline = call_deadline_after_ms(method->policy->timeout_ms);
+  const cgrpc_method_config *mc = cgrpc_service_config_find(&ch->config, method->path);
+  int64_t timeout_ms = mc != NULL && mc->has_timeout ? mc->timeout_ms
+                       : method->policy != NULL ? method->policy->timeout_ms
+                                                : 0;
+  if (timeout_ms > 0)
+    call->deadline = call_deadline_after_ms(timeout_ms);
   if (opts != NULL) {
     if (opts->deadline != 0)
       call->deadline = opts->deadline;
@@ -270,6 +293,14 @@ int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc 
       }
     }
   }
+  int rv = cgrpc_call_setup_policy(call, opts);
+  if (rv != 0) {
+    cgrpc_call_unref(call);
+    return rv;
+  }
+  cgrpc_list_init(&call->parent_node);
+  if (opts != NULL && opts->parent != NULL)
+    call_link_parent(call, (cgrpc_server_call *)opts->parent);
   *out = call;
   return 0;
 }

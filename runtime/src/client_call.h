@@ -81,6 +81,23 @@ struct cgrpc_call {
   cgrpc_timer deadline_timer;
   cgrpc_task start_task;
   cgrpc_task cancel_task;
+
+  /* Retries (client_retry.c); loop thread only. */
+  cgrpc_retry_policy retry;  /* the call's; max_attempts 0: none */
+  int committed;             /* the attempt got response headers or a message */
+  int final;                 /* ended here (cancel, deadline, channel closed): no retry */
+  int refused;               /* the attempt's stream was refused before the server saw it */
+  int took_messages;         /* streaming: a message left the pipe for an attempt */
+  int transparent_retries;
+  int backoff_n;             /* retries since the start or the last pushback */
+  int64_t pushback_ms;       /* CGRPC_PUSHBACK_*, or the server's delay */
+  int in_backoff;            /* waiting on retry_timer, in the channel's backoff list */
+  cgrpc_timer retry_timer;
+
+  /* Made on behalf of an incoming call (cgrpc_call_options_set_parent): linked to it
+   * until this call ends, so that cancelling it cancels this one (call_links.c). */
+  int has_parent;
+  cgrpc_list parent_node;
 };
 
 /* ---- client_call.c: the call --------------------------------------------------------- */
@@ -116,6 +133,25 @@ void cgrpc_client_call_abort(cgrpc_call *call, cgrpc_code code, const char *fmt,
     CGRPC_PRINTF(3, 4);
 /* Streaming: takes what the application wrote into the stream.  Loop thread. */
 void cgrpc_attempt_take_outgoing(cgrpc_call *call);
+/* Resets the per-attempt state for another attempt.  Loop thread (or before the first). */
+void cgrpc_attempt_reset(cgrpc_call *call);
+/* Runs an attempt now.  Loop thread. */
+void cgrpc_attempt_start(cgrpc_call *call);
+
+/* ---- client_retry.c: retries ------------------------------------------------------------ */
+
+/* The call's retry policy and idempotency key, from its method, the channel and opts. */
+int cgrpc_call_setup_policy(cgrpc_call *call, const cgrpc_call_options *opts);
+/* The attempt ended with call->status: schedules another and returns 1, or returns 0
+ * when the status is final.  Loop thread. */
+int cgrpc_retry_after_attempt(cgrpc_call *call);
+/* Sets up the retry machinery of a new call. */
+void cgrpc_retry_init(cgrpc_call *call);
+/* Ends a call waiting between attempts with the status it has now.  Loop thread. */
+void cgrpc_retry_end_backoff(cgrpc_call *call);
+/* Ends every call of ch waiting between attempts (channel closing).  Loop thread. */
+void cgrpc_retry_fail_backoffs(cgrpc_channel *ch, cgrpc_code code, const char *msg);
+
 /* Posts one of the call's tasks, which then holds a reference until it has
  * run (the call may be released meanwhile).  Any thread. */
 void cgrpc_call_post(cgrpc_call *call, cgrpc_task *t);

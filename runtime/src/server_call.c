@@ -7,6 +7,7 @@
 #include "compress.h"
 #include "headers.h"
 #include "metadata_internal.h"
+#include "call_links.h"
 #include "server_call.h"
 #include "status_map.h"
 #include "timeout.h"
@@ -20,6 +21,8 @@ static void call_unref(cgrpc_server_call *call)
   if (--call->refs > 0)
     return;
   cgrpc_server *srv = call->srv;
+  if (!cgrpc_list_empty(&call->children))
+    cgrpc_links_orphan_children(&call->children);
   cgrpc_loop_timer_stop(srv->loop, &call->deadline_timer);
   cgrpc_frame_decoder_clear(&call->dec);
   if (call->streams_in || call->streams_out) {
@@ -38,6 +41,7 @@ static void call_cancel(cgrpc_server_call *call)
 {
   if (__atomic_exchange_n(&call->cancelled, 1, __ATOMIC_ACQ_REL))
     return;
+  cgrpc_links_cancel_children(&call->children); /* the calls it made on its behalf */
   if (call->streams_in || call->streams_out)
     cgrpc_pipe_set_over(&call->pipe);
   if (cgrpc_server_call_callbacks_live(call) && call->cbs.on_cancel != NULL)
@@ -408,6 +412,7 @@ static int server_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *fra
   call->conn = conn;
   call->stream_id = frame->hd.stream_id;
   cgrpc_list_init(&call->node);
+  cgrpc_list_init(&call->children);
   cgrpc_list_push_back(&conn->streams, &call->node);
   cgrpc_frame_decoder_init(&call->dec, &srv->alloc, srv->max_recv);
   cgrpc_sendq_init(&call->sendq, NULL);
@@ -472,6 +477,14 @@ static int server_on_header(nghttp2_session *ng, const nghttp2_frame *frame, con
   case CGRPC_HDR_GRPC_ENCODING:
     call->recv_enc = cgrpc_encoding_parse((const char *)value, valuelen);
     call->bad_encoding = call->recv_enc == CGRPC_ENCODING_UNKNOWN;
+    break;
+  case CGRPC_HDR_GRPC_OTHER:
+    if (namelen == 26 && memcmp(name, "grpc-previous-rpc-attempts", 26) == 0) {
+      int n = 0;
+      for (size_t i = 0; i < valuelen && i < 4 && value[i] >= '0' && value[i] <= '9'; i++)
+        n = n * 10 + (value[i] - '0');
+      call->previous_attempts = n;
+    }
     break;
   case CGRPC_HDR_OTHER: {
     int rv = cgrpc_metadata_ensure(&call->md, &call->arena_alloc);

@@ -26,6 +26,8 @@ struct cgrpc_server_call {
   cgrpc_list node; /* in conn->streams */
   int stream_closed;
   int request_done; /* the client ended its side */
+  int previous_attempts; /* grpc-previous-rpc-attempts: a client's retry */
+  cgrpc_list children;   /* outgoing calls made for this one (call_links.c) */
   int responded;    /* the answer is submitted; ignore the rest */
   int rst_after_send; /* reset the stream once our END_STREAM is out */
   cgrpc_frame_decoder dec;
@@ -114,6 +116,9 @@ void cgrpc_server_call_answer(cgrpc_server_call *call);
 void cgrpc_server_call_run(void *call);
 /* Nonzero once the call can no longer succeed. */
 int cgrpc_server_call_cancelled(const cgrpc_server_call *call);
+/* Links an outgoing call made on this call's behalf (call_links.c); 1 when this call is
+ * cancelled already.  Any thread. */
+int cgrpc_server_call_link_child(cgrpc_server_call *call, cgrpc_list *child_node);
 /* Nonzero when the callbacks of an asynchronous handler may run. */
 int cgrpc_server_call_callbacks_live(const cgrpc_server_call *call);
 

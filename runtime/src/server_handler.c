@@ -5,6 +5,7 @@
 
 #include "alloc.h"
 #include "compress.h"
+#include "call_links.h"
 #include "metadata_internal.h"
 #include "server_call.h"
 
@@ -252,6 +253,16 @@ const cgrpc_metadata *cgrpc_server_call_metadata(const cgrpc_server_call *call)
   return call->md != NULL ? call->md : &empty;
 }
 
+const char *cgrpc_server_call_idempotency_key(const cgrpc_server_call *call)
+{
+  const cgrpc_method_desc *m = cgrpc_server_call_method(call);
+  const char *header = m != NULL && m->policy != NULL && m->policy->idempotency_key_header != NULL
+                           ? m->policy->idempotency_key_header
+                           : CGRPC_IDEMPOTENCY_KEY_HEADER;
+  const char *key = cgrpc_metadata_get(call->md, header);
+  return key != NULL && key[0] != '\0' ? key : NULL;
+}
+
 const ProtobufCMessage *cgrpc_server_call_request(const cgrpc_server_call *call)
 {
   return call->request;
@@ -301,6 +312,26 @@ int cgrpc_server_call_add_trailing_metadata(cgrpc_server_call *call, const char 
                                             const void *value, size_t len)
 {
   return handler_add_md(call, &call->trailing_md, key, value, len);
+}
+
+int cgrpc_server_call_link_child(cgrpc_server_call *call, cgrpc_list *child_node)
+{
+  return cgrpc_links_add(&call->children, &call->cancelled, child_node);
+}
+
+int cgrpc_server_call_previous_attempts(const cgrpc_server_call *call)
+{
+  return call->previous_attempts;
+}
+
+int cgrpc_server_call_set_retry_pushback_ms(cgrpc_server_call *call, int64_t ms)
+{
+  char v[24];
+  int n = snprintf(v, sizeof v, "%lld", (long long)(ms < 0 ? -1 : ms));
+  int rv = cgrpc_metadata_ensure(&call->trailing_md, &call->arena_alloc);
+  return rv != 0 ? rv
+                 : cgrpc_metadata_append(call->trailing_md, "grpc-retry-pushback-ms", 22,
+                                         (const uint8_t *)v, (size_t)n);
 }
 
 void *cgrpc_server_call_alloc(cgrpc_server_call *call, size_t size)

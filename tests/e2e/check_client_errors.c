@@ -89,7 +89,18 @@ END_TEST
 START_TEST(rst_stream_codes_map_per_the_spec)
 {
   expect("rst-cancel", CGRPC_STATUS_CANCELLED);
+  /* A refused stream never reached the application: gRPC sends it again (transparent
+   * retry, whatever the policy -- these calls have none), 3 times at most.  (expect()
+   * makes one more call, "ok", after each.) */
+  int before = fakeserver_requests();
   expect("rst-refused", CGRPC_STATUS_UNAVAILABLE);
+  ck_assert_int_eq(fakeserver_requests() - before, 4 + 1);
+  before = fakeserver_requests();
+  expect("refused-once", CGRPC_STATUS_OK);
+  ck_assert_int_eq(fakeserver_requests() - before, 2 + 1);
+  before = fakeserver_requests();
+  expect("rst-internal", CGRPC_STATUS_INTERNAL);
+  ck_assert_int_eq(fakeserver_requests() - before, 1 + 1);
   expect("rst-calm", CGRPC_STATUS_RESOURCE_EXHAUSTED);
   expect("rst-security", CGRPC_STATUS_PERMISSION_DENIED);
   expect("rst-internal", CGRPC_STATUS_INTERNAL);

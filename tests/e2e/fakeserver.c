@@ -120,11 +120,18 @@ static void fake_body(fake_conn *c, int32_t id, fake_stream *st, const nghttp2_n
   nghttp2_submit_response(c->ng, id, hdrs, nh, &prd);
 }
 
+/* Requests answered, and whether refused-once has refused (one server at a time). */
+static int requests_seen;
+static int refused_once_done;
+
 static void fake_answer(fake_conn *c, int32_t id, fake_stream *st)
 {
   const char *what = strrchr(st->path, '/');
   what = what != NULL ? what + 1 : st->path;
   static const uint8_t empty_msg[] = {0, 0, 0, 0, 0};
+  __atomic_add_fetch(&requests_seen, 1, __ATOMIC_RELAXED);
+  if (strcmp(what, "refused-once") == 0)
+    what = __atomic_exchange_n(&refused_once_done, 1, __ATOMIC_RELAXED) ? "ok" : "rst-refused";
   if (strncmp(what, "http-", 5) == 0) {
     nghttp2_nv nv = {(uint8_t *)":status", (uint8_t *)what + 5, 7, strlen(what + 5), 0};
     nghttp2_submit_response(c->ng, id, &nv, 1, NULL);
@@ -286,6 +293,8 @@ static void *fake_main(void *arg)
 fakeserver *fakeserver_start(void)
 {
   fakeserver *s = calloc(1, sizeof *s);
+  __atomic_store_n(&requests_seen, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&refused_once_done, 0, __ATOMIC_RELAXED);
   for (int i = 0; i < FAKE_MAX_CONNS; i++)
     s->conns[i].fd = -1;
   struct sockaddr_in sa;
@@ -302,6 +311,11 @@ fakeserver *fakeserver_start(void)
   s->port = ntohs(sa.sin_port);
   pthread_create(&s->thread, NULL, fake_main, s);
   return s;
+}
+
+int fakeserver_requests(void)
+{
+  return __atomic_load_n(&requests_seen, __ATOMIC_RELAXED);
 }
 
 int fakeserver_port(const fakeserver *s)

@@ -21,8 +21,11 @@ typedef struct fakeserver fakeserver;
  *   status-NN        Trailers-Only with grpc-status NN, a grpc-message and x-t trailer
  *   unknown-code     grpc-status 99
  *   ok               a proper answer: an empty message and grpc-status 0
+ *   refused-once     RST_STREAM REFUSED_STREAM the first time, then as ok
  */
 fakeserver *fakeserver_start(void);
+/* Requests answered since the server started. */
+int fakeserver_requests(void);
 int fakeserver_port(const fakeserver *s);
 /* Stops the thread, closes everything. */
 void fakeserver_stop(fakeserver *s);

@@ -1,5 +1,5 @@
 # tests/e2e: our client against our server, in separate processes.
-EXTRA_DIST += tests/e2e/e2e.proto
+EXTRA_DIST += tests/e2e/e2e.proto tests/e2e/faulty.proto
 
 if BUILD_EXAMPLES
 if HAVE_CHECK
@@ -80,5 +80,44 @@ TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_strea
 	tests/e2e/check_leaks
 VALGRIND_TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream \
 	tests/e2e/check_leaks
+
+# Retries against a fault-injecting server in the test's own process (faulty.proto).
+FAULTY_GEN = tests/e2e/faulty.pb-c.c tests/e2e/faulty.pb-c.h tests/e2e/faulty.cgrpc.c \
+	tests/e2e/faulty.cgrpc.h
+BUILT_SOURCES += $(FAULTY_GEN)
+CLEANFILES += $(FAULTY_GEN) tests/e2e/faulty.stamp
+tests/e2e/faulty.stamp: $(srcdir)/tests/e2e/faulty.proto \
+		$(srcdir)/runtime/proto/cgrpc/options.proto $(CGRPC_PLUGIN)
+	$(AM_V_GEN)$(MKDIR_P) tests/e2e && \
+	$(CGRPC_PROTOC) -I$(srcdir)/tests/e2e --c_out=tests/e2e --cgrpc_out=tests/e2e \
+		$(srcdir)/tests/e2e/faulty.proto && touch $@
+$(FAULTY_GEN): tests/e2e/faulty.stamp
+
+check_PROGRAMS += tests/e2e/check_retry
+tests_e2e_check_retry_SOURCES = tests/e2e/check_retry.c tests/e2e/harness.c tests/e2e/harness.h
+nodist_tests_e2e_check_retry_SOURCES = tests/e2e/faulty.pb-c.c tests/e2e/faulty.cgrpc.c
+tests_e2e_check_retry_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_retry_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
+tests_e2e_check_retry_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_retry_LDFLAGS = -no-install
+$(tests_e2e_check_retry_OBJECTS): tests/e2e/faulty.stamp
+TESTS += tests/e2e/check_retry
+VALGRIND_TESTS += tests/e2e/check_retry
+endif
+endif
+
+# Server-side de-duplication by idempotency key: a server with the helper in the test process.
+if BUILD_EXAMPLES
+if HAVE_CHECK
+check_PROGRAMS += tests/e2e/check_dedup
+tests_e2e_check_dedup_SOURCES = tests/e2e/check_dedup.c tests/e2e/harness.c tests/e2e/harness.h
+nodist_tests_e2e_check_dedup_SOURCES = tests/e2e/e2e.pb-c.c
+tests_e2e_check_dedup_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_dedup_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
+tests_e2e_check_dedup_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_dedup_LDFLAGS = -no-install
+$(tests_e2e_check_dedup_OBJECTS): tests/e2e/e2e.stamp
+TESTS += tests/e2e/check_dedup
+VALGRIND_TESTS += tests/e2e/check_dedup
 endif
 endif

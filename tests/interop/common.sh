@@ -142,6 +142,33 @@ interop_tmpdir() {
   fi
 }
 
+# Python stubs for tests/e2e/faulty.proto (and the cgrpc/options.proto it imports) in $1;
+# after require_grpcio.
+faulty_pygen() {
+  mkdir -p "$1" || hard_error "cannot create $1"
+  "$PROTOC" -I"$interop_dir/../e2e" -I"$interop_dir/../../runtime/proto" --python_out="$1" \
+    --grpc_python_out="$1" --plugin=protoc-gen-grpc_python="$GRPC_PYTHON_PLUGIN" \
+    "$interop_dir/../e2e/faulty.proto" "$interop_dir/../../runtime/proto/cgrpc/options.proto" ||
+    hard_error "cannot generate the Python stubs of faulty.proto"
+}
+
+# Starts a server command in the background, waits for its "LISTENING <port>" line, and
+# sets $server_pid and $port (its output goes to $interop_tmp/server.out).
+start_listening_server() {
+  interop_tmpdir
+  "$@" >"$interop_tmp/server.out" 2>&1 &
+  server_pid=$!
+  port=
+  for _ in $(seq $((ready_timeout * 10))); do
+    port=$(sed -n 's/^LISTENING //p' "$interop_tmp/server.out")
+    test -n "$port" && return 0
+    sleep 0.1
+  done
+  cat "$interop_tmp/server.out" >&2
+  kill "$server_pid"
+  hard_error "the server ($1) did not start"
+}
+
 # Quotes one word for run_matrix.py's shell-like splitting.
 q() {
   printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"

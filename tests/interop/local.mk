@@ -36,7 +36,14 @@ INTEROP_TESTS_CGRPC = \
 	tests/interop/grpcio_client_vs_cgrpc_server.sh \
 	tests/interop/grpcjs_client_vs_cgrpc_server.sh
 
+# Retries and idempotency keys against grpcio (faulty.proto of tests/e2e).
+INTEROP_TESTS_POLICY = tests/interop/retry_vs_grpcio.sh tests/interop/dedup_vs_grpcio.sh
+
 EXTRA_DIST += \
+	$(INTEROP_TESTS_POLICY) \
+	tests/interop/faulty_grpcio.py \
+	tests/interop/faulty_client.c \
+	tests/interop/faulty_server.c \
 	$(INTEROP_PY) \
 	$(INTEROP_JS) \
 	$(INTEROP_TESTS_PEERS) \
@@ -111,6 +118,27 @@ tests_interop_interop_server_LDFLAGS = -no-install
 $(tests_interop_interop_client_OBJECTS) $(tests_interop_interop_server_OBJECTS): $(INTEROP_GEN_STAMP)
 
 CLEANFILES += $(INTEROP_GEN_STAMP) $(INTEROP_GEN_STAMP).tmp
+
+# The retry pairing uses tests/e2e's faulty.proto code (made there, with Check).
+if HAVE_CHECK
+TESTS += $(INTEROP_TESTS_POLICY)
+VALGRIND_TESTS += $(INTEROP_TESTS_POLICY)
+check_PROGRAMS += tests/interop/faulty_client
+tests_interop_faulty_client_SOURCES = tests/interop/faulty_client.c
+nodist_tests_interop_faulty_client_SOURCES = tests/e2e/faulty.pb-c.c tests/e2e/faulty.cgrpc.c
+tests_interop_faulty_client_CPPFLAGS = $(CGRPC_USER_CPPFLAGS) -I$(top_builddir)/tests/e2e
+tests_interop_faulty_client_CFLAGS = $(INTEROP_CFLAGS)
+tests_interop_faulty_client_LDADD = $(CGRPC_USER_LIBS)
+tests_interop_faulty_client_LDFLAGS = -no-install
+check_PROGRAMS += tests/interop/faulty_server
+tests_interop_faulty_server_SOURCES = tests/interop/faulty_server.c
+nodist_tests_interop_faulty_server_SOURCES = tests/e2e/faulty.pb-c.c tests/e2e/faulty.cgrpc.c
+tests_interop_faulty_server_CPPFLAGS = $(tests_interop_faulty_client_CPPFLAGS)
+tests_interop_faulty_server_CFLAGS = $(INTEROP_CFLAGS)
+tests_interop_faulty_server_LDADD = $(CGRPC_USER_LIBS) $(PTHREAD_LIBS)
+tests_interop_faulty_server_LDFLAGS = -no-install
+$(tests_interop_faulty_client_OBJECTS) $(tests_interop_faulty_server_OBJECTS): tests/e2e/faulty.stamp
+endif
 endif
 endif
 

@@ -18,7 +18,9 @@ UNIT_TESTS = \
 	tests/unit/check_registry \
 	tests/unit/check_headers \
 	tests/unit/check_loop \
-	tests/unit/check_compress
+	tests/unit/check_compress \
+	tests/unit/check_retry \
+	tests/unit/check_service_config
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -33,6 +35,16 @@ tests_unit_check_compress_SOURCES = tests/unit/check_compress.c tests/unit/unit_
 tests_unit_check_compress_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_check_compress_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_compress_LDADD = $(UNIT_LDADD) $(ZLIB_LIBS)
+
+tests_unit_check_retry_SOURCES = tests/unit/check_retry.c tests/unit/unit_main.h
+tests_unit_check_retry_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_check_retry_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_retry_LDADD = $(UNIT_LDADD)
+
+tests_unit_check_service_config_SOURCES = tests/unit/check_service_config.c tests/unit/unit_main.h
+tests_unit_check_service_config_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_check_service_config_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_service_config_LDADD = $(UNIT_LDADD)
 
 tests_unit_check_frame_SOURCES = tests/unit/check_frame.c tests/unit/unit_main.h
 tests_unit_check_frame_CPPFLAGS = $(UNIT_CPPFLAGS)

@@ -10,5 +10,6 @@
 #include <cgrpc/channel.h>
 #include <cgrpc/interceptor.h>
 #include <cgrpc/server.h>
+#include <cgrpc/dedup.h>
 
 #endif

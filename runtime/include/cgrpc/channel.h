@@ -60,6 +60,30 @@ CGRPC_EXTERN void cgrpc_channel_options_set_allocator(cgrpc_channel_options *opt
 CGRPC_EXTERN int cgrpc_channel_options_set_compression(cgrpc_channel_options *opts,
                                                        const char *encoding);
 
+/* Retry throttling (gRFC A6) for every call on the channel: a token count
+ * starts at max_tokens (1..1000); each failure with a status the call's
+ * retry policy names takes 1, each OK adds token_ratio (> 0; 3 decimals);
+ * while it is at most max_tokens / 2 no call retries.  Off by default; 0
+ * switches it off.  Returns 0 or CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_channel_options_set_retry_throttling(cgrpc_channel_options *opts,
+                                                            int max_tokens, double token_ratio);
+
+/* A gRPC service config (JSON), so that operators can change call policy
+ * without recompiling: each "methodConfig" entry names methods
+ * ({"service": "pkg.Svc", "method": "M"}; without "method" every method of
+ * the service; an empty name every method) and may set "timeout" ("1.5s")
+ * and "retryPolicy" (maxAttempts, initialBackoff, maxBackoff,
+ * backoffMultiplier, retryableStatusCodes as in gRFC A6; maxAttempts 1
+ * switches retries off).  Each field set replaces what the .proto baked
+ * into the method; call options still win over both.  "retryThrottling"
+ * (maxTokens, tokenRatio) replaces cgrpc_channel_options_set_retry_throttling.
+ * Other fields are ignored.  json is copied; NULL removes it.  Returns 0,
+ * CGRPC_ERR_PROTO when it is malformed (with the reason in err[0..errlen),
+ * if err is not NULL), CGRPC_ERR_INVALID_ARGUMENT or CGRPC_ERR_NOMEM. */
+CGRPC_EXTERN int cgrpc_channel_options_set_service_config(cgrpc_channel_options *opts,
+                                                          const char *json, char *err,
+                                                          size_t errlen);
+
 /* Appends a client interceptor (see interceptor.h).  Interceptors run in the
  * order added, the first outermost.  Returns 0 or CGRPC_ERR_NOMEM. */
 typedef void (*cgrpc_client_interceptor_fn)(cgrpc_client_ctx *ctx, void *user_data);
@@ -107,6 +131,29 @@ CGRPC_EXTERN void cgrpc_call_options_set_deadline(cgrpc_call_options *opts, cgrp
  * "deflate" or "identity".  Returns 0 or CGRPC_ERR_INVALID_ARGUMENT. */
 CGRPC_EXTERN int cgrpc_call_options_set_compression(cgrpc_call_options *opts,
                                                     const char *encoding);
+/* This call's retry policy, replacing the method's (the one baked from the
+ * .proto; see cgrpc_retry_policy in method.h).  policy is copied; NULL: no
+ * retries for this call.  Streams the server refused before processing
+ * them are still sent again (at most 3 times), as gRPC does.  Returns 0 or
+ * CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_call_options_set_retry_policy(cgrpc_call_options *opts,
+                                                     const cgrpc_retry_policy *policy);
+/* The call's idempotency key, chosen by the caller (1-128 printable ASCII
+ * characters, copied), sent on every attempt in the method's key header
+ * even when the method is not marked idempotent.  By default an idempotent
+ * method's calls carry a fresh random key each (128 bits, 32 hex digits).
+ * NULL: back to the default.  Returns 0, CGRPC_ERR_INVALID_ARGUMENT,
+ * CGRPC_ERR_BAD_VALUE or CGRPC_ERR_NOMEM. */
+CGRPC_EXTERN int cgrpc_call_options_set_idempotency_key(cgrpc_call_options *opts,
+                                                        const char *key);
+/* Deadline propagation: calls started with these options are made on behalf
+ * of parent, a call this process is serving (a server handler's call).
+ * Each gets min(its own deadline, parent's deadline) -- so the time left
+ * shrinks down a chain of services -- and is cancelled when parent is
+ * (the client went away, or its deadline passed).  Use such options only
+ * while parent is running (inside its handler).  NULL: none. */
+CGRPC_EXTERN void cgrpc_call_options_set_parent(cgrpc_call_options *opts,
+                                                const cgrpc_server_call *parent);
 /* Adds request metadata.  Same rules and errors as cgrpc_metadata_add. */
 CGRPC_EXTERN int cgrpc_call_options_add_metadata(cgrpc_call_options *opts, const char *key,
                                                  const void *value, size_t len);

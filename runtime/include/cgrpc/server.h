@@ -187,6 +187,12 @@ CGRPC_EXTERN const char *cgrpc_server_call_authority(const cgrpc_server_call *ca
 CGRPC_EXTERN const char *cgrpc_server_call_peer(const cgrpc_server_call *call);
 /* Custom request metadata (never NULL).  Owned by the call. */
 CGRPC_EXTERN const cgrpc_metadata *cgrpc_server_call_metadata(const cgrpc_server_call *call);
+/* The call's idempotency key: the value of the request header its method's
+ * policy names (cgrpc_method_policy.idempotency_key_header, by default
+ * CGRPC_IDEMPOTENCY_KEY_HEADER), or NULL when the request has none or an
+ * empty one.  Clients send one key per logical call, the same on every
+ * retry attempt.  Owned by the call.  See also cgrpc/dedup.h. */
+CGRPC_EXTERN const char *cgrpc_server_call_idempotency_key(const cgrpc_server_call *call);
 /* The decoded request, and the response being built. */
 CGRPC_EXTERN const ProtobufCMessage *cgrpc_server_call_request(const cgrpc_server_call *call);
 CGRPC_EXTERN ProtobufCMessage *cgrpc_server_call_response(cgrpc_server_call *call);
@@ -205,6 +211,14 @@ CGRPC_EXTERN int cgrpc_server_call_add_initial_metadata(cgrpc_server_call *call,
                                                         const void *value, size_t len);
 CGRPC_EXTERN int cgrpc_server_call_add_trailing_metadata(cgrpc_server_call *call, const char *key,
                                                          const void *value, size_t len);
+/* How many attempts of this logical call the client made before this one
+ * (its grpc-previous-rpc-attempts header; 0 for a first attempt). */
+CGRPC_EXTERN int cgrpc_server_call_previous_attempts(const cgrpc_server_call *call);
+
+/* Server pushback (gRFC A6): tells a client with a retry policy to wait ms
+ * before its next attempt, or (ms < 0) not to retry this call at all; sent
+ * as grpc-retry-pushback-ms in the trailers.  Returns 0 or CGRPC_ERR_NOMEM. */
+CGRPC_EXTERN int cgrpc_server_call_set_retry_pushback_ms(cgrpc_server_call *call, int64_t ms);
 
 /* Memory that lives until the call ends (for response fields).  NULL when
  * out of memory.  Not thread-safe: one thread at a time per call. */

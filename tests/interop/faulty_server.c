@@ -1,0 +1,90 @@
+/* cgrpc's faulty.Faulty server (tests/e2e/faulty.proto) with the de-duplication helper on:
+ * Try and Baked fail the first `fail` attempts of the call named `id` with `code`, then
+ * answer with the number of times the handler ran for that id.  Baked is idempotent, so
+ * the helper answers a repeated idempotency key from memory: the handler does not run
+ * again.  Usage: faulty_server [--port N].  Prints "LISTENING <port>"; stops on SIGTERM.
+ * A peer client (faulty_grpcio.py dedup) checks what it answers. */
+#define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask */
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cgrpc/cgrpc.h>
+
+#include "faulty.cgrpc.h"
+
+#define MAX_IDS 256
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  char id[64];
+  int runs;
+} ids[MAX_IDS];
+static int nids;
+
+/* One more run of the handler for id; returns how many so far. */
+static int count_run(const char *id)
+{
+  pthread_mutex_lock(&mu);
+  int i = 0;
+  while (i < nids && strcmp(ids[i].id, id) != 0)
+    i++;
+  if (i == nids && nids < MAX_IDS)
+    snprintf(ids[nids++].id, sizeof ids[0].id, "%s", id);
+  int n = i < MAX_IDS ? ++ids[i].runs : 0;
+  pthread_mutex_unlock(&mu);
+  return n;
+}
+
+static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest *req,
+                              Faulty__TryReply *reply, void *ud)
+{
+  (void)ud;
+  int n = count_run(req->id);
+  if (n <= req->fail)
+    return cgrpc_server_call_set_status(call, (cgrpc_code)req->code, "attempt %d fails", n);
+  reply->attempt = n;
+  return CGRPC_STATUS_OK;
+}
+
+int main(int argc, char **argv)
+{
+  int port = 0;
+  for (int i = 1; i + 1 < argc; i += 2)
+    if (strcmp(argv[i], "--port") == 0)
+      port = atoi(argv[i + 1]);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, NULL);
+
+  cgrpc_dedup *dedup;
+  cgrpc_server_options *opts;
+  cgrpc_server *server;
+  char address[32];
+  snprintf(address, sizeof address, "127.0.0.1:%d", port);
+  Faulty__Faulty_Server impl = FAULTY__FAULTY__SERVER_INIT;
+  impl.try_ = try_handler;
+  impl.baked = try_handler;
+  if (cgrpc_dedup_new(&dedup, NULL) != 0 || cgrpc_server_options_new(&opts) != 0 ||
+      cgrpc_dedup_attach(dedup, opts) != 0 || cgrpc_server_new(&server, opts) != 0 ||
+      faulty__faulty_server__register(server, &impl, NULL) != 0 ||
+      cgrpc_server_add_listener(server, address, &port) != 0 || cgrpc_server_start(server) != 0) {
+    fprintf(stderr, "faulty_server: cannot start\n");
+    return 1;
+  }
+  cgrpc_server_options_free(opts);
+  printf("LISTENING %d\n", port);
+  fflush(stdout);
+  int sig;
+  while (sigwait(&signals, &sig) != 0)
+    ;
+  cgrpc_server_shutdown(server, 2000);
+  cgrpc_server_free(server);
+  cgrpc_dedup_free(dedup);
+  return 0;
+}
