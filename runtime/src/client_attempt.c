@@ -204,10 +204,10 @@ void cgrpc_client_call_submit(cgrpc_call *call, cgrpc_conn *conn)
     rv = cgrpc_nvbuf_add_static(&nv, "grpc-encoding", cgrpc_encoding_name(call->send_enc));
   if (rv == 0 && call->deadline != CGRPC_TIME_INFINITE)
     rv = cgrpc_nvbuf_add_timeout(&nv, call->deadline - cgrpc_now());
+  char prev[12]; /* nv points at it until nghttp2 copies it in the submit below */
   if (rv == 0 && call->attempts > 1) {
-    char n[12];
-    snprintf(n, sizeof n, "%d", call->attempts - 1);
-    rv = cgrpc_nvbuf_add(&nv, "grpc-previous-rpc-attempts", 26, n, strlen(n));
+    snprintf(prev, sizeof prev, "%d", call->attempts - 1);
+    rv = cgrpc_nvbuf_add(&nv, "grpc-previous-rpc-attempts", 26, prev, strlen(prev));
   }
   rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->md);
   if (rv != 0) {
