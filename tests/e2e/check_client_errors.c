@@ -143,6 +143,46 @@ START_TEST(garbage_from_the_server_is_unavailable_and_the_channel_reconnects)
 }
 END_TEST
 
+/* Calls fake path `what` with a retry policy on UNAVAILABLE of up to 3 attempts. */
+static cgrpc_code call_fake_retried(const char *what)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/fake/%s", what);
+  cgrpc_method_desc m = e2e__echo__cgrpc_service.methods[E2E__ECHO__METHOD_ECHO];
+  m.path = path;
+  m.policy = NULL;
+  cgrpc_retry_policy p = {.max_attempts = 3,
+                          .initial_backoff_ms = 10,
+                          .max_backoff_ms = 10,
+                          .backoff_multiplier = 1,
+                          .retryable_codes = 1u << CGRPC_STATUS_UNAVAILABLE};
+  cgrpc_call_options *o;
+  cgrpc_call_options_new(&o);
+  cgrpc_call_options_set_timeout_ms(o, 10000);
+  cgrpc_call_options_set_retry_policy(o, &p);
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  ProtobufCMessage *reply = NULL;
+  cgrpc_code code = cgrpc_unary_call(channel, &m, &req.base, &reply, o, NULL);
+  cgrpc_call_options_free(o);
+  if (reply != NULL)
+    protobuf_c_message_free_unpacked(reply, NULL);
+  return code;
+}
+
+START_TEST(a_retry_policy_rides_through_a_dropped_connection)
+{
+  /* Without a policy the call in flight when the connection dies fails... */
+  expect("drop", CGRPC_STATUS_UNAVAILABLE);
+  /* ...with one, it goes again on a new connection. */
+  int before = fakeserver_requests();
+  ck_assert_int_eq(call_fake_retried("drop-once"), CGRPC_STATUS_OK);
+  ck_assert_int_eq(fakeserver_requests() - before, 2);
+  before = fakeserver_requests();
+  ck_assert_int_eq(call_fake_retried("drop"), CGRPC_STATUS_UNAVAILABLE);
+  ck_assert_int_eq(fakeserver_requests() - before, 3);
+}
+END_TEST
+
 /* A peer that grants huge windows, then reads nothing for a second. */
 static void *stalling_peer(void *arg)
 {
@@ -215,6 +255,7 @@ static Suite *client_errors_suite(void)
   tcase_add_test(tc, an_announced_message_over_the_limit_is_refused_before_it_arrives);
   tcase_add_test(tc, trailers_only_carries_code_message_and_trailing_metadata);
   tcase_add_test(tc, garbage_from_the_server_is_unavailable_and_the_channel_reconnects);
+  tcase_add_test(tc, a_retry_policy_rides_through_a_dropped_connection);
   tcase_add_test(tc, a_call_that_ends_while_its_request_is_still_being_sent_is_let_go_safely);
   suite_add_tcase(s, tc);
   return s;

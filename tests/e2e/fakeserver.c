@@ -120,9 +120,10 @@ static void fake_body(fake_conn *c, int32_t id, fake_stream *st, const nghttp2_n
   nghttp2_submit_response(c->ng, id, hdrs, nh, &prd);
 }
 
-/* Requests answered, and whether refused-once has refused (one server at a time). */
+/* Requests answered, and whether refused-once and drop-once have (one server at a time). */
 static int requests_seen;
 static int refused_once_done;
+static int dropped_once_done;
 
 static void fake_answer(fake_conn *c, int32_t id, fake_stream *st)
 {
@@ -132,6 +133,8 @@ static void fake_answer(fake_conn *c, int32_t id, fake_stream *st)
   __atomic_add_fetch(&requests_seen, 1, __ATOMIC_RELAXED);
   if (strcmp(what, "refused-once") == 0)
     what = __atomic_exchange_n(&refused_once_done, 1, __ATOMIC_RELAXED) ? "ok" : "rst-refused";
+  if (strcmp(what, "drop-once") == 0)
+    what = __atomic_exchange_n(&dropped_once_done, 1, __ATOMIC_RELAXED) ? "ok" : "drop";
   if (strncmp(what, "http-", 5) == 0) {
     nghttp2_nv nv = {(uint8_t *)":status", (uint8_t *)what + 5, 7, strlen(what + 5), 0};
     nghttp2_submit_response(c->ng, id, &nv, 1, NULL);
@@ -165,6 +168,8 @@ static void fake_answer(fake_conn *c, int32_t id, fake_stream *st)
   } else if (strcmp(what, "bad-flag") == 0) {
     static const uint8_t flag7[] = {7, 0, 0, 0, 0};
     fake_body(c, id, st, ok_headers, 2, flag7, sizeof flag7, ok_trailers, 1);
+  } else if (strcmp(what, "drop") == 0) {
+    c->close_now = 1; /* the connection dies with the request unanswered */
   } else if (strcmp(what, "garbage") == 0) {
     static const char junk[] = "this is not HTTP/2 at all \x00\x01\x02";
     send(c->fd, junk, sizeof junk, MSG_NOSIGNAL);
@@ -295,6 +300,7 @@ fakeserver *fakeserver_start(void)
   fakeserver *s = calloc(1, sizeof *s);
   __atomic_store_n(&requests_seen, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&refused_once_done, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&dropped_once_done, 0, __ATOMIC_RELAXED);
   for (int i = 0; i < FAKE_MAX_CONNS; i++)
     s->conns[i].fd = -1;
   struct sockaddr_in sa;

@@ -22,6 +22,8 @@ typedef struct fakeserver fakeserver;
  *   unknown-code     grpc-status 99
  *   ok               a proper answer: an empty message and grpc-status 0
  *   refused-once     RST_STREAM REFUSED_STREAM the first time, then as ok
+ *   drop             closes the connection without an answer
+ *   drop-once        as drop the first time, then as ok
  */
 fakeserver *fakeserver_start(void);
 /* Requests answered since the server started. */
