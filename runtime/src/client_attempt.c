@@ -63,6 +63,7 @@ static void attempt_end(cgrpc_call *call)
     cgrpc_status_clear(&call->status); /* the failed attempt's; the next one sets its own */
     return;
   }
+  cgrpc_retry_buffer_clear(call);
   cgrpc_client_ctx_finish(&call->ctx[call->nstages - 1]);
 }
 
@@ -107,8 +108,9 @@ static void attempt_sendbuf_done(cgrpc_sendq *q, cgrpc_sendbuf *b)
   if (b == &call->sendbuf)
     return; /* the inline request */
   size_t len = b->len;
-  cgrpc_free(call->alloc, b);
-  if (cgrpc_pipe_sent(&call->pipe, len) && call->has_callbacks) {
+  int first = !b->resent; /* the pipe counted it once, until its first send */
+  cgrpc_retry_buffer_keep(call, b);
+  if (first && cgrpc_pipe_sent(&call->pipe, len) && call->has_callbacks) {
     cgrpc_call_ref(call); /* the queued task's */
     if (!cgrpc_loop_defer(call->ch->loop, &call->ready_task))
       cgrpc_call_unref(call);
@@ -119,8 +121,6 @@ void cgrpc_attempt_take_outgoing(cgrpc_call *call)
 {
   int closed;
   cgrpc_sendbuf *b = cgrpc_pipe_take_out(&call->pipe, &closed);
-  if (b != NULL)
-    call->took_messages = 1; /* no retry can send it again */
   while (b != NULL) {
     cgrpc_sendbuf *next = b->next;
     cgrpc_sendq_push(&call->sendq, b);
@@ -259,8 +259,10 @@ void cgrpc_attempt_start(cgrpc_call *call)
       return;
     }
   }
-  if (call->streaming)
+  if (call->streaming) {
+    cgrpc_retry_buffer_resend(call); /* what earlier attempts sent, if this is a retry */
     cgrpc_attempt_take_outgoing(call); /* what was written before the start */
+  }
   cgrpc_channel_start_attempt(call->ch, call);
 }
 
@@ -422,6 +424,7 @@ static int attempt_on_message(void *ud, const uint8_t *msg, size_t len, int comp
     return -1;
   }
   call->committed = 1; /* the application may have it: no retry from here */
+  cgrpc_retry_buffer_clear(call);
   /* A blocking stream's reader tells in cgrpc_call_recv, on its own thread. */
   if (!call->streaming || call->has_callbacks)
     call->last_compressed = compressed;
@@ -523,8 +526,10 @@ static int attempt_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame
     /* Response headers (not Trailers-Only) commit the call: A6. */
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
       cgrpc_call *call = attempt_of_stream(ng, frame->hd.stream_id);
-      if (call != NULL)
+      if (call != NULL) {
         call->committed = 1;
+        cgrpc_retry_buffer_clear(call);
+      }
     }
     return 0;
   }

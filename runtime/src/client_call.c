@@ -32,6 +32,7 @@ void cgrpc_call_unref(cgrpc_call *call)
     cgrpc_free(call->alloc, call->req);
   if (call->streaming) {
     cgrpc_sendq_drop(&call->sendq);
+    cgrpc_retry_buffer_clear(call);
     cgrpc_pipe_clear(&call->pipe);
   }
   cgrpc_allocator copy = call->alloc_copy;

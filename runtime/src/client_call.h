@@ -87,7 +87,12 @@ struct cgrpc_call {
   int committed;             /* the attempt got response headers or a message */
   int final;                 /* ended here (cancel, deadline, channel closed): no retry */
   int refused;               /* the attempt's stream was refused before the server saw it */
-  int took_messages;         /* streaming: a message left the pipe for an attempt */
+  /* Streaming: the messages sent so far, kept for another attempt until the call
+   * commits (at most CGRPC_RETRY_BUFFER_LIMIT bytes); replay_lost once one could not be
+   * kept, which makes the call unretriable. */
+  cgrpc_sendbuf *replay_head, *replay_tail;
+  size_t replay_bytes;
+  int replay_lost;
   int transparent_retries;
   int backoff_n;             /* retries since the start or the last pushback */
   int64_t pushback_ms;       /* CGRPC_PUSHBACK_*, or the server's delay */
@@ -149,6 +154,13 @@ int cgrpc_retry_after_attempt(cgrpc_call *call);
 void cgrpc_retry_init(cgrpc_call *call);
 /* Ends a call waiting between attempts with the status it has now.  Loop thread. */
 void cgrpc_retry_end_backoff(cgrpc_call *call);
+/* A streaming message buffer is done with (sent, or dropped by an attempt that ended): keep
+ * it for a retry, or free it.  Loop thread. */
+void cgrpc_retry_buffer_keep(cgrpc_call *call, cgrpc_sendbuf *b);
+/* Puts the kept messages back into the attempt's send queue (a retry starts).  Loop thread. */
+void cgrpc_retry_buffer_resend(cgrpc_call *call);
+/* Frees the kept messages (the call committed or ended). */
+void cgrpc_retry_buffer_clear(cgrpc_call *call);
 /* Ends every call of ch waiting between attempts (channel closing).  Loop thread. */
 void cgrpc_retry_fail_backoffs(cgrpc_channel *ch, cgrpc_code code, const char *msg);
 

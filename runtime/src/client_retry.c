@@ -3,6 +3,7 @@
  * server refused unprocessed; the call's idempotency key. */
 #include <string.h>
 
+#include "alloc.h"
 #include "channel_internal.h"
 #include "client_call.h"
 #include "metadata_internal.h"
@@ -50,10 +51,55 @@ int cgrpc_call_setup_policy(cgrpc_call *call, const cgrpc_call_options *opts)
 }
 
 /* Whether another attempt can send what this one sent: a unary or server-streaming
- * request is kept; a client's stream of messages is not (yet), unless none left. */
+ * request is kept whole; a client's stream of messages while it fits the retry buffer. */
 static int retry_can_resend(const cgrpc_call *call)
 {
-  return !call->streaming || call->req != NULL || !call->took_messages;
+  return !call->streaming || call->req != NULL || !call->replay_lost;
+}
+
+void cgrpc_retry_buffer_keep(cgrpc_call *call, cgrpc_sendbuf *b)
+{
+  if (call->retry.max_attempts >= 2 && !call->committed && !call->replay_lost &&
+      call->replay_bytes + b->len <= CGRPC_RETRY_BUFFER_LIMIT) {
+    b->next = NULL;
+    if (call->replay_tail != NULL)
+      call->replay_tail->next = b;
+    else
+      call->replay_head = b;
+    call->replay_tail = b;
+    call->replay_bytes += b->len;
+    return;
+  }
+  /* Gone for good: from here on no attempt can start over (A6 commits the call). */
+  call->replay_lost = 1;
+  cgrpc_retry_buffer_clear(call);
+  cgrpc_free(call->alloc, b);
+}
+
+void cgrpc_retry_buffer_resend(cgrpc_call *call)
+{
+  cgrpc_sendbuf *b = call->replay_head;
+  call->replay_head = call->replay_tail = NULL;
+  call->replay_bytes = 0;
+  while (b != NULL) {
+    cgrpc_sendbuf *next = b->next;
+    b->off = 0;
+    b->resent = 1;
+    cgrpc_sendq_push(&call->sendq, b); /* its done hook keeps it again */
+    b = next;
+  }
+}
+
+void cgrpc_retry_buffer_clear(cgrpc_call *call)
+{
+  cgrpc_sendbuf *b = call->replay_head;
+  call->replay_head = call->replay_tail = NULL;
+  call->replay_bytes = 0;
+  while (b != NULL) {
+    cgrpc_sendbuf *next = b->next;
+    cgrpc_free(call->alloc, b);
+    b = next;
+  }
 }
 
 static void retry_timer_fired(void *ud)

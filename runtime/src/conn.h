@@ -19,6 +19,7 @@ typedef struct cgrpc_sendbuf {
   const uint8_t *data;
   size_t len;
   size_t off;
+  int resent; /* a client retry sends it again: its first send was counted */
 } cgrpc_sendbuf;
 
 typedef struct cgrpc_sendq {

@@ -45,6 +45,7 @@ cgrpc_sendbuf *cgrpc_pipe_buf_new(const cgrpc_allocator *alloc, size_t len)
   b->data = (const uint8_t *)(b + 1);
   b->len = len;
   b->off = 0;
+  b->resent = 0;
   return b;
 }
 
@@ -85,6 +86,7 @@ cgrpc_sendbuf *cgrpc_pipe_buf_message(const cgrpc_allocator *alloc, const Protob
   b->data = mem + sizeof(cgrpc_sendbuf);
   b->len = mem_len - sizeof(cgrpc_sendbuf);
   b->off = 0;
+  b->resent = 0;
   cgrpc_frame_write_prefix(mem + sizeof(cgrpc_sendbuf), 1, (uint32_t)(mem_len - head));
   return b;
 }

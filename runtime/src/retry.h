@@ -45,6 +45,10 @@ double cgrpc_retry_uniform(uint64_t *state);
 /* A seed from the kernel's random source (never 0). */
 uint64_t cgrpc_retry_seed(void);
 
+/* Bytes of a client stream's messages kept for a retry until the call commits (grpc's
+ * per-RPC retry buffer has the same default); a stream that sends more commits. */
+#define CGRPC_RETRY_BUFFER_LIMIT (256 * 1024)
+
 /* A fresh idempotency key: 128 bits from the kernel's random source (getrandom),
  * as 32 lowercase hex digits.  Returns 0 or CGRPC_ERR_SYSTEM. */
 #define CGRPC_IDEMPOTENCY_KEY_LEN 32

@@ -122,6 +122,33 @@ static cgrpc_code try_stream_handler(cgrpc_server_call *call, const Faulty__TryR
   return fail_maybe(call, req, attempt);
 }
 
+static cgrpc_code try_upload_handler(cgrpc_server_call *call, Faulty__TryReply *reply, void *ud)
+{
+  (void)ud;
+  const Faulty__TryRequest *req;
+  Faulty__TryRequest first = FAULTY__TRY_REQUEST__INIT;
+  char id[64] = "";
+  int messages = 0;
+  int64_t bytes = 0;
+  int rv;
+  while ((rv = faulty__faulty_server__try_upload_recv(call, &req)) == 1) {
+    if (messages++ == 0) {
+      snprintf(id, sizeof id, "%s", req->id);
+      first.fail = req->fail;
+      first.code = req->code;
+    }
+    bytes += (int64_t)req->payload.len;
+  }
+  if (rv < 0)
+    return CGRPC_STATUS_CANCELLED;
+  first.id = id;
+  int attempt = record(call, &first);
+  reply->attempt = attempt;
+  reply->messages = messages;
+  reply->bytes = bytes;
+  return fail_maybe(call, &first, attempt);
+}
+
 /* The channel Relay calls Try on: this process's own server. */
 static cgrpc_channel *relay_channel;
 
@@ -155,6 +182,7 @@ static void server_setup(void)
   impl.try_stream = try_stream_handler;
   impl.relay = relay_handler;
   impl.baked = try_handler;
+  impl.try_upload = try_upload_handler;
   ck_assert_int_eq(faulty__faulty_server__register(srv, &impl, NULL), 0);
   ck_assert_int_eq(cgrpc_server_add_listener(srv, "127.0.0.1:0", &port), 0);
   ck_assert_int_eq(cgrpc_server_start(srv), 0);
@@ -601,6 +629,56 @@ START_TEST(the_policy_baked_into_the_stub_retries)
 }
 END_TEST
 
+/* Uploads count requests of size payload bytes each on TryUpload (baked policy: 4 attempts
+ * on UNAVAILABLE), the server failing the first `fail` attempts. */
+static cgrpc_code upload(cgrpc_channel *ch, const char *id, int count, size_t size, int fail,
+                         Faulty__TryReply **reply)
+{
+  static uint8_t payload[128 * 1024];
+  cgrpc_call *call;
+  ck_assert_int_eq(faulty__faulty_client__try_upload(ch, NULL, &call), 0);
+  for (int i = 0; i < count; i++) {
+    Faulty__TryRequest req = request(id, fail, CGRPC_STATUS_UNAVAILABLE);
+    req.payload.data = payload;
+    req.payload.len = size;
+    if (faulty__faulty_client__try_upload_send(call, &req) != 0)
+      break;
+  }
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  cgrpc_code code = faulty__faulty_client__try_upload_close_and_recv(call, reply, &st);
+  cgrpc_status_clear(&st);
+  cgrpc_call_free(call);
+  return code;
+}
+
+START_TEST(a_client_stream_is_sent_again_from_the_retry_buffer)
+{
+  cgrpc_channel *ch = channel_to(port, NULL);
+  Faulty__TryReply *reply = NULL;
+  /* Two attempts fail after reading everything; the third gets all 5 messages again. */
+  ck_assert_int_eq(upload(ch, "upload", 5, 1000, 2, &reply), CGRPC_STATUS_OK);
+  ck_assert_int_eq(reply->attempt, 3);
+  ck_assert_int_eq(reply->messages, 5);
+  ck_assert_int_eq(reply->bytes, 5000);
+  faulty__try_reply__free_unpacked(reply, NULL);
+  call_rec r = seen("upload");
+  ck_assert_int_eq(r.n, 3);
+  ck_assert_str_eq(r.a[2].key, r.a[0].key);
+
+  /* 3 x 100 KiB is more than the 256 KiB retry buffer: the call commits, no retry. */
+  reply = NULL;
+  ck_assert_int_eq(upload(ch, "upload-big", 3, 100 * 1024, 1, &reply), CGRPC_STATUS_UNAVAILABLE);
+  ck_assert_ptr_null(reply);
+  ck_assert_int_eq(seen("upload-big").n, 1);
+  /* 2 x 100 KiB fits. */
+  ck_assert_int_eq(upload(ch, "upload-fits", 2, 100 * 1024, 1, &reply), CGRPC_STATUS_OK);
+  ck_assert_int_eq(reply->attempt, 2);
+  ck_assert_int_eq(reply->bytes, 200 * 1024);
+  faulty__try_reply__free_unpacked(reply, NULL);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
 static cgrpc_channel *channel_with_config(const char *json)
 {
   cgrpc_channel_options *co;
@@ -690,6 +768,7 @@ static Suite *retry_suite(void)
   tcase_add_test(tc, a_call_waiting_to_retry_can_be_cancelled);
   tcase_add_test(tc, closing_the_channel_ends_calls_waiting_to_retry);
   tcase_add_test(tc, the_policy_baked_into_the_stub_retries);
+  tcase_add_test(tc, a_client_stream_is_sent_again_from_the_retry_buffer);
   tcase_add_test(tc, a_service_config_overrides_the_baked_policy);
   tcase_add_test(tc, a_malformed_service_config_is_refused_with_a_reason);
   suite_add_tcase(s, tc);
