@@ -98,6 +98,11 @@ START_TEST(rst_stream_codes_map_per_the_spec)
   before = fakeserver_requests();
   expect("refused-once", CGRPC_STATUS_OK);
   ck_assert_int_eq(fakeserver_requests() - before, 2 + 1);
+  /* Streams above a GOAWAY's last stream id were not processed either: sent again, on
+   * a new connection. */
+  before = fakeserver_requests();
+  expect("goaway-once", CGRPC_STATUS_OK);
+  ck_assert_int_eq(fakeserver_requests() - before, 2 + 1);
   before = fakeserver_requests();
   expect("rst-internal", CGRPC_STATUS_INTERNAL);
   ck_assert_int_eq(fakeserver_requests() - before, 1 + 1);

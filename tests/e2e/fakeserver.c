@@ -124,6 +124,7 @@ static void fake_body(fake_conn *c, int32_t id, fake_stream *st, const nghttp2_n
 static int requests_seen;
 static int refused_once_done;
 static int dropped_once_done;
+static int goaway_once_done;
 
 static void fake_answer(fake_conn *c, int32_t id, fake_stream *st)
 {
@@ -133,6 +134,8 @@ static void fake_answer(fake_conn *c, int32_t id, fake_stream *st)
   __atomic_add_fetch(&requests_seen, 1, __ATOMIC_RELAXED);
   if (strcmp(what, "refused-once") == 0)
     what = __atomic_exchange_n(&refused_once_done, 1, __ATOMIC_RELAXED) ? "ok" : "rst-refused";
+  if (strcmp(what, "goaway-once") == 0)
+    what = __atomic_exchange_n(&goaway_once_done, 1, __ATOMIC_RELAXED) ? "ok" : "goaway";
   if (strcmp(what, "drop-once") == 0)
     what = __atomic_exchange_n(&dropped_once_done, 1, __ATOMIC_RELAXED) ? "ok" : "drop";
   if (strncmp(what, "http-", 5) == 0) {
@@ -168,6 +171,11 @@ static void fake_answer(fake_conn *c, int32_t id, fake_stream *st)
   } else if (strcmp(what, "bad-flag") == 0) {
     static const uint8_t flag7[] = {7, 0, 0, 0, 0};
     fake_body(c, id, st, ok_headers, 2, flag7, sizeof flag7, ok_trailers, 1);
+  } else if (strcmp(what, "goaway") == 0) {
+    /* Shutting down: streams from this one on were never processed (the client may send
+     * them again elsewhere); the connection stays open, this stream unanswered. */
+    nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, id - 2 > 0 ? id - 2 : 0, NGHTTP2_NO_ERROR,
+                          NULL, 0);
   } else if (strcmp(what, "drop") == 0) {
     c->close_now = 1; /* the connection dies with the request unanswered */
   } else if (strcmp(what, "garbage") == 0) {
@@ -301,6 +309,7 @@ fakeserver *fakeserver_start(void)
   __atomic_store_n(&requests_seen, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&refused_once_done, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&dropped_once_done, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&goaway_once_done, 0, __ATOMIC_RELAXED);
   for (int i = 0; i < FAKE_MAX_CONNS; i++)
     s->conns[i].fd = -1;
   struct sockaddr_in sa;

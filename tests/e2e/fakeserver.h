@@ -24,6 +24,8 @@ typedef struct fakeserver fakeserver;
  *   refused-once     RST_STREAM REFUSED_STREAM the first time, then as ok
  *   drop             closes the connection without an answer
  *   drop-once        as drop the first time, then as ok
+ *   goaway-once      the first time a GOAWAY whose last stream id is below this stream's
+ *                    (never processed), no answer; then as ok
  */
 fakeserver *fakeserver_start(void);
 /* Requests answered since the server started. */
