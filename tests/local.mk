@@ -21,6 +21,10 @@ AM_TESTS_ENVIRONMENT = \
 
 include tests/interop/local.mk
 VALGRIND_TESTS += $(INTEROP_TESTS_CGRPC)
+# The payments demo: retries, idempotency keys and de-duplication, server and client.
+if BUILD_EXAMPLES
+VALGRIND_TESTS += examples/payments/demo-check.test
+endif
 
 # make check-valgrind: the suites in VALGRIND_TESTS, and the servers they
 # start, under valgrind; any error or definite leak fails the run.
