@@ -231,6 +231,9 @@ start_server() {
   SRV_OUT=$WORK/server.$label.out
   SRV_ERR=$WORK/server.$label.err
   SRV_PORT=""
+  # Emptied here, not only by the redirection below: that one happens in the background
+  # child, and the loop below could read an earlier run's LISTENING line first.
+  : >"$SRV_OUT"
   "${PIN_SERVER[@]}" "$@" --port 0 >"$SRV_OUT" 2>"$SRV_ERR" &
   SRV_PID=$!
   for _ in $(seq 200); do
