@@ -37,7 +37,7 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/loop.c runtime/src/loop.h \
 	runtime/src/sock.c runtime/src/sock.h \
 	runtime/src/transport.h runtime/src/list.h \
-	runtime/src/conn.c runtime/src/conn.h \
+	runtime/src/conn.c runtime/src/conn.h runtime/src/keepalive.c runtime/src/keepalive.h \
 	runtime/src/headers.c runtime/src/headers.h \
 	runtime/src/client_call.c runtime/src/client_call.h \
 	runtime/src/client_attempt.c runtime/src/client_stream.c runtime/src/client_retry.c \

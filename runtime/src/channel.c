@@ -37,6 +37,17 @@ void cgrpc_channel_options_free(cgrpc_channel_options *o)
   free(o);
 }
 
+int cgrpc_channel_options_set_keepalive(cgrpc_channel_options *o, int64_t time_ms,
+                                        int64_t timeout_ms, int permit_without_calls)
+{
+  if (o == NULL || time_ms < 0 || timeout_ms < 0)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->keepalive.time_ms = time_ms;
+  o->keepalive.timeout_ms = timeout_ms > 0 ? timeout_ms : CGRPC_KEEPALIVE_TIMEOUT_MS_DEFAULT;
+  o->keepalive.permit_without_calls = permit_without_calls != 0;
+  return 0;
+}
+
 int cgrpc_channel_options_set_service_config(cgrpc_channel_options *o, const char *json,
                                              char *err, size_t errlen)
 {
@@ -185,6 +196,7 @@ static void channel_on_connected(cgrpc_conn *conn, int err)
     cgrpc_conn_fail(conn, "cannot start the HTTP/2 session");
     return;
   }
+  cgrpc_keepalive_start(conn, &ch->keepalive);
   ch->next_addr = 0;
   while (!cgrpc_list_empty(&ch->pending)) {
     cgrpc_call *call = cgrpc_container_of(ch->pending.next, cgrpc_call, node);
@@ -197,6 +209,9 @@ static void channel_on_goaway(cgrpc_conn *conn, uint32_t error_code)
 {
   cgrpc_channel *ch = conn->owner;
   (void)error_code;
+  /* A8: the server found our pings too frequent: halve their rate for the connections to come. */
+  if (conn->ka.too_many_pings && ch->keepalive.time_ms > 0 && ch->keepalive.time_ms < INT64_MAX / 2)
+    ch->keepalive.time_ms *= 2;
   if (ch->conn == conn)
     ch->conn = NULL; /* new calls go to a new connection */
 }
@@ -338,6 +353,8 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   ch->max_recv = opts != NULL ? opts->max_recv : CGRPC_DEFAULT_MAX_RECV;
   ch->max_send = opts != NULL ? opts->max_send : -1;
   ch->compression = opts != NULL ? opts->compression : CGRPC_ENCODING_IDENTITY;
+  if (opts != NULL)
+    ch->keepalive = opts->keepalive;
 
   int rv = channel_parse_target(ch, target);
   if (rv != 0)

@@ -32,6 +32,7 @@ struct cgrpc_channel_options {
   int throttle_max_tokens; /* 0: no retry throttling */
   double throttle_token_ratio;
   char *service_config; /* JSON, validated; or NULL */
+  cgrpc_keepalive_config keepalive;
 };
 
 struct cgrpc_call_options {
@@ -74,6 +75,7 @@ struct cgrpc_channel {
   cgrpc_list pending; /* calls waiting for conn to connect */
   cgrpc_list backoff; /* calls waiting to retry */
   cgrpc_service_config config; /* over the methods' baked policy */
+  cgrpc_keepalive_config keepalive; /* loop thread: too_many_pings doubles time_ms */
   cgrpc_retry_throttle throttle;
   uint64_t rng;       /* jitter */
   int shutting_down;

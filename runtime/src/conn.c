@@ -271,6 +271,8 @@ static void conn_read(cgrpc_conn *conn)
   for (int i = 0; i < CONN_MAX_READS_PER_ROUND && !conn->dead; i++) {
     ssize_t n = conn->tp->vt->read(conn->tp, buf, cap);
     if (n > 0) {
+      if (i == 0)
+        cgrpc_keepalive_on_read(&conn->ka, cgrpc_now());
       if (cgrpc_conn_recv(conn, buf, (size_t)n) != 0)
         return;
       if ((size_t)n < cap)
@@ -441,6 +443,14 @@ int cgrpc_conn_start(cgrpc_conn *conn, const nghttp2_settings_entry *settings, s
 
 void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame)
 {
+  if (frame->hd.type == NGHTTP2_PING) {
+    cgrpc_keepalive_on_ping(conn, (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0);
+    return;
+  }
+  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code == NGHTTP2_ENHANCE_YOUR_CALM &&
+      frame->goaway.opaque_data_len == 14 &&
+      memcmp(frame->goaway.opaque_data, "too_many_pings", 14) == 0)
+    conn->ka.too_many_pings = 1; /* A8: the client pings half as often from now on */
   if (frame->hd.type == NGHTTP2_GOAWAY && !conn->goaway_received) {
     conn->goaway_received = 1;
     if (conn->events->goaway != NULL)
@@ -493,6 +503,7 @@ void cgrpc_conn_free(cgrpc_conn *conn)
 {
   if (conn == NULL)
     return;
+  cgrpc_keepalive_stop(conn);
   for (size_t i = 0; i < conn->nzombies; i++)
     conn->zombies[i].release(conn->zombies[i].obj);
   cgrpc_free(conn->alloc, conn->zombies);

@@ -6,6 +6,7 @@
 
 #include <cgrpc/common.h>
 
+#include "keepalive.h"
 #include "list.h"
 #include "loop.h"
 #include "sock.h"
@@ -76,6 +77,8 @@ struct cgrpc_conn {
   int connecting;
   int dead;
   int goaway_received;
+  int goaway_sent_calm; /* server: GOAWAY ENHANCE_YOUR_CALM too_many_pings went out */
+  cgrpc_keepalive ka;
   char error[128]; /* why it died, for statuses */
   char peer[96];
 
@@ -128,7 +131,7 @@ int cgrpc_conn_add_zombie(cgrpc_conn *conn, int32_t stream_id, void *obj,
 /* From on_stream_close: releases the zombie of stream_id, if there is one. */
 void cgrpc_conn_bury(cgrpc_conn *conn, int32_t stream_id);
 
-/* For the roles' on_frame_recv: connection-level frames (GOAWAY). */
+/* For the roles' on_frame_recv: connection-level frames (GOAWAY, PING). */
 void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame);
 
 /* Data providers of both roles point source.ptr at the stream's cgrpc_sendq

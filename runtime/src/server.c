@@ -27,6 +27,9 @@ int cgrpc_server_options_new(cgrpc_server_options **out)
   o->max_send = -1;
   o->handler_threads = -1;
   o->max_concurrent_streams = 100;
+  o->keepalive.time_ms = CGRPC_SERVER_KEEPALIVE_TIME_MS_DEFAULT;
+  o->keepalive.timeout_ms = CGRPC_KEEPALIVE_TIMEOUT_MS_DEFAULT;
+  o->keepalive.min_ping_interval_ms = CGRPC_SERVER_MIN_PING_INTERVAL_MS_DEFAULT;
   *out = o;
   return 0;
 }
@@ -55,6 +58,27 @@ void cgrpc_server_options_set_handler_threads(cgrpc_server_options *o, int threa
 {
   if (o != NULL)
     o->handler_threads = threads < 0 ? -1 : threads;
+}
+
+int cgrpc_server_options_set_keepalive(cgrpc_server_options *o, int64_t time_ms,
+                                       int64_t timeout_ms)
+{
+  if (o == NULL || time_ms < 0 || timeout_ms < 0)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->keepalive.time_ms = time_ms;
+  o->keepalive.timeout_ms = timeout_ms > 0 ? timeout_ms : CGRPC_KEEPALIVE_TIMEOUT_MS_DEFAULT;
+  return 0;
+}
+
+int cgrpc_server_options_set_keepalive_policy(cgrpc_server_options *o,
+                                              int64_t min_ping_interval_ms,
+                                              int permit_without_calls)
+{
+  if (o == NULL || min_ping_interval_ms < 0)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->keepalive.min_ping_interval_ms = min_ping_interval_ms;
+  o->keepalive.permit_without_calls = permit_without_calls != 0;
+  return 0;
 }
 
 void cgrpc_server_options_set_max_concurrent_streams(cgrpc_server_options *o, uint32_t n)
@@ -121,6 +145,8 @@ static void server_accept_one(cgrpc_server *srv, int fd)
   cgrpc_list_push_back(&srv->conns, &conn->owner_node);
   if (cgrpc_conn_start(conn, settings, sizeof settings / sizeof settings[0]) != 0)
     cgrpc_conn_fail(conn, "cannot start the HTTP/2 session");
+  else
+    cgrpc_keepalive_start(conn, &srv->keepalive);
 }
 
 static void server_listener_resume(void *ud)
@@ -168,6 +194,13 @@ int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options *opts)
   srv->max_recv = opts != NULL ? opts->max_recv : SERVER_DEFAULT_MAX_RECV;
   srv->max_send = opts != NULL ? opts->max_send : -1;
   srv->max_concurrent_streams = opts != NULL ? opts->max_concurrent_streams : 100;
+  if (opts != NULL) {
+    srv->keepalive = opts->keepalive;
+  } else {
+    srv->keepalive.time_ms = CGRPC_SERVER_KEEPALIVE_TIME_MS_DEFAULT;
+    srv->keepalive.timeout_ms = CGRPC_KEEPALIVE_TIMEOUT_MS_DEFAULT;
+    srv->keepalive.min_ping_interval_ms = CGRPC_SERVER_MIN_PING_INTERVAL_MS_DEFAULT;
+  }
   srv->handler_threads = opts != NULL ? opts->handler_threads : -1;
   if (srv->handler_threads < 0) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -701,7 +701,8 @@ static int server_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
 
 static int server_on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
 {
-  (void)ud;
+  if (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)
+    cgrpc_keepalive_on_send(ud); /* A8: the client may ping again */
   if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
       !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
     return 0;

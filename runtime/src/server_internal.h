@@ -30,6 +30,7 @@ struct cgrpc_server_options {
   int has_alloc;
   cgrpc_server_interceptor *interceptors;
   size_t ninterceptors;
+  cgrpc_keepalive_config keepalive;
 };
 
 typedef struct cgrpc_listener {
@@ -50,6 +51,7 @@ struct cgrpc_server {
   int64_t max_send;
   int handler_threads;
   uint32_t max_concurrent_streams;
+  cgrpc_keepalive_config keepalive;
   cgrpc_server_interceptor *interceptors;
   size_t ninterceptors;
 

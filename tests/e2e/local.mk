@@ -103,6 +103,19 @@ tests_e2e_check_retry_LDFLAGS = -no-install
 $(tests_e2e_check_retry_OBJECTS): tests/e2e/faulty.stamp
 TESTS += tests/e2e/check_retry
 VALGRIND_TESTS += tests/e2e/check_retry
+
+# Keepalive: a proxy that stops forwarding, raw HTTP/2 clients that ping too often.
+check_PROGRAMS += tests/e2e/check_keepalive
+tests_e2e_check_keepalive_SOURCES = tests/e2e/check_keepalive.c tests/e2e/harness.c \
+	tests/e2e/harness.h tests/e2e/rawh2.c tests/e2e/rawh2.h
+nodist_tests_e2e_check_keepalive_SOURCES = tests/e2e/faulty.pb-c.c tests/e2e/faulty.cgrpc.c
+tests_e2e_check_keepalive_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_keepalive_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS) $(NGHTTP2_CFLAGS)
+tests_e2e_check_keepalive_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(NGHTTP2_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_keepalive_LDFLAGS = -no-install
+$(tests_e2e_check_keepalive_OBJECTS): tests/e2e/faulty.stamp
+TESTS += tests/e2e/check_keepalive
+VALGRIND_TESTS += tests/e2e/check_keepalive
 endif
 endif
 

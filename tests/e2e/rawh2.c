@@ -20,6 +20,10 @@ struct rawh2 {
   size_t body_len;
   size_t body_off;
   int dead;
+  int ping_acks;
+  int goaway;
+  uint32_t goaway_code;
+  char goaway_debug[64];
 };
 
 static ssize_t raw_send(nghttp2_session *ng, const uint8_t *data, size_t len, int flags, void *ud)
@@ -82,6 +86,17 @@ static int raw_on_frame(nghttp2_session *ng, const nghttp2_frame *frame, void *u
 {
   rawh2 *c = ud;
   (void)ng;
+  if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK))
+    c->ping_acks++;
+  if (frame->hd.type == NGHTTP2_GOAWAY && !c->goaway) {
+    c->goaway = 1;
+    c->goaway_code = frame->goaway.error_code;
+    size_t n = frame->goaway.opaque_data_len < sizeof c->goaway_debug - 1
+                   ? frame->goaway.opaque_data_len
+                   : sizeof c->goaway_debug - 1;
+    memcpy(c->goaway_debug, frame->goaway.opaque_data, n);
+    c->goaway_debug[n] = '\0';
+  }
   if (c->res != NULL && frame->hd.type == NGHTTP2_RST_STREAM && frame->hd.stream_id == c->stream_id) {
     c->res->reset = 1;
     c->res->reset_code = frame->rst_stream.error_code;
@@ -243,4 +258,36 @@ int rawh2_wait_closed(rawh2 *c, int timeout_ms)
 {
   raw_pump(c, timeout_ms, raw_is_dead);
   return c->dead;
+}
+
+static int raw_got_goaway(rawh2 *c)
+{
+  return c->goaway;
+}
+
+int rawh2_ping(rawh2 *c, int timeout_ms)
+{
+  int before = c->ping_acks;
+  if (nghttp2_submit_ping(c->ng, NGHTTP2_FLAG_NONE, NULL) != 0)
+    return -1;
+  int waited = 0;
+  while (c->ping_acks == before && !c->goaway && !c->dead && waited < timeout_ms) {
+    raw_pump(c, 10, raw_got_goaway);
+    waited += 10;
+  }
+  return c->ping_acks > before ? 0 : -1;
+}
+
+int rawh2_wait_goaway(rawh2 *c, int timeout_ms, uint32_t *code, char *debug, size_t debug_len)
+{
+  raw_pump(c, timeout_ms, raw_got_goaway);
+  if (!c->goaway)
+    return 0;
+  if (code != NULL)
+    *code = c->goaway_code;
+  if (debug != NULL && debug_len > 0) {
+    strncpy(debug, c->goaway_debug, debug_len - 1);
+    debug[debug_len - 1] = '\0';
+  }
+  return 1;
 }

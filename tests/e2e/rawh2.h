@@ -38,4 +38,12 @@ int rawh2_send_raw(rawh2 *c, const void *data, size_t len);
 /* Waits up to timeout_ms for the server to close the connection.  1 when it did. */
 int rawh2_wait_closed(rawh2 *c, int timeout_ms);
 
+/* Sends a PING and waits up to timeout_ms for its ACK: 0 when it came, -1 if not (a
+ * GOAWAY, the connection's end, or the time ran out). */
+int rawh2_ping(rawh2 *c, int timeout_ms);
+
+/* Waits up to timeout_ms for a GOAWAY (one seen before counts): 1 with its error code and
+ * debug data (NUL-terminated, cut to debug_len), or 0. */
+int rawh2_wait_goaway(rawh2 *c, int timeout_ms, uint32_t *code, char *debug, size_t debug_len);
+
 #endif

@@ -68,6 +68,20 @@ CGRPC_EXTERN int cgrpc_channel_options_set_compression(cgrpc_channel_options *op
 CGRPC_EXTERN int cgrpc_channel_options_set_retry_throttling(cgrpc_channel_options *opts,
                                                             int max_tokens, double token_ratio);
 
+/* Keepalive (gRFC A8): a connection that has read nothing for time_ms sends
+ * the server a PING (only while calls are open, unless
+ * permit_without_calls); with no answer within timeout_ms (0: 20 s) it is
+ * closed and its calls end with UNAVAILABLE (or retry, as their policy
+ * says), so a dead peer or path is found without waiting for deadlines.
+ * Off by default (time_ms 0).  gRPC servers refuse pings more frequent than
+ * every 5 minutes unless configured otherwise (cgrpc's:
+ * cgrpc_server_options_set_keepalive_policy); a server that answers GOAWAY
+ * too_many_pings makes the channel ping half as often.  Returns 0 or
+ * CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_channel_options_set_keepalive(cgrpc_channel_options *opts, int64_t time_ms,
+                                                     int64_t timeout_ms,
+                                                     int permit_without_calls);
+
 /* A gRPC service config (JSON), so that operators can change call policy
  * without recompiling: each "methodConfig" entry names methods
  * ({"service": "pkg.Svc", "method": "M"}; without "method" every method of

@@ -50,6 +50,24 @@ CGRPC_EXTERN void cgrpc_server_options_set_max_concurrent_streams(cgrpc_server_o
 CGRPC_EXTERN void cgrpc_server_options_set_allocator(cgrpc_server_options *opts,
                                                      const cgrpc_allocator *alloc);
 
+/* Server keepalive (gRFC A8): a connection that has read nothing for
+ * time_ms (default 2 hours; 0: never) gets a PING, open calls or not, and
+ * is closed (its calls cancelled) when no
+ * answer comes within timeout_ms (0: the default, 20 s).  Returns 0 or
+ * CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_server_options_set_keepalive(cgrpc_server_options *opts, int64_t time_ms,
+                                                    int64_t timeout_ms);
+/* What clients' pings may do (gRFC A8's enforcement): a ping sooner than
+ * min_ping_interval_ms (default 5 minutes; 0: no policing) after the
+ * previous one is a strike -- and any ping within 2 hours when no call is
+ * open, unless permit_without_calls -- and after 2 strikes the connection
+ * gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (no new calls; those open
+ * finish).  Sending headers or data to the client clears the strikes.
+ * Returns 0 or CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_server_options_set_keepalive_policy(cgrpc_server_options *opts,
+                                                           int64_t min_ping_interval_ms,
+                                                           int permit_without_calls);
+
 /* Appends a server interceptor.  Interceptors run on the handler's thread,
  * in the order added, the first outermost, before the handler.  An
  * interceptor either calls cgrpc_server_call_proceed (go on inwards) or ends

@@ -1,0 +1,315 @@
+/* Keepalive (gRFC A8) end to end: a client finds a dead path through a TCP proxy that stops
+ * forwarding; a server polices clients' pings (too_many_pings) and drops clients that do not
+ * answer its own.  The server runs in this process (faulty.proto's Try, which sleeps as
+ * told); the proxy is a thread of this process; raw HTTP/2 clients play the misbehaving
+ * peers. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <nghttp2/nghttp2.h>
+
+#include "faulty.cgrpc.h"
+#include "harness.h"
+#include "rawh2.h"
+
+/* ---- the server ---------------------------------------------------------------------- */
+
+static cgrpc_server *srv;
+static int port;
+static int calls_started; /* atomic */
+
+static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest *req,
+                              Faulty__TryReply *reply, void *ud)
+{
+  (void)ud;
+  __atomic_add_fetch(&calls_started, 1, __ATOMIC_RELAXED);
+  cgrpc_time until = cgrpc_now() + CGRPC_MS_TO_NS(req->sleep_ms);
+  while (cgrpc_now() < until && !cgrpc_server_call_is_cancelled(call))
+    sleep_ms(5);
+  reply->attempt = 1;
+  return CGRPC_STATUS_OK;
+}
+
+/* min_ping_ms < 0: the server's defaults. */
+static void server_up(int64_t keepalive_ms, int64_t timeout_ms, int64_t min_ping_ms, int permit)
+{
+  cgrpc_server_options *o;
+  ck_assert_int_eq(cgrpc_server_options_new(&o), 0);
+  if (keepalive_ms >= 0)
+    ck_assert_int_eq(cgrpc_server_options_set_keepalive(o, keepalive_ms, timeout_ms), 0);
+  if (min_ping_ms >= 0)
+    ck_assert_int_eq(cgrpc_server_options_set_keepalive_policy(o, min_ping_ms, permit), 0);
+  ck_assert_int_eq(cgrpc_server_new(&srv, o), 0);
+  cgrpc_server_options_free(o);
+  Faulty__Faulty_Server impl = FAULTY__FAULTY__SERVER_INIT;
+  impl.try_ = try_handler;
+  ck_assert_int_eq(faulty__faulty_server__register(srv, &impl, NULL), 0);
+  ck_assert_int_eq(cgrpc_server_add_listener(srv, "127.0.0.1:0", &port), 0);
+  ck_assert_int_eq(cgrpc_server_start(srv), 0);
+  calls_started = 0;
+}
+
+static void server_down(void)
+{
+  cgrpc_server_shutdown(srv, 0);
+  cgrpc_server_free(srv);
+  srv = NULL;
+}
+
+/* ---- a TCP proxy that can stop forwarding (a dead path: no FIN, no RST) ------------------- */
+
+typedef struct proxy {
+  int lfd;
+  int port;
+  int backend_port;
+  int blackhole; /* atomic: read and drop everything */
+  int stop;      /* atomic */
+  pthread_t thread;
+} proxy;
+
+static int connect_to(int p)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+/* Relays between up to 8 client connections and their backend connections. */
+static void *proxy_run(void *arg)
+{
+  proxy *px = arg;
+  struct pollfd fds[1 + 16];
+  int n = 0; /* pairs */
+  int pair[16];
+  while (!__atomic_load_n(&px->stop, __ATOMIC_ACQUIRE)) {
+    fds[0] = (struct pollfd){px->lfd, POLLIN, 0};
+    for (int i = 0; i < 2 * n; i++)
+      fds[1 + i] = (struct pollfd){pair[i], POLLIN, 0};
+    int polled = n; /* pairs accepted below are polled from the next round */
+    if (poll(fds, (nfds_t)(1 + 2 * n), 20) <= 0)
+      continue;
+    if ((fds[0].revents & POLLIN) && n < 8) {
+      int c = accept(px->lfd, NULL, NULL);
+      int b = c >= 0 ? connect_to(px->backend_port) : -1;
+      if (b >= 0) {
+        pair[2 * n] = c;
+        pair[2 * n + 1] = b;
+        n++;
+      } else if (c >= 0) {
+        close(c);
+      }
+    }
+    for (int i = 0; i < 2 * polled; i++) {
+      if (!(fds[1 + i].revents & (POLLIN | POLLHUP | POLLERR)))
+        continue;
+      char buf[65536];
+      ssize_t r = read(pair[i], buf, sizeof buf);
+      if (r > 0 && !__atomic_load_n(&px->blackhole, __ATOMIC_ACQUIRE))
+        send(pair[i ^ 1], buf, (size_t)r, MSG_NOSIGNAL);
+      if (r <= 0) { /* one side closed: close the pair */
+        int p = i / 2;
+        close(pair[2 * p]);
+        close(pair[2 * p + 1]);
+        pair[2 * p] = pair[2 * (n - 1)];
+        pair[2 * p + 1] = pair[2 * (n - 1) + 1];
+        n--;
+        break; /* fds no longer match the pairs: poll again */
+      }
+    }
+  }
+  for (int i = 0; i < 2 * n; i++)
+    close(pair[i]);
+  return NULL;
+}
+
+static void proxy_start(proxy *px, int backend_port)
+{
+  memset(px, 0, sizeof *px);
+  px->backend_port = backend_port;
+  px->lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  ck_assert(bind(px->lfd, (struct sockaddr *)&sa, sizeof sa) == 0);
+  ck_assert(listen(px->lfd, 8) == 0);
+  ck_assert(getsockname(px->lfd, (struct sockaddr *)&sa, &len) == 0);
+  px->port = ntohs(sa.sin_port);
+  ck_assert(pthread_create(&px->thread, NULL, proxy_run, px) == 0);
+}
+
+static void proxy_stop(proxy *px)
+{
+  __atomic_store_n(&px->stop, 1, __ATOMIC_RELEASE);
+  pthread_join(px->thread, NULL);
+  close(px->lfd);
+}
+
+/* ---- the client side ------------------------------------------------------------------ */
+
+static const cgrpc_method_desc *try_method(void)
+{
+  return &faulty__faulty__cgrpc_service.methods[FAULTY__FAULTY__METHOD_TRY];
+}
+
+static cgrpc_code try_call(cgrpc_channel *ch, int sleep, int64_t timeout_ms, cgrpc_status *st)
+{
+  Faulty__TryRequest req = FAULTY__TRY_REQUEST__INIT;
+  req.id = "k";
+  req.sleep_ms = sleep;
+  cgrpc_call_options *o = timeout_opts(timeout_ms);
+  ProtobufCMessage *resp = NULL;
+  cgrpc_code code = cgrpc_unary_call(ch, try_method(), &req.base, &resp, o, st);
+  if (resp != NULL)
+    protobuf_c_message_free_unpacked(resp, NULL);
+  cgrpc_call_options_free(o);
+  return code;
+}
+
+static cgrpc_channel *channel_keepalive(int p, int64_t time_ms, int64_t timeout_ms, int permit)
+{
+  cgrpc_channel_options *co;
+  ck_assert_int_eq(cgrpc_channel_options_new(&co), 0);
+  if (time_ms > 0)
+    ck_assert_int_eq(cgrpc_channel_options_set_keepalive(co, time_ms, timeout_ms, permit), 0);
+  cgrpc_channel *ch = channel_to(p, co);
+  cgrpc_channel_options_free(co);
+  return ch;
+}
+
+/* A call sleeping 5 s on the server when the path dies under it. */
+static cgrpc_code call_across_dead_path(cgrpc_channel *ch, proxy *px, int64_t timeout_ms,
+                                        int64_t *took_ms, cgrpc_status *st)
+{
+  cgrpc_status warm = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(try_call(ch, 0, 5000, &warm), CGRPC_STATUS_OK); /* the connection is up */
+  cgrpc_status_clear(&warm);
+  __atomic_store_n(&px->blackhole, 1, __ATOMIC_RELEASE);
+  cgrpc_time t0 = cgrpc_now();
+  cgrpc_code code = try_call(ch, 5000, timeout_ms, st);
+  *took_ms = ms_since(t0);
+  __atomic_store_n(&px->blackhole, 0, __ATOMIC_RELEASE);
+  return code;
+}
+
+START_TEST(client_keepalive_finds_a_dead_path_and_the_next_call_gets_a_new_connection)
+{
+  server_up(-1, 0, -1, 0);
+  proxy px;
+  proxy_start(&px, port);
+  cgrpc_channel *ch = channel_keepalive(px.port, 200, 300, 0);
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  int64_t took;
+  /* A ping at most 200 ms after the last read, then 300 ms for its answer: the call ends
+   * long before its 10 s deadline, with UNAVAILABLE. */
+  ck_assert_int_eq(call_across_dead_path(ch, &px, 10000, &took, &st), CGRPC_STATUS_UNAVAILABLE);
+  ck_assert_msg(strstr(st.message, "keepalive") != NULL, "%s", st.message);
+  ck_assert_int_ge(took, 300);
+  ck_assert_int_le(took, 500 + 2000 * slowdown());
+  cgrpc_status_clear(&st);
+  ck_assert_int_eq(try_call(ch, 0, 5000, &st), CGRPC_STATUS_OK);
+  cgrpc_status_clear(&st);
+  cgrpc_channel_free(ch);
+  proxy_stop(&px);
+  server_down();
+}
+END_TEST
+
+START_TEST(without_keepalive_a_dead_path_costs_the_whole_deadline)
+{
+  server_up(-1, 0, -1, 0);
+  proxy px;
+  proxy_start(&px, port);
+  cgrpc_channel *ch = channel_keepalive(px.port, 0, 0, 0);
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  int64_t took;
+  ck_assert_int_eq(call_across_dead_path(ch, &px, 1500, &took, &st),
+                   CGRPC_STATUS_DEADLINE_EXCEEDED);
+  ck_assert_int_ge(took, 1500);
+  cgrpc_status_clear(&st);
+  cgrpc_channel_free(ch);
+  proxy_stop(&px);
+  server_down();
+}
+END_TEST
+
+START_TEST(pings_too_often_get_goaway_too_many_pings)
+{
+  server_up(-1, 0, 1000, 0);
+  rawh2 *c = rawh2_connect(port);
+  ck_assert_ptr_nonnull(c);
+  /* No call open and pings not permitted without one: every ping after the first is a
+   * strike; the third strike gets the GOAWAY. */
+  int acked = 0;
+  for (int i = 0; i < 6 && rawh2_ping(c, 1000 * slowdown()) == 0; i++)
+    acked++;
+  uint32_t code = 0;
+  char debug[32] = "";
+  ck_assert_int_eq(rawh2_wait_goaway(c, 1000 * slowdown(), &code, debug, sizeof debug), 1);
+  ck_assert_uint_eq(code, NGHTTP2_ENHANCE_YOUR_CALM);
+  ck_assert_str_eq(debug, "too_many_pings");
+  ck_assert_int_eq(acked, 4); /* the fourth ping, the third strike, is acked with the GOAWAY */
+  rawh2_free(c);
+  server_down();
+}
+END_TEST
+
+START_TEST(pings_the_policy_allows_are_answered)
+{
+  server_up(-1, 0, 100, 1);
+  rawh2 *c = rawh2_connect(port);
+  ck_assert_ptr_nonnull(c);
+  for (int i = 0; i < 5; i++) {
+    ck_assert_int_eq(rawh2_ping(c, 1000 * slowdown()), 0);
+    sleep_ms(150);
+  }
+  ck_assert_int_eq(rawh2_wait_goaway(c, 100, NULL, NULL, 0), 0);
+  rawh2_free(c);
+  server_down();
+}
+END_TEST
+
+START_TEST(the_server_drops_a_client_that_does_not_answer_its_pings)
+{
+  server_up(100, 200, -1, 0);
+  /* This client answers pings only while it reads: first it reads (and stays), then it
+   * stops reading (and is dropped within 100 + 200 ms and some slack). */
+  rawh2 *c = rawh2_connect(port);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_int_eq(rawh2_wait_goaway(c, 600, NULL, NULL, 0), 0);
+  ck_assert_int_eq(rawh2_wait_closed(c, 10), 0);
+  sleep_ms(600 + 500 * slowdown());
+  ck_assert_int_eq(rawh2_wait_closed(c, 1000 * slowdown()), 1);
+  rawh2_free(c);
+  server_down();
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("keepalive");
+  TCase *tc = tcase_create("keepalive");
+  tcase_set_timeout(tc, 30 * slowdown());
+  tcase_add_test(tc, client_keepalive_finds_a_dead_path_and_the_next_call_gets_a_new_connection);
+  tcase_add_test(tc, without_keepalive_a_dead_path_costs_the_whole_deadline);
+  tcase_add_test(tc, pings_too_often_get_goaway_too_many_pings);
+  tcase_add_test(tc, pings_the_policy_allows_are_answered);
+  tcase_add_test(tc, the_server_drops_a_client_that_does_not_answer_its_pings);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? 0 : 1;
+}
