@@ -10,8 +10,9 @@
 #include "retry.h"
 
 /* Refused streams (REFUSED_STREAM, above a GOAWAY's last stream id) never reached the
- * server's application: they go again at once, whatever the policy, this many times. */
-#define MAX_TRANSPARENT_RETRIES 3
+ * server's application: they go again at once, whatever the policy, this many times (A6's
+ * once; later refusals count as failed attempts of the policy's). */
+#define MAX_TRANSPARENT_RETRIES 1
 
 int cgrpc_call_setup_policy(cgrpc_call *call, const cgrpc_call_options *opts)
 {
@@ -137,7 +138,9 @@ static int64_t retry_delay_ns(cgrpc_call *call)
     return -1;
   if (call->pushback_ms >= 0) {
     call->backoff_n = 0; /* the backoff starts over after a pushback */
-    return call->pushback_ms * 1000000;
+    int64_t ms = call->pushback_ms < CGRPC_RETRY_MAX_DELAY_MS ? call->pushback_ms
+                                                               : (int64_t)CGRPC_RETRY_MAX_DELAY_MS;
+    return ms * 1000000;
   }
   return cgrpc_retry_backoff_ns(&call->retry, ++call->backoff_n, cgrpc_retry_uniform(&ch->rng));
 }
@@ -147,7 +150,8 @@ int cgrpc_retry_after_attempt(cgrpc_call *call)
   int64_t delay = retry_delay_ns(call);
   if (delay < 0)
     return 0;
-  cgrpc_time when = cgrpc_now() + delay;
+  cgrpc_time now = cgrpc_now();
+  cgrpc_time when = delay < CGRPC_TIME_INFINITE - now ? now + delay : CGRPC_TIME_INFINITE;
   /* The deadline covers every attempt: none starts after it. */
   if (call->deadline != CGRPC_TIME_INFINITE && when >= call->deadline)
     return 0;
@@ -163,6 +167,7 @@ void cgrpc_retry_end_backoff(cgrpc_call *call)
   call->in_backoff = 0;
   cgrpc_list_remove(&call->node);
   cgrpc_loop_timer_stop(call->ch->loop, &call->retry_timer);
+  cgrpc_retry_buffer_clear(call);
   cgrpc_client_ctx_finish(&call->ctx[call->nstages - 1]);
 }
 

@@ -18,6 +18,7 @@ struct cgrpc_dedup_options {
   uint32_t stored_codes;
   int idempotent_methods;
   int64_t poll_ms;
+  int max_waiting;
   cgrpc_dedup_store store;
   void *store_ud;
   int has_store;
@@ -34,6 +35,8 @@ struct cgrpc_dedup {
   uint32_t stored_codes;
   int idempotent_methods;
   int64_t poll_ms;
+  int max_waiting; /* duplicates that may wait at once */
+  int waiting;     /* under mu */
   cgrpc_dedup_store store;
   void *store_ud;
   cgrpc_dedup_memory *mem; /* the default store, when in use */
@@ -72,6 +75,7 @@ int cgrpc_dedup_options_new(cgrpc_dedup_options **out)
   o->stored_codes = CGRPC_DEDUP_STORED_CODES;
   o->idempotent_methods = 1;
   o->poll_ms = 100;
+  o->max_waiting = CGRPC_DEDUP_MAX_WAITING_DEFAULT;
   cgrpc_alloc_init(&o->alloc, NULL);
   *out = o;
   return 0;
@@ -121,6 +125,12 @@ void cgrpc_dedup_options_set_idempotent_methods(cgrpc_dedup_options *o, int on)
 {
   if (o != NULL)
     o->idempotent_methods = on != 0;
+}
+
+void cgrpc_dedup_options_set_max_waiting(cgrpc_dedup_options *o, int n)
+{
+  if (o != NULL && n >= 0)
+    o->max_waiting = n;
 }
 
 void cgrpc_dedup_options_set_poll_ms(cgrpc_dedup_options *o, int64_t ms)
@@ -219,6 +229,7 @@ int cgrpc_dedup_new(cgrpc_dedup **out, const cgrpc_dedup_options *opts)
   d->stored_codes = opts->stored_codes;
   d->idempotent_methods = opts->idempotent_methods;
   d->poll_ms = opts->poll_ms;
+  d->max_waiting = opts->max_waiting;
   if (dedup_strings_copy(&d->alloc, opts->methods, opts->nmethods, &d->methods) != 0 ||
       dedup_strings_copy(&d->alloc, opts->services, opts->nservices, &d->services) != 0)
     goto fail;
@@ -478,6 +489,21 @@ static uint64_t dedup_gen(cgrpc_dedup *d)
   return gen;
 }
 
+static void dedup_unwait(cgrpc_dedup *d)
+{
+  pthread_mutex_lock(&d->mu);
+  d->waiting--;
+  pthread_mutex_unlock(&d->mu);
+}
+
+/* How long a claim must last: the call's remaining time, and then some -- its handler runs
+ * on past its deadline, and its result is still stored -- or -1 without a deadline. */
+static int64_t dedup_lease_ms(const cgrpc_server_call *call)
+{
+  int64_t left = cgrpc_server_call_remaining_ms(call);
+  return left < 0 ? -1 : left + CGRPC_DEDUP_LEASE_GRACE_MS;
+}
+
 /* Sleeps until a claim ends here (gen moves), poll_ms pass, or the call's
  * deadline.  Returns 0 when the call should stop waiting (its status set). */
 static int dedup_wait(cgrpc_dedup *d, cgrpc_server_call *call, uint64_t gen)
@@ -564,9 +590,10 @@ static void dedup_intercept(cgrpc_server_call *call, void *ud)
   for (;;) {
     uint64_t gen = dedup_gen(d);
     cgrpc_dedup_value found = {NULL, 0, NULL};
-    int rv = d->store.claim(d->store_ud, dc->key, dc->key_len,
-                            cgrpc_server_call_remaining_ms(call), &found);
+    int rv = d->store.claim(d->store_ud, dc->key, dc->key_len, dedup_lease_ms(call), &found);
     if (rv == CGRPC_DEDUP_CLAIMED) {
+      if (waited)
+        dedup_unwait(d);
       dedup_count(d, CGRPC_DEDUP_STAT_EXECUTED);
       cgrpc_server_call_proceed(call, dedup_done, dc);
       return;
@@ -592,12 +619,26 @@ static void dedup_intercept(cgrpc_server_call *call, void *ud)
       break;
     }
     if (!waited) {
+      /* Each waiting duplicate holds a handler thread: only a few may, or duplicates of a
+       * slow call (a client retrying it, or someone hostile) would starve every method. */
+      pthread_mutex_lock(&d->mu);
+      int room = d->waiting < d->max_waiting;
+      d->waiting += room;
+      pthread_mutex_unlock(&d->mu);
+      if (!room) {
+        cgrpc_server_call_set_retry_pushback_ms(call, d->poll_ms);
+        cgrpc_server_call_set_status(call, CGRPC_STATUS_UNAVAILABLE,
+                                     "a call with this idempotency key is in progress");
+        break;
+      }
       waited = 1;
       dedup_count(d, CGRPC_DEDUP_STAT_WAITED);
     }
     if (!dedup_wait(d, call, gen))
       break;
   }
+  if (waited)
+    dedup_unwait(d);
   cgrpc_server_call_finish(call);
 }
 

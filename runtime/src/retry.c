@@ -19,6 +19,8 @@ int64_t cgrpc_retry_backoff_ns(const cgrpc_retry_policy *p, int n, double u)
     d = max;
   double jitter = p->jitter < 0 ? 0 : p->jitter > 1 ? 1 : p->jitter;
   d *= 1.0 - jitter * u;
+  if (!(d < CGRPC_RETRY_MAX_DELAY_MS)) /* also NaN */
+    d = CGRPC_RETRY_MAX_DELAY_MS;
   return (int64_t)(d * NS_PER_MS);
 }
 
@@ -43,7 +45,7 @@ void cgrpc_retry_policy_sanitize(cgrpc_retry_policy *p)
   if (p->max_attempts > A6_MAX_ATTEMPTS)
     p->max_attempts = A6_MAX_ATTEMPTS;
   if (p->max_attempts < 2 || p->retryable_codes == 0 || p->initial_backoff_ms <= 0 ||
-      p->max_backoff_ms <= 0 || !(p->backoff_multiplier >= 1.0))
+      p->max_backoff_ms <= 0 || !(p->backoff_multiplier > 0.0)) /* A6: > 0 */
     p->max_attempts = 0;
   if (p->max_backoff_ms < p->initial_backoff_ms)
     p->max_backoff_ms = p->initial_backoff_ms;
@@ -63,6 +65,8 @@ void cgrpc_retry_throttle_init(cgrpc_retry_throttle *t, int max_tokens, double t
   if (max_tokens > 1000)
     max_tokens = 1000;
   t->max_milli = (int64_t)max_tokens * 1000;
+  if (token_ratio > 1000.0)
+    token_ratio = 1000.0;
   t->ratio_milli = (int64_t)(token_ratio * 1000.0 + 0.5);
   if (t->ratio_milli < 1)
     t->ratio_milli = 1;

@@ -9,6 +9,10 @@
 
 #include <cgrpc/method.h>
 
+/* No delay between attempts is longer than this (30 days): larger settings and pushbacks
+ * are cut to it, which keeps the arithmetic far from overflow. */
+#define CGRPC_RETRY_MAX_DELAY_MS (30.0 * 24 * 3600 * 1000)
+
 /* The delay before retry n (n >= 1: the first retry is the second attempt), in
  * nanoseconds: d = min(initial * multiplier^(n-1), max), drawn from [d * (1 - jitter), d]
  * with u in [0, 1) (0 gives d). */

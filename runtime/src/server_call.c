@@ -21,7 +21,7 @@ static void call_unref(cgrpc_server_call *call)
   if (--call->refs > 0)
     return;
   cgrpc_server *srv = call->srv;
-  if (!cgrpc_list_empty(&call->children))
+  if (call->had_children) /* a child may be unlinking itself right now: under the lock */
     cgrpc_links_orphan_children(&call->children);
   cgrpc_loop_timer_stop(srv->loop, &call->deadline_timer);
   cgrpc_frame_decoder_clear(&call->dec);

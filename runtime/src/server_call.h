@@ -28,6 +28,7 @@ struct cgrpc_server_call {
   int request_done; /* the client ended its side */
   int previous_attempts; /* grpc-previous-rpc-attempts: a client's retry */
   cgrpc_list children;   /* outgoing calls made for this one (call_links.c) */
+  int had_children;      /* set by the handler's thread before its first child links */
   int responded;    /* the answer is submitted; ignore the rest */
   int rst_after_send; /* reset the stream once our END_STREAM is out */
   cgrpc_frame_decoder dec;

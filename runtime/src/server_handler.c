@@ -316,6 +316,7 @@ int cgrpc_server_call_add_trailing_metadata(cgrpc_server_call *call, const char 
 
 int cgrpc_server_call_link_child(cgrpc_server_call *call, cgrpc_list *child_node)
 {
+  call->had_children = 1;
   return cgrpc_links_add(&call->children, &call->cancelled, child_node);
 }
 

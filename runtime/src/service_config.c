@@ -182,8 +182,8 @@ static int parse_throttling(parser *p, json_object *o)
   p->sc->throttle_max_tokens = json_object_get_int(v);
   if (!json_object_object_get_ex(o, "tokenRatio", &v) ||
       !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) ||
-      !(json_object_get_double(v) > 0))
-    return fail(p, "retryThrottling.tokenRatio: want a number above 0");
+      !(json_object_get_double(v) > 0) || json_object_get_double(v) > 1000)
+    return fail(p, "retryThrottling.tokenRatio: want a number above 0 and at most 1000");
   p->sc->throttle_token_ratio = json_object_get_double(v);
   return 0;
 }

@@ -532,7 +532,9 @@ END_TEST
 
 START_TEST(many_duplicates_in_progress_all_get_the_one_answer)
 {
-  start();
+  cgrpc_dedup_options *o = scoped_opts();
+  cgrpc_dedup_options_set_max_waiting(o, 8);
+  start_with(o, 8);
   request q = {.sleep_ms = ms(300)};
   async_call calls[6];
   start_running(&calls[0], "herd", q);
@@ -546,6 +548,34 @@ START_TEST(many_duplicates_in_progress_all_get_the_one_answer)
   }
   ck_assert_int_eq(get_runs(), 1);
   ck_assert_uint_eq(dstat(CGRPC_DEDUP_STAT_REPLAYED), 5);
+  stop();
+}
+END_TEST
+
+START_TEST(beyond_max_waiting_a_duplicate_is_turned_away_at_once)
+{
+  /* One may wait; the next is told UNAVAILABLE (with pushback) instead of taking a handler
+   * thread, and an unrelated call still runs at once. */
+  cgrpc_dedup_options *o = scoped_opts();
+  cgrpc_dedup_options_set_max_waiting(o, 1);
+  start_with(o, 4);
+  request q = {.sleep_ms = ms(600)};
+  async_call first, waiting;
+  start_running(&first, "slow-herd", q);
+  async_start(&waiting, M_PAY, "slow-herd", q, 0);
+  cgrpc_time give_up = cgrpc_now() + CGRPC_MS_TO_NS(10000) * slowdown();
+  while (cgrpc_dedup_get_stat(dedup, CGRPC_DEDUP_STAT_WAITED) < 1 && cgrpc_now() < give_up)
+    sleep_ms(2);
+  ck_assert_uint_eq(cgrpc_dedup_get_stat(dedup, CGRPC_DEDUP_STAT_WAITED), 1);
+  result turned = call_h(M_PAY, NULL, "slow-herd", q, ms(5000));
+  ck_assert_int_eq(turned.code, CGRPC_STATUS_UNAVAILABLE);
+  ck_assert_int_lt(turned.ms, ms(300));
+  result other = call_h(M_PAY, NULL, "another-key", plain, ms(5000));
+  ck_assert_int_eq(other.code, CGRPC_STATUS_OK);
+  result a = async_wait(&first);
+  result w = async_wait(&waiting);
+  assert_replay_of(&w, &a);
+  ck_assert_int_eq(get_runs(), 2); /* slow-herd once, another-key once */
   stop();
 }
 END_TEST
@@ -1049,6 +1079,7 @@ static Suite *dedup_suite(void)
   const TTest *in_progress[] = {
       a_duplicate_in_progress_waits_for_the_first_and_gets_its_answer,
       many_duplicates_in_progress_all_get_the_one_answer,
+      beyond_max_waiting_a_duplicate_is_turned_away_at_once,
       a_waiting_duplicate_ends_at_its_own_deadline,
       a_waiting_duplicate_runs_the_handler_when_the_first_result_is_not_stored,
       without_handler_threads_a_duplicate_in_progress_is_unavailable,

@@ -33,6 +33,9 @@ START_TEST(backoff_grows_by_the_multiplier_up_to_the_max)
   ck_assert_int_eq(cgrpc_retry_backoff_ns(&p, 4, 0.0), 800 * MS);
   ck_assert_int_eq(cgrpc_retry_backoff_ns(&p, 5, 0.0), 1000 * MS);
   ck_assert_int_eq(cgrpc_retry_backoff_ns(&p, 1000, 0.0), 1000 * MS); /* no overflow */
+  /* Absurd settings are cut to 30 days rather than overflow. */
+  cgrpc_retry_policy huge = policy(INT64_C(315576000000000), INT64_C(315576000000000), 1e300, 0);
+  ck_assert_int_eq(cgrpc_retry_backoff_ns(&huge, 40, 0.0), INT64_C(30) * 24 * 3600 * 1000 * MS);
 }
 END_TEST
 
@@ -124,9 +127,13 @@ START_TEST(sanitize_caps_attempts_and_disables_policies_that_cannot_retry)
   cgrpc_retry_policy_sanitize(&p);
   ck_assert_int_eq(p.max_attempts, 0);
 
-  p = policy(100, 1000, 0.5, 1.0);
+  p = policy(100, 1000, 0.0, 1.0);
   cgrpc_retry_policy_sanitize(&p);
   ck_assert_int_eq(p.max_attempts, 0);
+
+  p = policy(100, 1000, 0.5, 1.0); /* A6 allows shrinking backoffs: above 0 */
+  cgrpc_retry_policy_sanitize(&p);
+  ck_assert_int_eq(p.max_attempts, 5);
 
   p = policy(100, 50, 2.0, 7.0);
   cgrpc_retry_policy_sanitize(&p);

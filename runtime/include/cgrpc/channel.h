@@ -147,8 +147,8 @@ CGRPC_EXTERN int cgrpc_call_options_set_compression(cgrpc_call_options *opts,
                                                     const char *encoding);
 /* This call's retry policy, replacing the method's (the one baked from the
  * .proto; see cgrpc_retry_policy in method.h).  policy is copied; NULL: no
- * retries for this call.  Streams the server refused before processing
- * them are still sent again (at most 3 times), as gRPC does.  Returns 0 or
+ * retries for this call.  A stream the server refused before processing
+ * it is still sent again once, as gRPC does.  Returns 0 or
  * CGRPC_ERR_INVALID_ARGUMENT. */
 CGRPC_EXTERN int cgrpc_call_options_set_retry_policy(cgrpc_call_options *opts,
                                                      const cgrpc_retry_policy *policy);

@@ -68,6 +68,9 @@ typedef struct cgrpc_dedup_options cgrpc_dedup_options;
 /* Trailing metadata added to every replayed answer, with the value "true". */
 #define CGRPC_DEDUP_REPLAYED_HEADER "idempotent-replayed"
 
+/* What a claim's lease adds to the claiming call's remaining deadline. */
+#define CGRPC_DEDUP_LEASE_GRACE_MS 60000
+
 /* Longest idempotency key accepted, in bytes. */
 #define CGRPC_DEDUP_MAX_KEY_LEN 256
 
@@ -140,9 +143,12 @@ typedef struct cgrpc_dedup_store {
    * In one atomic step: if key holds a completed value that has not
    * expired, fill *found and return CGRPC_DEDUP_FOUND; if it is in progress
    * return CGRPC_DEDUP_IN_PROGRESS; else mark it in progress and return
-   * CGRPC_DEDUP_CLAIMED.  lease_ms: how long the claiming call may still
-   * run (its remaining deadline), or -1 when it has no deadline -- a shared
-   * store may drop a claim older than that (its server may have died); the
+   * CGRPC_DEDUP_CLAIMED.  lease_ms: how long the claim must be kept at
+   * least -- the claiming call's remaining deadline plus
+   * CGRPC_DEDUP_LEASE_GRACE_MS, since its handler may run on past the
+   * deadline and its result is stored all the same -- or -1 when it has no
+   * deadline; a shared store may drop a claim older than that (its server
+   * may have died); the
    * in-memory store keeps claims until completed or abandoned.  Claims are
    * never evicted to make room.  *found stays valid until release.
    * Required.
@@ -201,6 +207,15 @@ CGRPC_EXTERN int cgrpc_dedup_options_add_service(cgrpc_dedup_options *opts, cons
 /* Whether methods whose policy is idempotent are in scope without being
  * named (default 1). */
 CGRPC_EXTERN void cgrpc_dedup_options_set_idempotent_methods(cgrpc_dedup_options *opts, int on);
+
+/* Duplicates that may wait for a call in progress at once (default
+ * CGRPC_DEDUP_MAX_WAITING_DEFAULT; 0: none wait).  Each holds a handler
+ * thread while it waits; beyond the limit a duplicate ends at once with
+ * UNAVAILABLE and grpc-retry-pushback-ms of the poll interval, which a
+ * client's retry policy honours, so that duplicates of a slow call cannot
+ * take every handler thread. */
+#define CGRPC_DEDUP_MAX_WAITING_DEFAULT 2
+CGRPC_EXTERN void cgrpc_dedup_options_set_max_waiting(cgrpc_dedup_options *opts, int n);
 
 /* A duplicate waiting for a call in progress asks the store again at least
  * this often (default 100 ms), to see results completed by other processes

@@ -16,7 +16,11 @@ extern "C" {
  *   - cgrpc_client_ctx_proceed(ctx, done, ud): run the inner stages (the
  *     next interceptors, then the network attempt); when they end, done runs
  *     and sees their result, which it may change, and then calls
- *     cgrpc_client_ctx_finish -- or cgrpc_client_ctx_proceed again, to retry;
+ *     cgrpc_client_ctx_finish -- or cgrpc_client_ctx_proceed again, to retry
+ *     (the runtime's own retries, per the call's retry policy, happen inside
+ *     the interceptors and share one budget per call: attempts made before
+ *     count towards max_attempts and grpc-previous-rpc-attempts, and a client
+ *     stream's messages are not kept for an interceptor's retry);
  *   - or cgrpc_client_ctx_fail + cgrpc_client_ctx_finish: end the call
  *     without going further.
  * Interceptors and done callbacks must not block.  They run on the thread
