@@ -38,6 +38,7 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/sock.c runtime/src/sock.h \
 	runtime/src/transport.h runtime/src/list.h \
 	runtime/src/conn.c runtime/src/conn.h runtime/src/keepalive.c runtime/src/keepalive.h \
+	runtime/src/conn_age.c runtime/src/conn_age.h \
 	runtime/src/headers.c runtime/src/headers.h \
 	runtime/src/client_call.c runtime/src/client_call.h \
 	runtime/src/client_attempt.c runtime/src/client_stream.c runtime/src/client_retry.c \

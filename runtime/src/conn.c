@@ -504,6 +504,7 @@ void cgrpc_conn_free(cgrpc_conn *conn)
   if (conn == NULL)
     return;
   cgrpc_keepalive_stop(conn);
+  cgrpc_conn_age_stop(conn);
   for (size_t i = 0; i < conn->nzombies; i++)
     conn->zombies[i].release(conn->zombies[i].obj);
   cgrpc_free(conn->alloc, conn->zombies);

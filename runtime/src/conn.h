@@ -6,6 +6,7 @@
 
 #include <cgrpc/common.h>
 
+#include "conn_age.h"
 #include "keepalive.h"
 #include "list.h"
 #include "loop.h"
@@ -79,6 +80,7 @@ struct cgrpc_conn {
   int goaway_received;
   int goaway_sent_calm; /* server: GOAWAY ENHANCE_YOUR_CALM too_many_pings went out */
   cgrpc_keepalive ka;
+  cgrpc_conn_age age; /* server: idle and age limits */
   char error[128]; /* why it died, for statuses */
   char peer[96];
 

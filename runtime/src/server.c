@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "retry.h"
 #include "server_call.h"
 #include "server_internal.h"
 #include "sock.h"
@@ -67,6 +68,24 @@ int cgrpc_server_options_set_keepalive(cgrpc_server_options *o, int64_t time_ms,
     return CGRPC_ERR_INVALID_ARGUMENT;
   o->keepalive.time_ms = time_ms;
   o->keepalive.timeout_ms = timeout_ms > 0 ? timeout_ms : CGRPC_KEEPALIVE_TIMEOUT_MS_DEFAULT;
+  return 0;
+}
+
+int cgrpc_server_options_set_max_connection_idle(cgrpc_server_options *o, int64_t ms)
+{
+  if (o == NULL || ms < 0)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->age.idle_ms = ms;
+  return 0;
+}
+
+int cgrpc_server_options_set_max_connection_age(cgrpc_server_options *o, int64_t age_ms,
+                                                int64_t grace_ms)
+{
+  if (o == NULL || age_ms < 0 || grace_ms < 0)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->age.age_ms = age_ms;
+  o->age.grace_ms = grace_ms;
   return 0;
 }
 
@@ -145,8 +164,10 @@ static void server_accept_one(cgrpc_server *srv, int fd)
   cgrpc_list_push_back(&srv->conns, &conn->owner_node);
   if (cgrpc_conn_start(conn, settings, sizeof settings / sizeof settings[0]) != 0)
     cgrpc_conn_fail(conn, "cannot start the HTTP/2 session");
-  else
+  else {
     cgrpc_keepalive_start(conn, &srv->keepalive);
+    cgrpc_conn_age_start(conn, &srv->age, &srv->age_seed);
+  }
 }
 
 static void server_listener_resume(void *ud)
@@ -194,7 +215,9 @@ int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options *opts)
   srv->max_recv = opts != NULL ? opts->max_recv : SERVER_DEFAULT_MAX_RECV;
   srv->max_send = opts != NULL ? opts->max_send : -1;
   srv->max_concurrent_streams = opts != NULL ? opts->max_concurrent_streams : 100;
+  srv->age_seed = cgrpc_retry_seed();
   if (opts != NULL) {
+    srv->age = opts->age;
     srv->keepalive = opts->keepalive;
   } else {
     srv->keepalive.time_ms = CGRPC_SERVER_KEEPALIVE_TIME_MS_DEFAULT;

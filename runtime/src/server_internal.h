@@ -31,6 +31,7 @@ struct cgrpc_server_options {
   cgrpc_server_interceptor *interceptors;
   size_t ninterceptors;
   cgrpc_keepalive_config keepalive;
+  cgrpc_conn_age_config age;
 };
 
 typedef struct cgrpc_listener {
@@ -52,6 +53,8 @@ struct cgrpc_server {
   int handler_threads;
   uint32_t max_concurrent_streams;
   cgrpc_keepalive_config keepalive;
+  cgrpc_conn_age_config age;
+  uint64_t age_seed; /* loop thread: jitter of connections' ages */
   cgrpc_server_interceptor *interceptors;
   size_t ninterceptors;
 

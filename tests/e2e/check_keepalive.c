@@ -1,6 +1,7 @@
-/* Keepalive (gRFC A8) end to end: a client finds a dead path through a TCP proxy that stops
- * forwarding; a server polices clients' pings (too_many_pings) and drops clients that do not
- * answer its own.  The server runs in this process (faulty.proto's Try, which sleeps as
+/* Keepalive (gRFC A8) and connection lifetime (A9) end to end: a client finds a dead path
+ * through a TCP proxy that stops forwarding; a server polices clients' pings (too_many_pings)
+ * and drops clients that do not answer its own; max_connection_age rotates connections under
+ * load without failing calls, max_connection_idle closes idle ones.  The server runs in this process (faulty.proto's Try, which sleeps as
  * told); the proxy is a thread of this process; raw HTTP/2 clients play the misbehaving
  * peers. */
 #include <arpa/inet.h>
@@ -37,11 +38,17 @@ static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest 
   return CGRPC_STATUS_OK;
 }
 
+/* Limits of connections' lives for the next server_up. */
+static int64_t next_idle_ms, next_age_ms, next_grace_ms;
+
 /* min_ping_ms < 0: the server's defaults. */
 static void server_up(int64_t keepalive_ms, int64_t timeout_ms, int64_t min_ping_ms, int permit)
 {
   cgrpc_server_options *o;
   ck_assert_int_eq(cgrpc_server_options_new(&o), 0);
+  ck_assert_int_eq(cgrpc_server_options_set_max_connection_idle(o, next_idle_ms), 0);
+  ck_assert_int_eq(cgrpc_server_options_set_max_connection_age(o, next_age_ms, next_grace_ms), 0);
+  next_idle_ms = next_age_ms = next_grace_ms = 0;
   if (keepalive_ms >= 0)
     ck_assert_int_eq(cgrpc_server_options_set_keepalive(o, keepalive_ms, timeout_ms), 0);
   if (min_ping_ms >= 0)
@@ -70,6 +77,7 @@ typedef struct proxy {
   int port;
   int backend_port;
   int blackhole; /* atomic: read and drop everything */
+  int accepted;  /* atomic: connections accepted so far */
   int stop;      /* atomic */
   pthread_t thread;
 } proxy;
@@ -104,6 +112,7 @@ static void *proxy_run(void *arg)
       int c = accept(px->lfd, NULL, NULL);
       int b = c >= 0 ? connect_to(px->backend_port) : -1;
       if (b >= 0) {
+        __atomic_add_fetch(&px->accepted, 1, __ATOMIC_RELAXED);
         pair[2 * n] = c;
         pair[2 * n + 1] = b;
         n++;
@@ -296,6 +305,82 @@ START_TEST(the_server_drops_a_client_that_does_not_answer_its_pings)
 }
 END_TEST
 
+static int accepted(proxy *px)
+{
+  return __atomic_load_n(&px->accepted, __ATOMIC_RELAXED);
+}
+
+START_TEST(max_connection_age_rotates_connections_without_failing_calls)
+{
+  next_age_ms = 200;
+  next_grace_ms = 5000;
+  server_up(-1, 0, -1, 0);
+  proxy px;
+  proxy_start(&px, port);
+  cgrpc_channel *ch = channel_keepalive(px.port, 0, 0, 0);
+  /* Calls one after another for 2 s, each 20 ms on the server: GOAWAY max_age lands
+   * between and during them. */
+  int calls = 0, failed = 0;
+  char first_failure[256] = "";
+  cgrpc_time t0 = cgrpc_now();
+  while (ms_since(t0) < 2000) {
+    cgrpc_status st = CGRPC_STATUS_INIT;
+    if (try_call(ch, 20, 5000 * slowdown(), &st) != CGRPC_STATUS_OK && failed++ == 0)
+      snprintf(first_failure, sizeof first_failure, "%s", st.message);
+    cgrpc_status_clear(&st);
+    calls++;
+  }
+  ck_assert_msg(failed == 0, "%d of %d calls failed; first: %s", failed, calls, first_failure);
+  /* About 10 connections at 200 ms each; at least a few even when slowed down. */
+  ck_assert_int_ge(accepted(&px), 3);
+  cgrpc_channel_free(ch);
+  proxy_stop(&px);
+  server_down();
+}
+END_TEST
+
+START_TEST(max_connection_age_grace_ends_calls_that_outlive_it)
+{
+  next_age_ms = 200;
+  next_grace_ms = 300;
+  server_up(-1, 0, -1, 0);
+  cgrpc_channel *ch = channel_keepalive(port, 0, 0, 0);
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  cgrpc_time t0 = cgrpc_now();
+  /* 5 s of work on a connection that must go after about 200 + 300 ms. */
+  ck_assert_int_eq(try_call(ch, 5000, 10000, &st), CGRPC_STATUS_UNAVAILABLE);
+  ck_assert_int_ge(ms_since(t0), 180 + 300);
+  ck_assert_int_lt(ms_since(t0), 4000);
+  cgrpc_status_clear(&st);
+  ck_assert_int_eq(try_call(ch, 0, 5000, &st), CGRPC_STATUS_OK); /* on a new connection */
+  cgrpc_status_clear(&st);
+  cgrpc_channel_free(ch);
+  server_down();
+}
+END_TEST
+
+START_TEST(max_connection_idle_closes_idle_connections)
+{
+  next_idle_ms = 200;
+  server_up(-1, 0, -1, 0);
+  proxy px;
+  proxy_start(&px, port);
+  cgrpc_channel *ch = channel_keepalive(px.port, 0, 0, 0);
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  /* Busy for longer than the limit: one connection. */
+  for (int i = 0; i < 5; i++)
+    ck_assert_int_eq(try_call(ch, 60, 5000, &st), CGRPC_STATUS_OK);
+  ck_assert_int_eq(accepted(&px), 1);
+  sleep_ms(600 + 300 * slowdown()); /* idle: GOAWAY max_idle, closed */
+  ck_assert_int_eq(try_call(ch, 0, 5000, &st), CGRPC_STATUS_OK);
+  ck_assert_int_eq(accepted(&px), 2);
+  cgrpc_status_clear(&st);
+  cgrpc_channel_free(ch);
+  proxy_stop(&px);
+  server_down();
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("keepalive");
@@ -306,6 +391,9 @@ int main(void)
   tcase_add_test(tc, pings_too_often_get_goaway_too_many_pings);
   tcase_add_test(tc, pings_the_policy_allows_are_answered);
   tcase_add_test(tc, the_server_drops_a_client_that_does_not_answer_its_pings);
+  tcase_add_test(tc, max_connection_age_rotates_connections_without_failing_calls);
+  tcase_add_test(tc, max_connection_age_grace_ends_calls_that_outlive_it);
+  tcase_add_test(tc, max_connection_idle_closes_idle_connections);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -68,6 +68,19 @@ CGRPC_EXTERN int cgrpc_server_options_set_keepalive_policy(cgrpc_server_options 
                                                            int64_t min_ping_interval_ms,
                                                            int permit_without_calls);
 
+/* Connection lifetime (gRFC A9).  max_connection_idle: a connection with no
+ * call open that has read nothing for ms gets GOAWAY "max_idle" and closes,
+ * freeing what it holds.  max_connection_age: at age_ms (+-10% jitter) a
+ * connection gets GOAWAY "max_age" -- clients open a new one for new calls,
+ * which spreads them over servers behind a load balancer -- and its calls
+ * in flight get grace_ms to finish before they are cancelled (0: as long as
+ * they take).  All off (0) by default.  Return 0 or
+ * CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_server_options_set_max_connection_idle(cgrpc_server_options *opts,
+                                                              int64_t ms);
+CGRPC_EXTERN int cgrpc_server_options_set_max_connection_age(cgrpc_server_options *opts,
+                                                             int64_t age_ms, int64_t grace_ms);
+
 /* Appends a server interceptor.  Interceptors run on the handler's thread,
  * in the order added, the first outermost, before the handler.  An
  * interceptor either calls cgrpc_server_call_proceed (go on inwards) or ends
