@@ -1,7 +1,8 @@
 /* Keepalive (gRFC A8) and connection lifetime (A9) end to end: a client finds a dead path
  * through a TCP proxy that stops forwarding; a server polices clients' pings (too_many_pings)
  * and drops clients that do not answer its own; max_connection_age rotates connections under
- * load without failing calls, max_connection_idle closes idle ones.  The server runs in this process (faulty.proto's Try, which sleeps as
+ * load without failing calls, max_connection_idle closes idle ones; a graceful shutdown lets
+ * 100 calls in flight finish and turns new ones away.  The server runs in this process (faulty.proto's Try, which sleeps as
  * told); the proxy is a thread of this process; raw HTTP/2 clients play the misbehaving
  * peers. */
 #include <arpa/inet.h>
@@ -38,8 +39,9 @@ static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest 
   return CGRPC_STATUS_OK;
 }
 
-/* Limits of connections' lives for the next server_up. */
+/* Limits of connections' lives and handler threads (0: the default) for the next server_up. */
 static int64_t next_idle_ms, next_age_ms, next_grace_ms;
+static int next_threads;
 
 /* min_ping_ms < 0: the server's defaults. */
 static void server_up(int64_t keepalive_ms, int64_t timeout_ms, int64_t min_ping_ms, int permit)
@@ -48,7 +50,10 @@ static void server_up(int64_t keepalive_ms, int64_t timeout_ms, int64_t min_ping
   ck_assert_int_eq(cgrpc_server_options_new(&o), 0);
   ck_assert_int_eq(cgrpc_server_options_set_max_connection_idle(o, next_idle_ms), 0);
   ck_assert_int_eq(cgrpc_server_options_set_max_connection_age(o, next_age_ms, next_grace_ms), 0);
+  if (next_threads > 0)
+    cgrpc_server_options_set_handler_threads(o, next_threads);
   next_idle_ms = next_age_ms = next_grace_ms = 0;
+  next_threads = 0;
   if (keepalive_ms >= 0)
     ck_assert_int_eq(cgrpc_server_options_set_keepalive(o, keepalive_ms, timeout_ms), 0);
   if (min_ping_ms >= 0)
@@ -381,6 +386,77 @@ START_TEST(max_connection_idle_closes_idle_connections)
 }
 END_TEST
 
+static void *shutdown_thread(void *arg)
+{
+  cgrpc_server_shutdown(arg, 10000);
+  return NULL;
+}
+
+typedef struct tally {
+  pthread_mutex_t mu;
+  int done, ok;
+  char first_failure[200];
+} tally;
+
+static void tally_done(cgrpc_status *st, ProtobufCMessage *resp, void *ud)
+{
+  tally *t = ud;
+  if (resp != NULL)
+    protobuf_c_message_free_unpacked(resp, NULL);
+  pthread_mutex_lock(&t->mu);
+  t->done++;
+  if (st->code == CGRPC_STATUS_OK)
+    t->ok++;
+  else if (t->first_failure[0] == '\0')
+    snprintf(t->first_failure, sizeof t->first_failure, "%s: %s", cgrpc_code_name(st->code),
+             st->message);
+  pthread_mutex_unlock(&t->mu);
+}
+
+START_TEST(graceful_shutdown_finishes_100_calls_in_flight_and_refuses_new_ones)
+{
+  next_threads = 16;
+  server_up(-1, 0, -1, 0);
+  cgrpc_channel *ch = channel_keepalive(port, 0, 0, 0);
+  tally t = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  Faulty__TryRequest req = FAULTY__TRY_REQUEST__INIT;
+  req.id = "g";
+  req.sleep_ms = 100;
+  cgrpc_call_options *o = timeout_opts(20000 * slowdown());
+  for (int i = 0; i < 100; i++)
+    ck_assert_int_eq(cgrpc_unary_call_start(ch, try_method(), &req.base, o, tally_done, &t, NULL),
+                     0);
+  cgrpc_call_options_free(o);
+  cgrpc_time give_up = cgrpc_now() + CGRPC_MS_TO_NS(10000) * slowdown();
+  while (__atomic_load_n(&calls_started, __ATOMIC_RELAXED) < 16 && cgrpc_now() < give_up)
+    sleep_ms(2);
+  /* 16 run, 84 wait for a handler thread: all 100 are in flight. */
+  pthread_t th;
+  ck_assert(pthread_create(&th, NULL, shutdown_thread, srv) == 0);
+  sleep_ms(50);
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  cgrpc_channel *late = channel_keepalive(port, 0, 0, 0);
+  ck_assert_int_eq(try_call(late, 0, 2000, &st), CGRPC_STATUS_UNAVAILABLE);
+  cgrpc_status_clear(&st);
+  cgrpc_channel_free(late);
+  pthread_join(th, NULL);
+  give_up = cgrpc_now() + CGRPC_MS_TO_NS(10000) * slowdown();
+  for (;;) {
+    pthread_mutex_lock(&t.mu);
+    int done = t.done;
+    pthread_mutex_unlock(&t.mu);
+    if (done == 100 || cgrpc_now() > give_up)
+      break;
+    sleep_ms(5);
+  }
+  ck_assert_msg(t.ok == 100, "%d of %d calls OK; first failure: %s", t.ok, t.done,
+                t.first_failure);
+  cgrpc_channel_free(ch);
+  cgrpc_server_free(srv);
+  srv = NULL;
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("keepalive");
@@ -394,6 +470,7 @@ int main(void)
   tcase_add_test(tc, max_connection_age_rotates_connections_without_failing_calls);
   tcase_add_test(tc, max_connection_age_grace_ends_calls_that_outlive_it);
   tcase_add_test(tc, max_connection_idle_closes_idle_connections);
+  tcase_add_test(tc, graceful_shutdown_finishes_100_calls_in_flight_and_refuses_new_ones);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
