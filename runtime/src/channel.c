@@ -22,6 +22,8 @@ int cgrpc_channel_options_new(cgrpc_channel_options **out)
     return CGRPC_ERR_NOMEM;
   o->max_recv = CGRPC_DEFAULT_MAX_RECV;
   o->max_send = -1;
+  static const cgrpc_connect_backoff default_backoff = CGRPC_CONNECT_BACKOFF_DEFAULT;
+  o->connect_backoff = default_backoff;
   *out = o;
   return 0;
 }
@@ -35,6 +37,18 @@ void cgrpc_channel_options_free(cgrpc_channel_options *o)
   free(o->interceptors);
   free(o->service_config);
   free(o);
+}
+
+int cgrpc_channel_options_set_connect_backoff(cgrpc_channel_options *o, int64_t initial_ms,
+                                              double multiplier, double jitter, int64_t max_ms,
+                                              int64_t min_connect_timeout_ms)
+{
+  if (o == NULL || initial_ms <= 0 || !(multiplier >= 1.0) || !(jitter >= 0 && jitter < 1) ||
+      max_ms < initial_ms || min_connect_timeout_ms <= 0)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_connect_backoff b = {initial_ms, multiplier, jitter, max_ms, min_connect_timeout_ms};
+  o->connect_backoff = b;
+  return 0;
 }
 
 int cgrpc_channel_options_set_keepalive(cgrpc_channel_options *o, int64_t time_ms,
@@ -187,6 +201,9 @@ static void channel_on_connected(cgrpc_conn *conn, int err)
 {
   cgrpc_channel *ch = conn->owner;
   (void)err; /* failures arrive as dead */
+  cgrpc_loop_timer_stop(ch->loop, &ch->connect_timer);
+  ch->cur_backoff_ms = ch->connect_backoff.initial_ms; /* connected: the backoff starts over */
+  ch->reconnect_at = 0;
   static const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 4 * 1024 * 1024},
@@ -216,17 +233,35 @@ static void channel_on_goaway(cgrpc_conn *conn, uint32_t error_code)
     ch->conn = NULL; /* new calls go to a new connection */
 }
 
+/* TRANSIENT_FAILURE: no connect attempt before the backoff delay (with jitter) passes, and
+ * the next delay grows by the multiplier, up to the max. */
+static void channel_back_off(cgrpc_channel *ch, const char *why)
+{
+  cgrpc_connect_backoff *b = &ch->connect_backoff;
+  double j = b->jitter * (2 * cgrpc_retry_uniform(&ch->rng) - 1);
+  int64_t delay = (int64_t)((double)ch->cur_backoff_ms * (1 + j));
+  ch->reconnect_at = cgrpc_now() + CGRPC_MS_TO_NS(delay);
+  snprintf(ch->tf_why, sizeof ch->tf_why, "%.300s", why);
+  double next = (double)ch->cur_backoff_ms * b->multiplier;
+  ch->cur_backoff_ms = next < (double)b->max_ms ? (int64_t)next : b->max_ms;
+}
+
 static void channel_on_dead(cgrpc_conn *conn)
 {
   cgrpc_channel *ch = conn->owner;
   int was_current = ch->conn == conn;
-  if (was_current)
+  int never_connected = !conn->established;
+  if (was_current) {
     ch->conn = NULL;
+    cgrpc_loop_timer_stop(ch->loop, &ch->connect_timer);
+  }
   cgrpc_list_remove(&conn->owner_node);
   char why[sizeof conn->error + sizeof ch->host + 64];
   snprintf(why, sizeof why, "failed to connect to %s: %s", ch->is_unix ? ch->unix_path : ch->host,
            conn->error);
   cgrpc_conn_free(conn);
+  if (was_current && never_connected && ch->next_addr >= ch->naddrs && !ch->shutting_down)
+    channel_back_off(ch, why); /* every address failed: TRANSIENT_FAILURE */
   if (was_current && !cgrpc_list_empty(&ch->pending)) {
     /* The connection died before it could carry the waiting calls: try the
      * next address, and when none is left, fail them. */
@@ -237,6 +272,13 @@ static void channel_on_dead(cgrpc_conn *conn)
   }
   if (ch->shutting_down && cgrpc_list_empty(&ch->conns))
     cgrpc_loop_stop(ch->loop);
+}
+
+static void channel_connect_timeout(void *ud)
+{
+  cgrpc_channel *ch = ud;
+  if (ch->conn != NULL && ch->conn->connecting)
+    cgrpc_conn_fail(ch->conn, "connect timed out");
 }
 
 static const cgrpc_conn_events channel_conn_events = {
@@ -272,7 +314,14 @@ static void channel_connect(cgrpc_channel *ch)
   }
   cgrpc_list_push_back(&ch->conns, &conn->owner_node);
   ch->conn = conn;
-  if (cgrpc_conn_connect(conn, &ch->addrs[ch->next_addr++]) != 0)
+  /* The attempt may take max(min_connect_timeout, the current backoff). */
+  int64_t limit = ch->cur_backoff_ms > ch->connect_backoff.min_connect_timeout_ms
+                      ? ch->cur_backoff_ms
+                      : ch->connect_backoff.min_connect_timeout_ms;
+  cgrpc_loop_timer_stop(ch->loop, &ch->connect_timer);
+  if (cgrpc_loop_timer_start(ch->loop, &ch->connect_timer, cgrpc_now() + CGRPC_MS_TO_NS(limit)) != 0)
+    cgrpc_conn_fail(conn, "out of memory (connect timer)");
+  else if (cgrpc_conn_connect(conn, &ch->addrs[ch->next_addr++]) != 0)
     cgrpc_conn_fail(conn, "connect: %s", strerror(errno));
 }
 
@@ -295,6 +344,16 @@ void cgrpc_channel_start_attempt(cgrpc_channel *ch, cgrpc_call *call)
     cgrpc_client_call_submit(call, conn);
     return;
   }
+  if (conn == NULL && ch->reconnect_at != 0) {
+    cgrpc_time now = cgrpc_now();
+    if (now < ch->reconnect_at) {
+      /* TRANSIENT_FAILURE: fail fast (no wait_for_ready yet) until the backoff passes. */
+      cgrpc_client_call_abort(call, CGRPC_STATUS_UNAVAILABLE, "%s (next attempt in %lld ms)",
+                              ch->tf_why, (long long)((ch->reconnect_at - now) / 1000000));
+      return;
+    }
+    ch->reconnect_at = 0;
+  }
   cgrpc_list_push_back(&ch->pending, &call->node);
   if (conn == NULL)
     channel_connect(ch);
@@ -304,6 +363,7 @@ static void channel_shutdown_task(void *ud)
 {
   cgrpc_channel *ch = ud;
   ch->shutting_down = 1;
+  cgrpc_loop_timer_stop(ch->loop, &ch->connect_timer);
   channel_fail_pending(ch, CGRPC_STATUS_CANCELLED, "channel closed");
   cgrpc_retry_fail_backoffs(ch, CGRPC_STATUS_CANCELLED, "channel closed");
   for (cgrpc_list *n = ch->conns.next; n != &ch->conns; n = n->next) {
@@ -353,6 +413,10 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   ch->max_recv = opts != NULL ? opts->max_recv : CGRPC_DEFAULT_MAX_RECV;
   ch->max_send = opts != NULL ? opts->max_send : -1;
   ch->compression = opts != NULL ? opts->compression : CGRPC_ENCODING_IDENTITY;
+  static const cgrpc_connect_backoff default_backoff = CGRPC_CONNECT_BACKOFF_DEFAULT;
+  ch->connect_backoff = opts != NULL ? opts->connect_backoff : default_backoff;
+  ch->cur_backoff_ms = ch->connect_backoff.initial_ms;
+  cgrpc_timer_init(&ch->connect_timer, channel_connect_timeout, ch);
   if (opts != NULL)
     ch->keepalive = opts->keepalive;
 

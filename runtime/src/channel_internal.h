@@ -14,6 +14,17 @@
 #define CGRPC_DEFAULT_MAX_RECV (4 * 1024 * 1024)
 #define CGRPC_CHANNEL_MAX_ADDRS 8
 
+/* gRPC's connection backoff (doc/connection-backoff.md). */
+typedef struct cgrpc_connect_backoff {
+  int64_t initial_ms;             /* 1 s */
+  double multiplier;              /* 1.6 */
+  double jitter;                  /* 0.2 */
+  int64_t max_ms;                 /* 120 s */
+  int64_t min_connect_timeout_ms; /* 20 s */
+} cgrpc_connect_backoff;
+
+#define CGRPC_CONNECT_BACKOFF_DEFAULT {1000, 1.6, 0.2, 120000, 20000}
+
 typedef struct cgrpc_client_interceptor {
   cgrpc_client_interceptor_fn fn;
   void *user_data;
@@ -33,6 +44,7 @@ struct cgrpc_channel_options {
   double throttle_token_ratio;
   char *service_config; /* JSON, validated; or NULL */
   cgrpc_keepalive_config keepalive;
+  cgrpc_connect_backoff connect_backoff;
 };
 
 struct cgrpc_call_options {
@@ -76,6 +88,14 @@ struct cgrpc_channel {
   cgrpc_list backoff; /* calls waiting to retry */
   cgrpc_service_config config; /* over the methods' baked policy */
   cgrpc_keepalive_config keepalive; /* loop thread: too_many_pings doubles time_ms */
+
+  /* Reconnecting (loop thread).  After every address failed to connect the channel is in
+   * TRANSIENT_FAILURE until reconnect_at: calls fail fast with tf_why. */
+  cgrpc_connect_backoff connect_backoff;
+  int64_t cur_backoff_ms;
+  cgrpc_time reconnect_at; /* 0: connect when needed */
+  char tf_why[320];
+  cgrpc_timer connect_timer; /* the connect attempt's timeout */
   cgrpc_retry_throttle throttle;
   uint64_t rng;       /* jitter */
   int shutting_down;

@@ -302,6 +302,7 @@ static void conn_on_events(void *ud, uint32_t events)
         return;
       }
       cgrpc_sock_name(conn->tp->fd, 1, conn->peer, sizeof conn->peer);
+      conn->established = 1;
       conn->events->connected(conn, 0);
     }
     return;

@@ -76,6 +76,7 @@ struct cgrpc_conn {
   cgrpc_list streams;    /* client attempts or server calls on this connection */
 
   int connecting;
+  int established; /* client: the connect succeeded */
   int dead;
   int goaway_received;
   int goaway_sent_calm; /* server: GOAWAY ENHANCE_YOUR_CALM too_many_pings went out */

@@ -42,6 +42,7 @@ static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest 
 /* Limits of connections' lives and handler threads (0: the default) for the next server_up. */
 static int64_t next_idle_ms, next_age_ms, next_grace_ms;
 static int next_threads;
+static int next_port; /* 0: any free port */
 
 /* min_ping_ms < 0: the server's defaults. */
 static void server_up(int64_t keepalive_ms, int64_t timeout_ms, int64_t min_ping_ms, int permit)
@@ -63,7 +64,10 @@ static void server_up(int64_t keepalive_ms, int64_t timeout_ms, int64_t min_ping
   Faulty__Faulty_Server impl = FAULTY__FAULTY__SERVER_INIT;
   impl.try_ = try_handler;
   ck_assert_int_eq(faulty__faulty_server__register(srv, &impl, NULL), 0);
-  ck_assert_int_eq(cgrpc_server_add_listener(srv, "127.0.0.1:0", &port), 0);
+  char address[32];
+  snprintf(address, sizeof address, "127.0.0.1:%d", next_port);
+  next_port = 0;
+  ck_assert_int_eq(cgrpc_server_add_listener(srv, address, &port), 0);
   ck_assert_int_eq(cgrpc_server_start(srv), 0);
   calls_started = 0;
 }
@@ -457,6 +461,113 @@ START_TEST(graceful_shutdown_finishes_100_calls_in_flight_and_refuses_new_ones)
 }
 END_TEST
 
+/* A port nothing listens on (for now). */
+static int free_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+  ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+  close(fd);
+  return ntohs(sa.sin_port);
+}
+
+static cgrpc_channel *channel_backoff(int p, int64_t initial_ms, int64_t max_ms, double jitter)
+{
+  cgrpc_channel_options *co;
+  ck_assert_int_eq(cgrpc_channel_options_new(&co), 0);
+  ck_assert_int_eq(cgrpc_channel_options_set_connect_backoff(co, initial_ms, 2.0, jitter, max_ms,
+                                                             5000),
+                   0);
+  ck_assert_int_eq(cgrpc_channel_options_set_connect_backoff(co, 0, 2.0, 0, 1, 1),
+                   CGRPC_ERR_INVALID_ARGUMENT);
+  cgrpc_channel *ch = channel_to(p, co);
+  cgrpc_channel_options_free(co);
+  return ch;
+}
+
+START_TEST(a_failed_connect_backs_off_before_the_next)
+{
+  int p = free_port();
+  cgrpc_channel *ch = channel_backoff(p, 400, 2000, 0);
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  cgrpc_time t0 = cgrpc_now();
+  ck_assert_int_eq(try_call(ch, 0, 5000, &st), CGRPC_STATUS_UNAVAILABLE); /* refused */
+  cgrpc_status_clear(&st);
+  /* TRANSIENT_FAILURE for 400 ms: calls fail at once, even once the server is up. */
+  ck_assert_int_eq(try_call(ch, 0, 5000, &st), CGRPC_STATUS_UNAVAILABLE);
+  ck_assert_msg(strstr(st.message, "next attempt in") != NULL, "%s", st.message);
+  cgrpc_status_clear(&st);
+  next_port = p;
+  server_up(-1, 0, -1, 0);
+  if (ms_since(t0) < 300) {
+    ck_assert_int_eq(try_call(ch, 0, 5000, &st), CGRPC_STATUS_UNAVAILABLE);
+    ck_assert_msg(strstr(st.message, "next attempt in") != NULL, "%s", st.message);
+    cgrpc_status_clear(&st);
+  }
+  while (ms_since(t0) < 450)
+    sleep_ms(10);
+  ck_assert_int_eq(try_call(ch, 0, 5000, &st), CGRPC_STATUS_OK); /* the backoff passed */
+  cgrpc_status_clear(&st);
+  cgrpc_channel_free(ch);
+  server_down();
+}
+END_TEST
+
+static void *restart_server(void *arg)
+{
+  (void)arg;
+  sleep_ms(300);
+  int p = port;
+  cgrpc_server_shutdown(srv, 0); /* calls in flight end UNAVAILABLE */
+  cgrpc_server_free(srv);
+  sleep_ms(100);
+  next_port = p;
+  server_up(-1, 0, -1, 0);
+  return NULL;
+}
+
+START_TEST(a_restarted_server_costs_no_call_with_a_retry_policy)
+{
+  server_up(-1, 0, -1, 0);
+  cgrpc_channel *ch = channel_backoff(port, 50, 200, 0.2);
+  cgrpc_retry_policy rp = {.max_attempts = 5,
+                           .initial_backoff_ms = 100,
+                           .max_backoff_ms = 400,
+                           .backoff_multiplier = 2,
+                           .jitter = 0.2,
+                           .retryable_codes = 1u << CGRPC_STATUS_UNAVAILABLE};
+  cgrpc_call_options *o = timeout_opts(10000 * slowdown());
+  cgrpc_call_options_set_retry_policy(o, &rp);
+  pthread_t th;
+  ck_assert(pthread_create(&th, NULL, restart_server, NULL) == 0);
+  int calls = 0, failed = 0;
+  char first_failure[256] = "";
+  cgrpc_time t0 = cgrpc_now();
+  while (ms_since(t0) < 1500) {
+    Faulty__TryRequest req = FAULTY__TRY_REQUEST__INIT;
+    req.id = "r";
+    req.sleep_ms = 10;
+    cgrpc_status st = CGRPC_STATUS_INIT;
+    ProtobufCMessage *resp = NULL;
+    if (cgrpc_unary_call(ch, try_method(), &req.base, &resp, o, &st) != CGRPC_STATUS_OK &&
+        failed++ == 0)
+      snprintf(first_failure, sizeof first_failure, "%s", st.message);
+    if (resp != NULL)
+      protobuf_c_message_free_unpacked(resp, NULL);
+    cgrpc_status_clear(&st);
+    calls++;
+  }
+  pthread_join(th, NULL);
+  ck_assert_msg(failed == 0, "%d of %d calls failed; first: %s", failed, calls, first_failure);
+  cgrpc_call_options_free(o);
+  cgrpc_channel_free(ch);
+  server_down();
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("keepalive");
@@ -471,6 +582,8 @@ int main(void)
   tcase_add_test(tc, max_connection_age_grace_ends_calls_that_outlive_it);
   tcase_add_test(tc, max_connection_idle_closes_idle_connections);
   tcase_add_test(tc, graceful_shutdown_finishes_100_calls_in_flight_and_refuses_new_ones);
+  tcase_add_test(tc, a_failed_connect_backs_off_before_the_next);
+  tcase_add_test(tc, a_restarted_server_costs_no_call_with_a_retry_policy);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -68,6 +68,20 @@ CGRPC_EXTERN int cgrpc_channel_options_set_compression(cgrpc_channel_options *op
 CGRPC_EXTERN int cgrpc_channel_options_set_retry_throttling(cgrpc_channel_options *opts,
                                                             int max_tokens, double token_ratio);
 
+/* Reconnecting, as gRPC's connection backoff describes it: when every
+ * address of the target failed to connect, the channel waits initial_ms
+ * (default 1000) +-jitter (0.2) before the next attempt, each wait growing
+ * by multiplier (1.6) up to max_ms (120000); meanwhile calls fail at once
+ * with UNAVAILABLE (their retry policy may try again later).  A successful
+ * connect resets the wait.  A connect attempt is given
+ * max(min_connect_timeout_ms (20000), the current wait).  A connection
+ * that drops after working does not wait: the next call reconnects.
+ * Returns 0 or CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_channel_options_set_connect_backoff(cgrpc_channel_options *opts,
+                                                           int64_t initial_ms, double multiplier,
+                                                           double jitter, int64_t max_ms,
+                                                           int64_t min_connect_timeout_ms);
+
 /* Keepalive (gRFC A8): a connection that has read nothing for time_ms sends
  * the server a PING (only while calls are open, unless
  * permit_without_calls); with no answer within timeout_ms (0: 20 s) it is
