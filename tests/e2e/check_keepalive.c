@@ -174,6 +174,11 @@ static void proxy_stop(proxy *px)
   close(px->lfd);
 }
 
+static int accepted(proxy *px)
+{
+  return __atomic_load_n(&px->accepted, __ATOMIC_RELAXED);
+}
+
 /* ---- the client side ------------------------------------------------------------------ */
 
 static const cgrpc_method_desc *try_method(void)
@@ -283,6 +288,33 @@ START_TEST(pings_too_often_get_goaway_too_many_pings)
 }
 END_TEST
 
+START_TEST(a_client_told_too_many_pings_pings_half_as_often)
+{
+  /* The server allows a ping a second (its answers clear strikes, so pings between calls are
+   * fine); the client pings every 30 ms, also without calls.  Each quiet 400 ms after a call,
+   * the client's pings pile up strikes until GOAWAY too_many_pings, and the next call opens
+   * a new connection -- 8 of them if the client kept its interval; but it doubles it each time
+   * (30, 60, 120 ms: 4 pings no longer fit in 400 ms), so the GOAWAYs stop after a few. */
+  server_up(-1, 0, 1000, 1);
+  proxy px;
+  proxy_start(&px, port);
+  cgrpc_channel *ch = channel_keepalive(px.port, 30, 1000, 1);
+  int failed = 0;
+  for (int i = 0; i < 8; i++) {
+    cgrpc_status st = CGRPC_STATUS_INIT;
+    failed += try_call(ch, 0, 5000, &st) != CGRPC_STATUS_OK;
+    cgrpc_status_clear(&st);
+    sleep_ms(400);
+  }
+  ck_assert_int_eq(failed, 0);
+  ck_assert_int_ge(accepted(&px), 2);
+  ck_assert_int_le(accepted(&px), 5);
+  cgrpc_channel_free(ch);
+  proxy_stop(&px);
+  server_down();
+}
+END_TEST
+
 START_TEST(pings_the_policy_allows_are_answered)
 {
   server_up(-1, 0, 100, 1);
@@ -313,11 +345,6 @@ START_TEST(the_server_drops_a_client_that_does_not_answer_its_pings)
   server_down();
 }
 END_TEST
-
-static int accepted(proxy *px)
-{
-  return __atomic_load_n(&px->accepted, __ATOMIC_RELAXED);
-}
 
 START_TEST(max_connection_age_rotates_connections_without_failing_calls)
 {
@@ -577,6 +604,7 @@ int main(void)
   tcase_add_test(tc, without_keepalive_a_dead_path_costs_the_whole_deadline);
   tcase_add_test(tc, pings_too_often_get_goaway_too_many_pings);
   tcase_add_test(tc, pings_the_policy_allows_are_answered);
+  tcase_add_test(tc, a_client_told_too_many_pings_pings_half_as_often);
   tcase_add_test(tc, the_server_drops_a_client_that_does_not_answer_its_pings);
   tcase_add_test(tc, max_connection_age_rotates_connections_without_failing_calls);
   tcase_add_test(tc, max_connection_age_grace_ends_calls_that_outlive_it);
