@@ -13,6 +13,8 @@
 
 /* ---- options ------------------------------------------------------------------ */
 
+static const cgrpc_connect_backoff default_connect_backoff = CGRPC_CONNECT_BACKOFF_DEFAULT;
+
 int cgrpc_channel_options_new(cgrpc_channel_options **out)
 {
   if (out == NULL)
@@ -22,8 +24,7 @@ int cgrpc_channel_options_new(cgrpc_channel_options **out)
     return CGRPC_ERR_NOMEM;
   o->max_recv = CGRPC_DEFAULT_MAX_RECV;
   o->max_send = -1;
-  static const cgrpc_connect_backoff default_backoff = CGRPC_CONNECT_BACKOFF_DEFAULT;
-  o->connect_backoff = default_backoff;
+  o->connect_backoff = default_connect_backoff;
   *out = o;
   return 0;
 }
@@ -413,8 +414,7 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   ch->max_recv = opts != NULL ? opts->max_recv : CGRPC_DEFAULT_MAX_RECV;
   ch->max_send = opts != NULL ? opts->max_send : -1;
   ch->compression = opts != NULL ? opts->compression : CGRPC_ENCODING_IDENTITY;
-  static const cgrpc_connect_backoff default_backoff = CGRPC_CONNECT_BACKOFF_DEFAULT;
-  ch->connect_backoff = opts != NULL ? opts->connect_backoff : default_backoff;
+  ch->connect_backoff = opts != NULL ? opts->connect_backoff : default_connect_backoff;
   ch->cur_backoff_ms = ch->connect_backoff.initial_ms;
   cgrpc_timer_init(&ch->connect_timer, channel_connect_timeout, ch);
   if (opts != NULL)

@@ -294,7 +294,7 @@ int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc 
       }
     }
   }
-  int rv = cgrpc_call_setup_policy(call, opts);
+  int rv = cgrpc_call_setup_policy(call, mc, opts);
   if (rv != 0) {
     cgrpc_call_unref(call);
     return rv;

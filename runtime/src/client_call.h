@@ -10,6 +10,7 @@
 #include "list.h"
 #include "loop.h"
 #include "pipe.h"
+#include "service_config.h"
 
 struct cgrpc_client_ctx {
   cgrpc_call *call;
@@ -145,8 +146,10 @@ void cgrpc_attempt_start(cgrpc_call *call);
 
 /* ---- client_retry.c: retries ------------------------------------------------------------ */
 
-/* The call's retry policy and idempotency key, from its method, the channel and opts. */
-int cgrpc_call_setup_policy(cgrpc_call *call, const cgrpc_call_options *opts);
+/* The call's retry policy and idempotency key, from its method, the channel's service config
+ * entry for it (mc, or NULL) and opts. */
+int cgrpc_call_setup_policy(cgrpc_call *call, const cgrpc_method_config *mc,
+                            const cgrpc_call_options *opts);
 /* The attempt ended with call->status: schedules another and returns 1, or returns 0
  * when the status is final.  Loop thread. */
 int cgrpc_retry_after_attempt(cgrpc_call *call);

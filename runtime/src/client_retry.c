@@ -14,11 +14,11 @@
  * once; later refusals count as failed attempts of the policy's). */
 #define MAX_TRANSPARENT_RETRIES 1
 
-int cgrpc_call_setup_policy(cgrpc_call *call, const cgrpc_call_options *opts)
+int cgrpc_call_setup_policy(cgrpc_call *call, const cgrpc_method_config *mc,
+                            const cgrpc_call_options *opts)
 {
   const cgrpc_method_policy *mp = call->method->policy;
   memset(&call->retry, 0, sizeof call->retry);
-  const cgrpc_method_config *mc = cgrpc_service_config_find(&call->ch->config, call->method->path);
   if (opts != NULL && opts->has_retry)
     call->retry = opts->retry;
   else if (mc != NULL && mc->has_retry)

@@ -5,7 +5,6 @@
 #include "conn_age.h"
 #include "retry.h"
 
-#define MS(x) ((cgrpc_time)(x) * 1000000)
 
 static void age_arm(cgrpc_conn *conn, cgrpc_time when)
 {
@@ -20,7 +19,7 @@ static void age_goaway(cgrpc_conn *conn, const char *why, cgrpc_time now)
   a->draining = 1;
   cgrpc_conn_goaway(conn, NGHTTP2_NO_ERROR, why); /* closes once its calls are done */
   if (a->cfg.grace_ms > 0) {
-    a->close_at = now + MS(a->cfg.grace_ms);
+    a->close_at = now + CGRPC_MS_TO_NS(a->cfg.grace_ms);
     age_arm(conn, a->close_at);
   }
 }
@@ -46,12 +45,12 @@ static void age_fire(void *ud)
   cgrpc_time next = a->age_at != 0 ? a->age_at : CGRPC_TIME_INFINITE;
   if (a->cfg.idle_ms > 0) {
     /* Idle: no call open, and nothing read (no new call arrived) for idle_ms. */
-    cgrpc_time idle_at = conn->ka.last_read + MS(a->cfg.idle_ms);
+    cgrpc_time idle_at = conn->ka.last_read + CGRPC_MS_TO_NS(a->cfg.idle_ms);
     if (cgrpc_list_empty(&conn->streams) && now >= idle_at) {
       age_goaway(conn, "max_idle", now);
       return;
     }
-    cgrpc_time check = now >= idle_at ? now + MS(a->cfg.idle_ms) : idle_at;
+    cgrpc_time check = now >= idle_at ? now + CGRPC_MS_TO_NS(a->cfg.idle_ms) : idle_at;
     if (check < next)
       next = check;
   }
@@ -70,11 +69,11 @@ void cgrpc_conn_age_start(cgrpc_conn *conn, const cgrpc_conn_age_config *cfg, ui
   if (cfg->age_ms > 0) {
     /* A9: +-10%, so that connections made together do not all go at once. */
     double f = 0.9 + 0.2 * cgrpc_retry_uniform(seed);
-    a->age_at = now + (cgrpc_time)((double)MS(cfg->age_ms) * f);
+    a->age_at = now + (cgrpc_time)((double)CGRPC_MS_TO_NS(cfg->age_ms) * f);
   }
   cgrpc_time first = a->age_at != 0 ? a->age_at : CGRPC_TIME_INFINITE;
-  if (cfg->idle_ms > 0 && now + MS(cfg->idle_ms) < first)
-    first = now + MS(cfg->idle_ms);
+  if (cfg->idle_ms > 0 && now + CGRPC_MS_TO_NS(cfg->idle_ms) < first)
+    first = now + CGRPC_MS_TO_NS(cfg->idle_ms);
   age_arm(conn, first);
 }
 

@@ -4,7 +4,6 @@
 #include "conn.h"
 #include "keepalive.h"
 
-#define MS(x) ((cgrpc_time)(x) * 1000000)
 
 static void ka_arm(cgrpc_conn *conn, cgrpc_time when)
 {
@@ -29,7 +28,7 @@ static void ka_fire(void *ud)
       return;
     }
   }
-  cgrpc_time due = ka->last_read + MS(ka->cfg.time_ms);
+  cgrpc_time due = ka->last_read + CGRPC_MS_TO_NS(ka->cfg.time_ms);
   if (now < due) {
     ka_arm(conn, due); /* reads came: not yet */
     return;
@@ -37,7 +36,7 @@ static void ka_fire(void *ud)
   /* A client pings for its calls (A8); a server pings every connection, to find clients
    * that went away without a word. */
   if (!conn->is_server && cgrpc_list_empty(&conn->streams) && !ka->cfg.permit_without_calls) {
-    ka_arm(conn, now + MS(ka->cfg.time_ms)); /* nothing to keep alive */
+    ka_arm(conn, now + CGRPC_MS_TO_NS(ka->cfg.time_ms)); /* nothing to keep alive */
     return;
   }
   if (nghttp2_submit_ping(conn->ng, NGHTTP2_FLAG_NONE, NULL) != 0) {
@@ -46,7 +45,7 @@ static void ka_fire(void *ud)
   }
   cgrpc_conn_kick(conn);
   ka->ping_sent = now;
-  ka_arm(conn, now + MS(ka->cfg.timeout_ms));
+  ka_arm(conn, now + CGRPC_MS_TO_NS(ka->cfg.timeout_ms));
 }
 
 void cgrpc_keepalive_start(cgrpc_conn *conn, const cgrpc_keepalive_config *cfg)
@@ -58,7 +57,7 @@ void cgrpc_keepalive_start(cgrpc_conn *conn, const cgrpc_keepalive_config *cfg)
   ka->last_read = cgrpc_now();
   cgrpc_timer_init(&ka->timer, ka_fire, conn);
   if (ka->cfg.time_ms > 0)
-    ka_arm(conn, ka->last_read + MS(ka->cfg.time_ms));
+    ka_arm(conn, ka->last_read + CGRPC_MS_TO_NS(ka->cfg.time_ms));
 }
 
 void cgrpc_keepalive_stop(cgrpc_conn *conn)
@@ -74,7 +73,7 @@ void cgrpc_keepalive_on_ping(cgrpc_conn *conn, int ack)
   if (ack) {
     if (ka->ping_sent != 0) {
       ka->ping_sent = 0;
-      ka_arm(conn, now + MS(ka->cfg.time_ms));
+      ka_arm(conn, now + CGRPC_MS_TO_NS(ka->cfg.time_ms));
     }
     return;
   }
@@ -85,7 +84,7 @@ void cgrpc_keepalive_on_ping(cgrpc_conn *conn, int ack)
   int64_t allowed = cgrpc_list_empty(&conn->streams) && !ka->cfg.permit_without_calls
                         ? CGRPC_SERVER_IDLE_PING_INTERVAL_MS
                         : ka->cfg.min_ping_interval_ms;
-  if (ka->last_ping_recv != 0 && now - ka->last_ping_recv < MS(allowed) &&
+  if (ka->last_ping_recv != 0 && now - ka->last_ping_recv < CGRPC_MS_TO_NS(allowed) &&
       ++ka->strikes > CGRPC_SERVER_MAX_PING_STRIKES && !conn->goaway_sent_calm) {
     cgrpc_conn_goaway(conn, NGHTTP2_ENHANCE_YOUR_CALM, "too_many_pings");
     conn->goaway_sent_calm = 1;
