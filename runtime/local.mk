@@ -48,6 +48,7 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/compress.c runtime/src/compress.h \
 	runtime/src/server_call.c runtime/src/server_call.h runtime/src/server_handler.c \
 	runtime/src/channel.c runtime/src/channel_internal.h \
+	runtime/src/lb.c runtime/src/subchannel.c runtime/src/subchannel.h \
 	runtime/src/call_options.c \
 	runtime/src/server.c runtime/src/server_internal.h \
 	runtime/src/workers.c runtime/src/workers.h \

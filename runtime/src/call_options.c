@@ -101,6 +101,14 @@ int cgrpc_call_options_set_idempotency_key(cgrpc_call_options *o, const char *ke
   return 0;
 }
 
+void cgrpc_call_options_set_wait_for_ready(cgrpc_call_options *o, int wait)
+{
+  if (o == NULL)
+    return;
+  o->has_wait_for_ready = 1;
+  o->wait_for_ready = wait != 0;
+}
+
 void cgrpc_call_options_set_parent(cgrpc_call_options *o, const cgrpc_server_call *parent)
 {
   if (o != NULL)

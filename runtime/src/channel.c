@@ -1,4 +1,5 @@
 /* Channels: the target, the I/O thread, and the connection calls go out on. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ int cgrpc_channel_options_new(cgrpc_channel_options **out)
   o->max_recv = CGRPC_DEFAULT_MAX_RECV;
   o->max_send = -1;
   o->connect_backoff = default_connect_backoff;
+  o->pool_size = 1;
+  o->pool_max = CGRPC_POOL_MAX_DEFAULT;
   *out = o;
   return 0;
 }
@@ -50,6 +53,37 @@ int cgrpc_channel_options_set_connect_backoff(cgrpc_channel_options *o, int64_t 
   cgrpc_connect_backoff b = {initial_ms, multiplier, jitter, max_ms, min_connect_timeout_ms};
   o->connect_backoff = b;
   return 0;
+}
+
+int cgrpc_channel_options_set_lb_policy(cgrpc_channel_options *o, const char *policy)
+{
+  if (o == NULL || policy == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  if (strcmp(policy, "pick_first") == 0)
+    o->lb_policy = CGRPC_LB_PICK_FIRST;
+  else if (strcmp(policy, "round_robin") == 0)
+    o->lb_policy = CGRPC_LB_ROUND_ROBIN;
+  else
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  return 0;
+}
+
+int cgrpc_channel_options_set_pool(cgrpc_channel_options *o, int size, int max)
+{
+  if (o == NULL || size < 1 || max < size || max > 1024)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->pool_size = size;
+  o->pool_max = max;
+  return 0;
+}
+
+void cgrpc_channel_options_set_state_watcher(cgrpc_channel_options *o, cgrpc_channel_state_fn fn,
+                                             void *user_data)
+{
+  if (o == NULL)
+    return;
+  o->watcher = fn;
+  o->watcher_user_data = user_data;
 }
 
 int cgrpc_channel_options_set_keepalive(cgrpc_channel_options *o, int64_t time_ms,
@@ -161,6 +195,33 @@ int cgrpc_channel_options_add_interceptor(cgrpc_channel_options *o, cgrpc_client
 
 /* ---- targets ------------------------------------------------------------------- */
 
+/* "ipv4:a:p,b:p" or "ipv6:[a]:p,[b]:p": a fixed list of numeric addresses of family af. */
+static int channel_parse_list(cgrpc_channel *ch, const char *list, int af)
+{
+  char entry[300];
+  while (*list != 0) {
+    size_t len = strcspn(list, ",");
+    if (len == 0 || len >= sizeof entry || ch->naddrs == CGRPC_CHANNEL_MAX_ADDRS ||
+        (list[len] == ',' && list[len + 1] == 0))
+      return CGRPC_ERR_BAD_TARGET;
+    memcpy(entry, list, len);
+    entry[len] = 0;
+    list += len + (list[len] == ',');
+    char host[INET6_ADDRSTRLEN];
+    const char *port;
+    uint8_t bin[sizeof(struct in6_addr)];
+    if (cgrpc_sock_split_host_port(entry, host, sizeof host, &port) != 0 ||
+        strlen(port) >= sizeof ch->port || inet_pton(af, host, bin) != 1 ||
+        cgrpc_sock_resolve(host, port, &ch->addrs[ch->naddrs], 1) != 1)
+      return CGRPC_ERR_BAD_TARGET;
+    if (ch->naddrs++ == 0) { /* the first names the authority */
+      strcpy(ch->host, host);
+      strcpy(ch->port, port);
+    }
+  }
+  return ch->naddrs > 0 ? 0 : CGRPC_ERR_BAD_TARGET;
+}
+
 static int channel_parse_target(cgrpc_channel *ch, const char *target)
 {
   const char *port;
@@ -168,17 +229,22 @@ static int channel_parse_target(cgrpc_channel *ch, const char *target)
     const char *path = target + 5;
     if (strncmp(path, "//", 2) == 0)
       path += 2; /* unix:///abs/path */
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof ch->unix_path)
+    if (*path == 0 || cgrpc_sock_unix_addr(path, &ch->addrs[0]) != 0)
       return CGRPC_ERR_BAD_TARGET;
-    memcpy(ch->unix_path, path, len + 1);
-    ch->is_unix = 1;
+    ch->naddrs = 1;
+    ch->fixed_addrs = 1;
     return 0;
+  }
+  if (strncmp(target, "ipv4:", 5) == 0 || strncmp(target, "ipv6:", 5) == 0) {
+    ch->fixed_addrs = 1;
+    return channel_parse_list(ch, target + 5, target[3] == '4' ? AF_INET : AF_INET6);
   }
   if (strncmp(target, "dns:///", 7) == 0)
     target += 7;
-  else if (strncmp(target, "ipv4:", 5) == 0 || strncmp(target, "ipv6:", 5) == 0)
-    target += 5;
+  else if (strncmp(target, "dns://", 6) == 0)
+    return CGRPC_ERR_BAD_TARGET; /* a DNS server of its own: not supported */
+  else if (strncmp(target, "dns:", 4) == 0)
+    target += 4;
   if (cgrpc_sock_split_host_port(target, ch->host, sizeof ch->host, &port) != 0 ||
       strlen(port) >= sizeof ch->port)
     return CGRPC_ERR_BAD_TARGET;
@@ -186,197 +252,83 @@ static int channel_parse_target(cgrpc_channel *ch, const char *target)
   return 0;
 }
 
-/* ---- connections (loop thread) ----------------------------------------------------- */
-
-static void channel_fail_pending(cgrpc_channel *ch, cgrpc_code code, const char *why)
-{
-  while (!cgrpc_list_empty(&ch->pending)) {
-    cgrpc_call *call = cgrpc_container_of(ch->pending.next, cgrpc_call, node);
-    cgrpc_client_call_abort(call, code, "%s", why);
-  }
-}
-
-static void channel_connect(cgrpc_channel *ch);
-
-static void channel_on_connected(cgrpc_conn *conn, int err)
-{
-  cgrpc_channel *ch = conn->owner;
-  (void)err; /* failures arrive as dead */
-  cgrpc_loop_timer_stop(ch->loop, &ch->connect_timer);
-  ch->cur_backoff_ms = ch->connect_backoff.initial_ms; /* connected: the backoff starts over */
-  ch->reconnect_at = 0;
-  static const nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 4 * 1024 * 1024},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 64 * 1024},
-  };
-  if (cgrpc_conn_start(conn, settings, sizeof settings / sizeof settings[0]) != 0) {
-    cgrpc_conn_fail(conn, "cannot start the HTTP/2 session");
-    return;
-  }
-  cgrpc_keepalive_start(conn, &ch->keepalive);
-  ch->next_addr = 0;
-  while (!cgrpc_list_empty(&ch->pending)) {
-    cgrpc_call *call = cgrpc_container_of(ch->pending.next, cgrpc_call, node);
-    cgrpc_list_remove(&call->node);
-    cgrpc_client_call_submit(call, conn);
-  }
-}
-
-static void channel_on_goaway(cgrpc_conn *conn, uint32_t error_code)
-{
-  cgrpc_channel *ch = conn->owner;
-  (void)error_code;
-  /* A8: the server found our pings too frequent: halve their rate for the connections to come. */
-  if (conn->ka.too_many_pings && ch->keepalive.time_ms > 0 && ch->keepalive.time_ms < INT64_MAX / 2)
-    ch->keepalive.time_ms *= 2;
-  if (ch->conn == conn)
-    ch->conn = NULL; /* new calls go to a new connection */
-}
-
-/* TRANSIENT_FAILURE: no connect attempt before the backoff delay (with jitter) passes, and
- * the next delay grows by the multiplier, up to the max. */
-static void channel_back_off(cgrpc_channel *ch, const char *why)
-{
-  cgrpc_connect_backoff *b = &ch->connect_backoff;
-  double j = b->jitter * (2 * cgrpc_retry_uniform(&ch->rng) - 1);
-  int64_t delay = (int64_t)((double)ch->cur_backoff_ms * (1 + j));
-  ch->reconnect_at = cgrpc_now() + CGRPC_MS_TO_NS(delay);
-  snprintf(ch->tf_why, sizeof ch->tf_why, "%.300s", why);
-  double next = (double)ch->cur_backoff_ms * b->multiplier;
-  ch->cur_backoff_ms = next < (double)b->max_ms ? (int64_t)next : b->max_ms;
-}
-
-static void channel_on_dead(cgrpc_conn *conn)
-{
-  cgrpc_channel *ch = conn->owner;
-  int was_current = ch->conn == conn;
-  int never_connected = !conn->established;
-  if (was_current) {
-    ch->conn = NULL;
-    cgrpc_loop_timer_stop(ch->loop, &ch->connect_timer);
-  }
-  cgrpc_list_remove(&conn->owner_node);
-  char why[sizeof conn->error + sizeof ch->host + 64];
-  snprintf(why, sizeof why, "failed to connect to %s: %s", ch->is_unix ? ch->unix_path : ch->host,
-           conn->error);
-  cgrpc_conn_free(conn);
-  if (was_current && never_connected && ch->next_addr >= ch->naddrs && !ch->shutting_down)
-    channel_back_off(ch, why); /* every address failed: TRANSIENT_FAILURE */
-  if (was_current && !cgrpc_list_empty(&ch->pending)) {
-    /* The connection died before it could carry the waiting calls: try the
-     * next address, and when none is left, fail them. */
-    if (!ch->shutting_down && ch->next_addr < ch->naddrs)
-      channel_connect(ch);
-    else
-      channel_fail_pending(ch, CGRPC_STATUS_UNAVAILABLE, why);
-  }
-  if (ch->shutting_down && cgrpc_list_empty(&ch->conns))
-    cgrpc_loop_stop(ch->loop);
-}
-
-static void channel_connect_timeout(void *ud)
-{
-  cgrpc_channel *ch = ud;
-  if (ch->conn != NULL && ch->conn->connecting)
-    cgrpc_conn_fail(ch->conn, "connect timed out");
-}
-
-static const cgrpc_conn_events channel_conn_events = {
-    channel_on_connected,
-    channel_on_goaway,
-    channel_on_dead,
-    cgrpc_client_conn_fail_streams,
-};
-
-/* Opens a connection to the next address; the pending calls wait for it. */
-static void channel_connect(cgrpc_channel *ch)
-{
-  char why[300];
-  if (ch->next_addr == 0 || ch->next_addr >= ch->naddrs) {
-    ch->next_addr = 0;
-    ch->naddrs = ch->is_unix ? cgrpc_sock_unix_addr(ch->unix_path, &ch->addrs[0]) == 0
-                             : cgrpc_sock_resolve(ch->host, ch->port, ch->addrs,
-                                                  CGRPC_CHANNEL_MAX_ADDRS);
-    if (ch->is_unix && ch->naddrs == 0)
-      ch->naddrs = 1;
-    if (ch->naddrs <= 0) {
-      ch->naddrs = 0;
-      snprintf(why, sizeof why, "cannot resolve %s", ch->is_unix ? ch->unix_path : ch->host);
-      channel_fail_pending(ch, CGRPC_STATUS_UNAVAILABLE, why);
-      return;
-    }
-  }
-  cgrpc_conn *conn;
-  if (cgrpc_conn_new(&conn, ch->loop, &ch->alloc, NULL, 0, cgrpc_client_conn_setup,
-                     &channel_conn_events, ch) != 0) {
-    channel_fail_pending(ch, CGRPC_STATUS_UNAVAILABLE, "out of memory");
-    return;
-  }
-  cgrpc_list_push_back(&ch->conns, &conn->owner_node);
-  ch->conn = conn;
-  /* The attempt may take max(min_connect_timeout, the current backoff). */
-  int64_t limit = ch->cur_backoff_ms > ch->connect_backoff.min_connect_timeout_ms
-                      ? ch->cur_backoff_ms
-                      : ch->connect_backoff.min_connect_timeout_ms;
-  cgrpc_loop_timer_stop(ch->loop, &ch->connect_timer);
-  if (cgrpc_loop_timer_start(ch->loop, &ch->connect_timer, cgrpc_now() + CGRPC_MS_TO_NS(limit)) != 0)
-    cgrpc_conn_fail(conn, "out of memory (connect timer)");
-  else if (cgrpc_conn_connect(conn, &ch->addrs[ch->next_addr++]) != 0)
-    cgrpc_conn_fail(conn, "connect: %s", strerror(errno));
-}
-
-void cgrpc_channel_retire_conn(cgrpc_channel *ch, cgrpc_conn *conn)
-{
-  if (ch->conn == conn)
-    ch->conn = NULL;
-  conn->goaway_received = 1; /* no new streams here */
-  cgrpc_conn_goaway(conn, NGHTTP2_NO_ERROR, NULL);
-}
-
-void cgrpc_channel_start_attempt(cgrpc_channel *ch, cgrpc_call *call)
-{
-  if (ch->shutting_down) {
-    cgrpc_client_call_abort(call, CGRPC_STATUS_CANCELLED, "channel closed");
-    return;
-  }
-  cgrpc_conn *conn = ch->conn;
-  if (conn != NULL && !conn->dead && !conn->goaway_received && !conn->connecting) {
-    cgrpc_client_call_submit(call, conn);
-    return;
-  }
-  if (conn == NULL && ch->reconnect_at != 0) {
-    cgrpc_time now = cgrpc_now();
-    if (now < ch->reconnect_at) {
-      /* TRANSIENT_FAILURE: fail fast (no wait_for_ready yet) until the backoff passes. */
-      cgrpc_client_call_abort(call, CGRPC_STATUS_UNAVAILABLE, "%s (next attempt in %lld ms)",
-                              ch->tf_why, (long long)((ch->reconnect_at - now) / 1000000));
-      return;
-    }
-    ch->reconnect_at = 0;
-  }
-  cgrpc_list_push_back(&ch->pending, &call->node);
-  if (conn == NULL)
-    channel_connect(ch);
-}
-
 static void channel_shutdown_task(void *ud)
 {
   cgrpc_channel *ch = ud;
-  ch->shutting_down = 1;
-  cgrpc_loop_timer_stop(ch->loop, &ch->connect_timer);
-  channel_fail_pending(ch, CGRPC_STATUS_CANCELLED, "channel closed");
   cgrpc_retry_fail_backoffs(ch, CGRPC_STATUS_CANCELLED, "channel closed");
-  for (cgrpc_list *n = ch->conns.next; n != &ch->conns; n = n->next) {
-    cgrpc_conn *conn = cgrpc_container_of(n, cgrpc_conn, owner_node);
-    while (!cgrpc_list_empty(&conn->streams)) {
-      cgrpc_call *call = cgrpc_container_of(conn->streams.next, cgrpc_call, node);
-      cgrpc_client_call_abort(call, CGRPC_STATUS_CANCELLED, "channel closed");
-    }
-    cgrpc_conn_fail(conn, "channel closed");
+  cgrpc_lb_shutdown(ch);
+}
+
+static void channel_connect_task(void *ud)
+{
+  cgrpc_channel *ch = ud;
+  if (ch->state == CGRPC_CHANNEL_IDLE)
+    cgrpc_lb_exit_idle(ch);
+}
+
+/* ---- connectivity state (any thread) ------------------------------------------------------ */
+
+const char *cgrpc_connectivity_state_name(cgrpc_connectivity_state state)
+{
+  static const char *const names[] = {"IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE",
+                                      "SHUTDOWN"};
+  return (unsigned)state < sizeof names / sizeof names[0] ? names[state] : "UNKNOWN";
+}
+
+cgrpc_connectivity_state cgrpc_channel_get_state(cgrpc_channel *ch, int try_to_connect)
+{
+  if (ch == NULL)
+    return CGRPC_CHANNEL_SHUTDOWN;
+  pthread_mutex_lock(&ch->state_mu);
+  cgrpc_connectivity_state s = ch->pub_state;
+  pthread_mutex_unlock(&ch->state_mu);
+  if (try_to_connect && s == CGRPC_CHANNEL_IDLE)
+    cgrpc_loop_post(ch->loop, &ch->connect_task);
+  return s;
+}
+
+int cgrpc_channel_wait_for_state_change(cgrpc_channel *ch, cgrpc_connectivity_state last,
+                                        cgrpc_time deadline)
+{
+  if (ch == NULL)
+    return 0;
+  struct timespec ts = {(time_t)(deadline / 1000000000), (long)(deadline % 1000000000)};
+  pthread_mutex_lock(&ch->state_mu);
+  int rv = 0;
+  while (ch->pub_state == last && rv != ETIMEDOUT)
+    rv = deadline == CGRPC_TIME_INFINITE ? pthread_cond_wait(&ch->state_cv, &ch->state_mu)
+                                         : pthread_cond_timedwait(&ch->state_cv, &ch->state_mu, &ts);
+  int changed = ch->pub_state != last;
+  pthread_mutex_unlock(&ch->state_mu);
+  return changed;
+}
+
+int cgrpc_channel_address_count(cgrpc_channel *ch)
+{
+  if (ch == NULL)
+    return 0;
+  pthread_mutex_lock(&ch->state_mu);
+  int n = ch->pub_naddrs;
+  pthread_mutex_unlock(&ch->state_mu);
+  return n;
+}
+
+cgrpc_connectivity_state cgrpc_channel_address_state(cgrpc_channel *ch, int i, char *name,
+                                                     size_t cap)
+{
+  cgrpc_connectivity_state s = CGRPC_CHANNEL_SHUTDOWN;
+  if (name != NULL && cap > 0)
+    name[0] = 0;
+  if (ch == NULL)
+    return s;
+  pthread_mutex_lock(&ch->state_mu);
+  if (i >= 0 && i < ch->pub_naddrs) {
+    s = ch->pub_addr_state[i];
+    if (name != NULL && cap > 0)
+      snprintf(name, cap, "%s", ch->pub_addr_name[i]);
   }
-  if (cgrpc_list_empty(&ch->conns))
-    cgrpc_loop_stop(ch->loop);
+  pthread_mutex_unlock(&ch->state_mu);
+  return s;
 }
 
 /* ---- the channel --------------------------------------------------------------------- */
@@ -393,7 +345,6 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   ch->alloc = a;
   cgrpc_alloc_protobuf(&ch->pb_alloc, &ch->alloc);
   ch->pb_alloc_default = cgrpc_alloc_is_default(&ch->alloc);
-  cgrpc_list_init(&ch->conns);
   cgrpc_list_init(&ch->pending);
   cgrpc_list_init(&ch->backoff);
   ch->rng = cgrpc_retry_seed();
@@ -411,12 +362,23 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
                                 ch->config.throttle_token_ratio);
   }
   cgrpc_task_init(&ch->shutdown_task, channel_shutdown_task, ch);
+  cgrpc_task_init(&ch->connect_task, channel_connect_task, ch);
+  ch->selected = -1;
+  ch->pf_next = -1;
+  ch->lb_policy = opts != NULL ? opts->lb_policy : CGRPC_LB_PICK_FIRST;
+  if (ch->config.lb_policy != NULL) /* the operator's over the program's */
+    ch->lb_policy = strcmp(ch->config.lb_policy, "round_robin") == 0 ? CGRPC_LB_ROUND_ROBIN
+                                                                     : CGRPC_LB_PICK_FIRST;
+  ch->pool_size = opts != NULL ? opts->pool_size : 1;
+  ch->pool_max = opts != NULL ? opts->pool_max : CGRPC_POOL_MAX_DEFAULT;
+  if (opts != NULL) {
+    ch->watcher = opts->watcher;
+    ch->watcher_user_data = opts->watcher_user_data;
+  }
   ch->max_recv = opts != NULL ? opts->max_recv : CGRPC_DEFAULT_MAX_RECV;
   ch->max_send = opts != NULL ? opts->max_send : -1;
   ch->compression = opts != NULL ? opts->compression : CGRPC_ENCODING_IDENTITY;
   ch->connect_backoff = opts != NULL ? opts->connect_backoff : default_connect_backoff;
-  ch->cur_backoff_ms = ch->connect_backoff.initial_ms;
-  cgrpc_timer_init(&ch->connect_timer, channel_connect_timeout, ch);
   if (opts != NULL)
     ch->keepalive = opts->keepalive;
 
@@ -426,8 +388,8 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   rv = CGRPC_ERR_NOMEM;
   if (opts != NULL && opts->authority != NULL)
     ch->authority = cgrpc_strdup(&a, opts->authority);
-  else if (ch->is_unix)
-    ch->authority = cgrpc_strdup(&a, "localhost");
+  else if (ch->host[0] == 0)
+    ch->authority = cgrpc_strdup(&a, "localhost"); /* unix: */
   else {
     char buf[300];
     snprintf(buf, sizeof buf, strchr(ch->host, ':') ? "[%s]:%s" : "%s:%s", ch->host, ch->port);
@@ -449,9 +411,18 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   rv = cgrpc_loop_new(&ch->loop, &ch->alloc);
   if (rv != 0)
     goto fail;
+  pthread_mutex_init(&ch->state_mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* cgrpc_now's clock */
+  pthread_cond_init(&ch->state_cv, &ca);
+  pthread_condattr_destroy(&ca);
   rv = cgrpc_loop_start_thread(ch->loop, "cgrpc-channel");
-  if (rv != 0)
+  if (rv != 0) {
+    pthread_mutex_destroy(&ch->state_mu);
+    pthread_cond_destroy(&ch->state_cv);
     goto fail;
+  }
   *out = ch;
   return 0;
 fail:
@@ -470,7 +441,10 @@ void cgrpc_channel_free(cgrpc_channel *ch)
     return;
   cgrpc_loop_post(ch->loop, &ch->shutdown_task);
   cgrpc_loop_join(ch->loop);
+  cgrpc_lb_free(ch);
   cgrpc_loop_free(ch->loop);
+  pthread_mutex_destroy(&ch->state_mu);
+  pthread_cond_destroy(&ch->state_cv);
   cgrpc_allocator a = ch->alloc;
   cgrpc_service_config_clear(&ch->config, &a);
   cgrpc_free(&a, ch->interceptors);

@@ -2,6 +2,8 @@
 #ifndef CGRPC_CHANNEL_INTERNAL_H
 #define CGRPC_CHANNEL_INTERNAL_H
 
+#include <pthread.h>
+
 #include <cgrpc/channel.h>
 
 #include "conn.h"
@@ -11,8 +13,11 @@
 #include "service_config.h"
 #include "sock.h"
 
+typedef struct cgrpc_subchannel cgrpc_subchannel;
+
 #define CGRPC_DEFAULT_MAX_RECV (4 * 1024 * 1024)
-#define CGRPC_CHANNEL_MAX_ADDRS 8
+#define CGRPC_CHANNEL_MAX_ADDRS 32
+#define CGRPC_POOL_MAX_DEFAULT 8
 
 /* gRPC's connection backoff (doc/connection-backoff.md). */
 typedef struct cgrpc_connect_backoff {
@@ -45,6 +50,11 @@ struct cgrpc_channel_options {
   char *service_config; /* JSON, validated; or NULL */
   cgrpc_keepalive_config keepalive;
   cgrpc_connect_backoff connect_backoff;
+  int lb_policy;
+  int pool_size;
+  int pool_max;
+  cgrpc_channel_state_fn watcher;
+  void *watcher_user_data;
 };
 
 struct cgrpc_call_options {
@@ -56,7 +66,11 @@ struct cgrpc_call_options {
   cgrpc_retry_policy retry;
   char *idempotency_key; /* the caller's, or NULL */
   const cgrpc_server_call *parent; /* the incoming call this one serves, or NULL */
+  int has_wait_for_ready; /* set: over the service config's waitForReady */
+  int wait_for_ready;
 };
+
+enum { CGRPC_LB_PICK_FIRST, CGRPC_LB_ROUND_ROBIN };
 
 struct cgrpc_channel {
   cgrpc_allocator alloc;
@@ -72,41 +86,66 @@ struct cgrpc_channel {
   size_t ninterceptors;
   int compression; /* requests' cgrpc_encoding */
 
-  /* Where to connect. */
-  int is_unix;
+  /* Where to connect: a name to resolve (host, port), or a fixed list of addresses
+   * (ipv4:/ipv6: lists and unix:). */
+  int fixed_addrs;
   char host[256];
   char port[8];
-  char unix_path[108];
-
-  /* Loop thread only. */
   cgrpc_sockaddr addrs[CGRPC_CHANNEL_MAX_ADDRS];
   int naddrs;
-  int next_addr;
-  cgrpc_conn *conn;   /* the connection new calls go to, or NULL */
-  cgrpc_list conns;   /* every live connection */
-  cgrpc_list pending; /* calls waiting for conn to connect */
+
+  /* Load balancing (lb.c); loop thread only. */
+  int lb_policy;       /* CGRPC_LB_* */
+  int pool_size;       /* connections each address keeps open */
+  int pool_max;        /* connections an address may open when the others are full */
+  cgrpc_subchannel **subchannels; /* one per address, in the resolver's order */
+  int nsub;
+  int active;          /* left IDLE: round_robin keeps every address connected */
+  int selected;        /* pick_first: the subchannel in use, or -1 */
+  int pf_next;         /* pick_first: the next address a pass tries; -1: no pass */
+  int pf_failed;       /* pick_first: the last pass found no address: TRANSIENT_FAILURE */
+  int rr_next;         /* round_robin: where the next pick starts */
+  int live_conns;      /* connections of every subchannel, until they are freed */
+  char resolve_why[320]; /* why resolving failed, or "" */
+  cgrpc_time resolve_at;  /* after a failure: not again before */
+  cgrpc_connectivity_state state;
+  cgrpc_list pending; /* calls waiting for a connection */
   cgrpc_list backoff; /* calls waiting to retry */
   cgrpc_service_config config; /* over the methods' baked policy */
   cgrpc_keepalive_config keepalive; /* loop thread: too_many_pings doubles time_ms */
-
-  /* Reconnecting (loop thread).  After every address failed to connect the channel is in
-   * TRANSIENT_FAILURE until reconnect_at: calls fail fast with tf_why. */
   cgrpc_connect_backoff connect_backoff;
-  int64_t cur_backoff_ms;
-  cgrpc_time reconnect_at; /* 0: connect when needed */
-  char tf_why[320];
-  cgrpc_timer connect_timer; /* the connect attempt's timeout */
   cgrpc_retry_throttle throttle;
   uint64_t rng;       /* jitter */
   int shutting_down;
   cgrpc_task shutdown_task;
+  cgrpc_task connect_task; /* cgrpc_channel_get_state(ch, 1) */
+
+  /* The state as other threads see it (cgrpc_channel_get_state and friends). */
+  pthread_mutex_t state_mu;
+  pthread_cond_t state_cv;
+  cgrpc_connectivity_state pub_state;
+  int pub_naddrs;
+  cgrpc_connectivity_state pub_addr_state[CGRPC_CHANNEL_MAX_ADDRS];
+  char pub_addr_name[CGRPC_CHANNEL_MAX_ADDRS][64];
+  cgrpc_channel_state_fn watcher;
+  void *watcher_user_data;
 };
 
-/* No new calls on conn (out of stream ids): a GOAWAY tells the server, and
- * it closes once its calls are done.  Loop thread. */
-void cgrpc_channel_retire_conn(cgrpc_channel *ch, cgrpc_conn *conn);
-
-/* Starts the attempt of call on a connection, connecting if needed.  Loop thread. */
+/* Starts the attempt of call on a connection the policy picks, connecting if needed, or
+ * fails it fast (TRANSIENT_FAILURE without wait_for_ready).  Loop thread. */
 void cgrpc_channel_start_attempt(cgrpc_channel *ch, cgrpc_call *call);
+
+/* A subchannel's state or capacity changed: the policy reacts, waiting calls go out,
+ * the channel's state is recomputed and published.  Loop thread. */
+void cgrpc_lb_update(cgrpc_channel *ch, cgrpc_subchannel *sc);
+
+/* Leaves IDLE: resolves the target if needed and starts connecting as the policy says. */
+void cgrpc_lb_exit_idle(cgrpc_channel *ch);
+
+/* Closing: fails waiting calls, closes every connection; the loop stops once they are gone. */
+void cgrpc_lb_shutdown(cgrpc_channel *ch);
+
+/* Frees the subchannels (after the loop stopped). */
+void cgrpc_lb_free(cgrpc_channel *ch);
 
 #endif

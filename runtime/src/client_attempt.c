@@ -12,6 +12,7 @@
 #include "percent.h"
 #include "retry.h"
 #include "status_map.h"
+#include "subchannel.h"
 
 /* Received metadata beyond this ends the call with RESOURCE_EXHAUSTED. */
 #define CLIENT_MAX_HEADER_BYTES (64 * 1024)
@@ -31,6 +32,8 @@ static void attempt_detach(cgrpc_call *call)
   if (cgrpc_list_linked(&call->node))
     cgrpc_list_remove(&call->node);
   cgrpc_conn *conn = call->conn;
+  if (conn != NULL)
+    conn->nstreams--;
   int32_t id = call->stream_id;
   call->sendq.stream_id = 0; /* whatever nghttp2 still holds of it resets the stream */
   if (attempt_stream_live(call)) {
@@ -222,7 +225,7 @@ void cgrpc_client_call_submit(cgrpc_call *call, cgrpc_conn *conn)
   cgrpc_nvbuf_clear(&nv);
   if (id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) {
     /* This connection has used up its stream ids: retire it, use another. */
-    cgrpc_channel_retire_conn(ch, conn);
+    cgrpc_subchannel_retire(conn->owner, conn);
     cgrpc_channel_start_attempt(ch, call);
     return;
   }
@@ -235,6 +238,7 @@ void cgrpc_client_call_submit(cgrpc_call *call, cgrpc_conn *conn)
   call->stream_id = id;
   call->sendq.stream_id = id;
   cgrpc_list_push_back(&conn->streams, &call->node);
+  conn->nstreams++;
   cgrpc_conn_kick(conn);
 }
 

@@ -300,6 +300,9 @@ int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc 
     return rv;
   }
   cgrpc_list_init(&call->parent_node);
+  call->wait_for_ready = opts != NULL && opts->has_wait_for_ready
+                            ? opts->wait_for_ready
+                            : mc != NULL && mc->wait_for_ready == 1;
   if (opts != NULL && opts->parent != NULL)
     call_link_parent(call, (cgrpc_server_call *)opts->parent);
   *out = call;

@@ -444,6 +444,13 @@ int cgrpc_conn_start(cgrpc_conn *conn, const nghttp2_settings_entry *settings, s
 
 void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame)
 {
+  if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK) &&
+      !conn->ready && !conn->is_server) {
+    conn->ready = 1;
+    if (conn->events->ready != NULL)
+      conn->events->ready(conn);
+    return;
+  }
   if (frame->hd.type == NGHTTP2_PING) {
     cgrpc_keepalive_on_ping(conn, (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0);
     return;

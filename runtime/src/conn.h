@@ -52,6 +52,8 @@ typedef struct cgrpc_conn_events {
   void (*dead)(cgrpc_conn *conn);
   /* Role hook run before dead: fail or cancel every stream in conn->streams. */
   void (*fail_streams)(cgrpc_conn *conn);
+  /* Client: the server's first SETTINGS arrived: the connection is READY. */
+  void (*ready)(cgrpc_conn *conn);
 } cgrpc_conn_events;
 
 /* A stream its owner has given up on but nghttp2 has not closed yet (a reset
@@ -74,9 +76,11 @@ struct cgrpc_conn {
   void *owner;      /* the channel or the server */
   cgrpc_list owner_node; /* in the owner's list of connections */
   cgrpc_list streams;    /* client attempts or server calls on this connection */
+  uint32_t nstreams;     /* client: how many attempts are in streams */
 
   int connecting;
   int established; /* client: the connect succeeded */
+  int ready;       /* client: the server's SETTINGS arrived */
   int dead;
   int goaway_received;
   int goaway_sent_calm; /* server: GOAWAY ENHANCE_YOUR_CALM too_many_pings went out */

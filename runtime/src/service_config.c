@@ -1,4 +1,5 @@
-/* gRPC service config: methodConfig (name, timeout, retryPolicy) and retryThrottling, read
+/* gRPC service config: methodConfig (name, timeout, retryPolicy, waitForReady),
+ * retryThrottling and the load-balancing policy, read
  * with json-c. */
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -135,6 +136,12 @@ static int parse_method_config(parser *p, json_object *mc)
     return fail(p, "methodConfig: every entry needs a non-empty \"name\" array");
   cgrpc_method_config proto;
   memset(&proto, 0, sizeof proto);
+  proto.wait_for_ready = -1;
+  if (json_object_object_get_ex(mc, "waitForReady", &v)) {
+    if (!json_object_is_type(v, json_type_boolean))
+      return fail(p, "methodConfig.waitForReady: want true or false");
+    proto.wait_for_ready = json_object_get_boolean(v) ? 1 : 0;
+  }
   if (json_object_object_get_ex(mc, "timeout", &v)) {
     if (get_duration(p, v, "methodConfig.timeout", &proto.timeout_ms) != 0)
       return -1;
@@ -188,6 +195,51 @@ static int parse_throttling(parser *p, json_object *o)
   return 0;
 }
 
+static const char *known_policy(const char *name)
+{
+  if (strcmp(name, "pick_first") == 0)
+    return "pick_first";
+  if (strcmp(name, "round_robin") == 0)
+    return "round_robin";
+  return NULL;
+}
+
+/* "loadBalancingConfig": [{"round_robin": {}}, ...]: the first policy we know (gRPC's rule);
+ * else "loadBalancingPolicy": "round_robin". */
+static int parse_lb(parser *p, json_object *root)
+{
+  json_object *v;
+  if (json_object_object_get_ex(root, "loadBalancingConfig", &v)) {
+    if (!json_object_is_type(v, json_type_array))
+      return fail(p, "loadBalancingConfig: want an array");
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+      json_object *e = json_object_array_get_idx(v, i);
+      if (!json_object_is_type(e, json_type_object) || json_object_object_length(e) != 1)
+        return fail(p, "loadBalancingConfig: want objects with one policy each");
+      json_object_object_foreach(e, name, conf)
+      {
+        (void)conf;
+        p->sc->lb_policy = known_policy(name);
+      }
+      if (p->sc->lb_policy != NULL)
+        return 0;
+    }
+    return fail(p, "loadBalancingConfig: no policy we support (pick_first, round_robin)");
+  }
+  if (json_object_object_get_ex(root, "loadBalancingPolicy", &v)) {
+    const char *name = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+    char lower[32];
+    size_t i = 0;
+    for (; name[i] != 0 && i + 1 < sizeof lower; i++)
+      lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    lower[i] = 0;
+    p->sc->lb_policy = known_policy(lower);
+    if (p->sc->lb_policy == NULL)
+      return fail(p, "loadBalancingPolicy: want \"pick_first\" or \"round_robin\"");
+  }
+  return 0;
+}
+
 int cgrpc_service_config_parse(cgrpc_service_config *out, const cgrpc_allocator *a,
                                const char *json, char *err, size_t errlen)
 {
@@ -212,6 +264,8 @@ int cgrpc_service_config_parse(cgrpc_service_config *out, const cgrpc_allocator 
     }
     if (rv == 0 && json_object_object_get_ex(root, "retryThrottling", &v))
       rv = parse_throttling(&p, v);
+    if (rv == 0)
+      rv = parse_lb(&p, root);
   }
   json_object_put(root);
   if (rv == 0)

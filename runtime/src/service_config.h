@@ -1,6 +1,6 @@
 /* Internal: a gRPC service config (JSON, doc/service_config.md in gRPC): the methodConfig
- * entries (name, timeout, retryPolicy) and retryThrottling a channel applies over the
- * policy baked into generated code. */
+ * entries (name, timeout, retryPolicy, waitForReady) and retryThrottling a channel applies
+ * over the policy baked into generated code, and the load-balancing policy. */
 #ifndef CGRPC_SERVICE_CONFIG_H
 #define CGRPC_SERVICE_CONFIG_H
 
@@ -17,6 +17,7 @@ typedef struct cgrpc_method_config {
   int64_t timeout_ms;
   int has_retry;
   cgrpc_retry_policy retry; /* max_attempts 1 (or less): no retries */
+  int wait_for_ready; /* -1: not set, else 0 or 1 */
 } cgrpc_method_config;
 
 typedef struct cgrpc_service_config {
@@ -24,6 +25,7 @@ typedef struct cgrpc_service_config {
   size_t n;
   int throttle_max_tokens; /* 0: no retryThrottling */
   double throttle_token_ratio;
+  const char *lb_policy; /* "pick_first", "round_robin" or NULL (not set); static */
 } cgrpc_service_config;
 
 /* Parses json into *out (which the caller frees with cgrpc_service_config_clear).  Returns

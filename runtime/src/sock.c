@@ -151,31 +151,37 @@ void cgrpc_sock_tune(int fd)
   }
 }
 
+void cgrpc_sock_addr_name(const cgrpc_sockaddr *addr, char *out, size_t cap)
+{
+  char host[INET6_ADDRSTRLEN];
+  if (addr->ss.ss_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&addr->ss;
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    snprintf(out, cap, "ipv4:%s:%u", host, ntohs(in->sin_port));
+  } else if (addr->ss.ss_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&addr->ss;
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    snprintf(out, cap, "ipv6:[%s]:%u", host, ntohs(in6->sin6_port));
+  } else if (addr->ss.ss_family == AF_UNIX) {
+    const struct sockaddr_un *un = (const struct sockaddr_un *)&addr->ss;
+    snprintf(out, cap, "unix:%s",
+             addr->len > offsetof(struct sockaddr_un, sun_path) ? un->sun_path : "");
+  } else {
+    snprintf(out, cap, "unknown");
+  }
+}
+
 void cgrpc_sock_name(int fd, int peer, char *out, size_t cap)
 {
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  char host[INET6_ADDRSTRLEN];
-  int rv = peer ? getpeername(fd, (struct sockaddr *)&ss, &len)
-                : getsockname(fd, (struct sockaddr *)&ss, &len);
+  cgrpc_sockaddr a;
+  a.len = sizeof a.ss;
+  int rv = peer ? getpeername(fd, (struct sockaddr *)&a.ss, &a.len)
+                : getsockname(fd, (struct sockaddr *)&a.ss, &a.len);
   if (rv != 0) {
     snprintf(out, cap, "unknown");
     return;
   }
-  if (ss.ss_family == AF_INET) {
-    const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    snprintf(out, cap, "ipv4:%s:%u", host, ntohs(in->sin_port));
-  } else if (ss.ss_family == AF_INET6) {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    snprintf(out, cap, "ipv6:[%s]:%u", host, ntohs(in6->sin6_port));
-  } else if (ss.ss_family == AF_UNIX) {
-    const struct sockaddr_un *un = (const struct sockaddr_un *)&ss;
-    snprintf(out, cap, "unix:%s", len > offsetof(struct sockaddr_un, sun_path) ? un->sun_path : "");
-  } else {
-    snprintf(out, cap, "unknown");
-  }
+  cgrpc_sock_addr_name(&a, out, cap);
 }
 
 int cgrpc_sock_local_port(int fd)

@@ -40,7 +40,10 @@ int cgrpc_sock_connect_result(int fd);
 /* Sets TCP_NODELAY (on TCP sockets) and non-blocking mode on an accepted fd. */
 void cgrpc_sock_tune(int fd);
 
-/* "ipv4:1.2.3.4:5", "ipv6:[::1]:5" or "unix:/path" for the peer or local
+/* "ipv4:1.2.3.4:5", "ipv6:[::1]:5" or "unix:/path" for addr. */
+void cgrpc_sock_addr_name(const cgrpc_sockaddr *addr, char *out, size_t cap);
+
+/* The same for the peer or local
  * address of fd (peer nonzero: the peer). */
 void cgrpc_sock_name(int fd, int peer, char *out, size_t cap);
 

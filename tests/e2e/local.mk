@@ -116,6 +116,17 @@ tests_e2e_check_keepalive_LDFLAGS = -no-install
 $(tests_e2e_check_keepalive_OBJECTS): tests/e2e/faulty.stamp
 TESTS += tests/e2e/check_keepalive
 VALGRIND_TESTS += tests/e2e/check_keepalive
+# Load balancing, pools, connectivity states, wait_for_ready: several servers in the test's process.
+check_PROGRAMS += tests/e2e/check_lb
+tests_e2e_check_lb_SOURCES = tests/e2e/check_lb.c tests/e2e/harness.c tests/e2e/harness.h
+nodist_tests_e2e_check_lb_SOURCES = tests/e2e/faulty.pb-c.c tests/e2e/faulty.cgrpc.c
+tests_e2e_check_lb_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_lb_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
+tests_e2e_check_lb_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_lb_LDFLAGS = -no-install
+$(tests_e2e_check_lb_OBJECTS): tests/e2e/faulty.stamp
+TESTS += tests/e2e/check_lb
+VALGRIND_TESTS += tests/e2e/check_lb
 endif
 endif
 

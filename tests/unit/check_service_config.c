@@ -116,10 +116,34 @@ END_TEST
 START_TEST(unknown_fields_are_ignored)
 {
   cgrpc_service_config sc;
-  parse_ok(&sc, "{\"loadBalancingConfig\": [{\"round_robin\": {}}], \"methodConfig\": [{\"name\":"
-                " [{}], \"waitForReady\": true, \"timeout\": \"3s\"}]}");
+  parse_ok(&sc, "{\"healthCheckConfig\": {\"serviceName\": \"x\"}, \"methodConfig\": [{\"name\":"
+                " [{}], \"maxRequestMessageBytes\": 5, \"timeout\": \"3s\"}]}");
   ck_assert_int_eq(cgrpc_service_config_find(&sc, "/a.B/C")->timeout_ms, 3000);
+  ck_assert_int_eq(cgrpc_service_config_find(&sc, "/a.B/C")->wait_for_ready, -1);
+  ck_assert_ptr_null(sc.lb_policy);
   cgrpc_service_config_clear(&sc, &def);
+}
+END_TEST
+
+START_TEST(wait_for_ready_and_the_lb_policy_are_read)
+{
+  cgrpc_service_config sc;
+  /* The first policy we know wins; an unknown one before it is skipped. */
+  parse_ok(&sc, "{\"loadBalancingConfig\": [{\"grpclb\": {}}, {\"round_robin\": {}},"
+                " {\"pick_first\": {}}], \"methodConfig\": [{\"name\": [{}],"
+                " \"waitForReady\": true}, {\"name\": [{\"service\": \"a.B\"}],"
+                " \"waitForReady\": false}]}");
+  ck_assert_str_eq(sc.lb_policy, "round_robin");
+  ck_assert_int_eq(cgrpc_service_config_find(&sc, "/x.Y/Z")->wait_for_ready, 1);
+  ck_assert_int_eq(cgrpc_service_config_find(&sc, "/a.B/C")->wait_for_ready, 0);
+  cgrpc_service_config_clear(&sc, &def);
+  parse_ok(&sc, "{\"loadBalancingPolicy\": \"ROUND_ROBIN\"}");
+  ck_assert_str_eq(sc.lb_policy, "round_robin");
+  cgrpc_service_config_clear(&sc, &def);
+  parse_bad("{\"loadBalancingPolicy\": \"weighted\"}", "loadBalancingPolicy");
+  parse_bad("{\"loadBalancingConfig\": [{\"grpclb\": {}}]}", "no policy we support");
+  parse_bad("{\"loadBalancingConfig\": {}}", "want an array");
+  parse_bad("{\"methodConfig\": [{\"name\": [{}], \"waitForReady\": 1}]}", "waitForReady");
 }
 END_TEST
 
@@ -131,6 +155,7 @@ Suite *service_config_suite(void)
   tcase_add_test(tc, a_retry_policy_reads_as_a6_defines_it);
   tcase_add_test(tc, malformed_configs_are_refused_with_a_reason);
   tcase_add_test(tc, unknown_fields_are_ignored);
+  tcase_add_test(tc, wait_for_ready_and_the_lb_policy_are_read);
   suite_add_tcase(s, tc);
   return s;
 }

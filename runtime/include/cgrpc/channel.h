@@ -27,6 +27,23 @@ typedef struct cgrpc_call cgrpc_call;
 /* The view of a call that client interceptors get (see interceptor.h). */
 typedef struct cgrpc_client_ctx cgrpc_client_ctx;
 
+/* Connectivity states (gRPC's), of a channel and of each of its addresses. */
+typedef enum cgrpc_connectivity_state {
+  CGRPC_CHANNEL_IDLE,              /* not connected, and not trying: a call starts it */
+  CGRPC_CHANNEL_CONNECTING,        /* connecting; calls wait */
+  CGRPC_CHANNEL_READY,             /* connected: calls go out at once */
+  CGRPC_CHANNEL_TRANSIENT_FAILURE, /* connecting failed; calls fail fast until the backoff
+                                      passes, unless they wait for ready */
+  CGRPC_CHANNEL_SHUTDOWN           /* closed */
+} cgrpc_connectivity_state;
+
+/* "IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE" or "SHUTDOWN". */
+CGRPC_EXTERN const char *cgrpc_connectivity_state_name(cgrpc_connectivity_state state);
+
+/* Told of every change of a channel's state, on its I/O thread (must not block). */
+typedef void (*cgrpc_channel_state_fn)(cgrpc_channel *ch, cgrpc_connectivity_state state,
+                                       void *user_data);
+
 /* ---- channel options ---------------------------------------------------- */
 
 /* Returns 0 or CGRPC_ERR_NOMEM. */
@@ -96,21 +113,57 @@ CGRPC_EXTERN int cgrpc_channel_options_set_keepalive(cgrpc_channel_options *opts
                                                      int64_t timeout_ms,
                                                      int permit_without_calls);
 
+/* Like grpc-core (GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA), a channel sends at
+ * most max_pings keepalive pings (default 2) until it sends headers or data
+ * again: servers count the pings that come while they send nothing
+ * (grpc-core's and cgrpc's, at default settings: the fourth, each less than
+ * 5 minutes after the one before, gets GOAWAY too_many_pings), so on a long
+ * quiet call the pings stop once the peer answered two.  0: no limit (only
+ * against servers whose policy allows it).  Returns 0 or
+ * CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_channel_options_set_max_pings_without_data(cgrpc_channel_options *opts,
+                                                                  int max_pings);
+
 /* A gRPC service config (JSON), so that operators can change call policy
  * without recompiling: each "methodConfig" entry names methods
  * ({"service": "pkg.Svc", "method": "M"}; without "method" every method of
  * the service; an empty name every method) and may set "timeout" ("1.5s")
  * and "retryPolicy" (maxAttempts, initialBackoff, maxBackoff,
  * backoffMultiplier, retryableStatusCodes as in gRFC A6; maxAttempts 1
- * switches retries off).  Each field set replaces what the .proto baked
- * into the method; call options still win over both.  "retryThrottling"
- * (maxTokens, tokenRatio) replaces cgrpc_channel_options_set_retry_throttling.
- * Other fields are ignored.  json is copied; NULL removes it.  Returns 0,
+ * switches retries off) and "waitForReady".  Each field set replaces what
+ * the .proto baked into the method; call options still win over both.
+ * "retryThrottling" (maxTokens, tokenRatio) replaces
+ * cgrpc_channel_options_set_retry_throttling; "loadBalancingConfig" (the
+ * first of pick_first / round_robin listed) or "loadBalancingPolicy"
+ * replaces cgrpc_channel_options_set_lb_policy.  Other fields are ignored.  json is copied; NULL removes it.  Returns 0,
  * CGRPC_ERR_PROTO when it is malformed (with the reason in err[0..errlen),
  * if err is not NULL), CGRPC_ERR_INVALID_ARGUMENT or CGRPC_ERR_NOMEM. */
 CGRPC_EXTERN int cgrpc_channel_options_set_service_config(cgrpc_channel_options *opts,
                                                           const char *json, char *err,
                                                           size_t errlen);
+
+/* Load balancing over the target's addresses: "pick_first" (the default:
+ * the addresses are tried in order and every call goes to the first that
+ * connects, until it fails) or "round_robin" (every address is kept
+ * connected -- each reconnecting with its own backoff -- and calls rotate
+ * over the READY ones, so an address that goes away just drops out of the
+ * rotation).  Returns 0 or CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_channel_options_set_lb_policy(cgrpc_channel_options *opts,
+                                                     const char *policy);
+
+/* The connection pool of each address: size connections are kept open
+ * (default 1) and calls go to the least busy one; when all of them carry as
+ * many streams as the server allows (its MAX_CONCURRENT_STREAMS), another is
+ * opened, up to max (default 8; at least size).  Beyond that, calls queue
+ * for a free stream.  Returns 0 or CGRPC_ERR_INVALID_ARGUMENT (size < 1,
+ * max < size, or over 1024). */
+CGRPC_EXTERN int cgrpc_channel_options_set_pool(cgrpc_channel_options *opts, int size, int max);
+
+/* Calls fn on every change of the channel's state (see
+ * cgrpc_channel_get_state), on the I/O thread.  NULL: none. */
+CGRPC_EXTERN void cgrpc_channel_options_set_state_watcher(cgrpc_channel_options *opts,
+                                                          cgrpc_channel_state_fn fn,
+                                                          void *user_data);
 
 /* Appends a client interceptor (see interceptor.h).  Interceptors run in the
  * order added, the first outermost.  Returns 0 or CGRPC_ERR_NOMEM. */
@@ -123,9 +176,13 @@ CGRPC_EXTERN int cgrpc_channel_options_add_interceptor(cgrpc_channel_options *op
 
 /*
  * Creates a channel to target and starts its I/O thread.  Nothing connects
- * until the first call.  Targets: "host:port", "dns:///host:port",
- * "ipv4:1.2.3.4:port", "ipv6:[::1]:port", "[::1]:port", "unix:/path",
- * "unix:///path".  opts may be NULL; it is copied.
+ * until the first call (or cgrpc_channel_get_state(ch, 1)).  Targets:
+ * "host:port", "[::1]:port" and "dns:///host:port" (resolved then, and again
+ * when every address failed: each A/AAAA record is an address), address
+ * lists "ipv4:1.2.3.4:5001,1.2.3.4:5002" and "ipv6:[::1]:5001,[::1]:5002",
+ * "unix:/path" and "unix:///path"; at most 32 addresses.  :authority is the
+ * host:port (of a list: its first entry; "localhost" for unix:) unless the
+ * options set one.  opts may be NULL; it is copied.
  * Returns 0, CGRPC_ERR_BAD_TARGET, CGRPC_ERR_NOMEM or CGRPC_ERR_SYSTEM.
  */
 CGRPC_EXTERN int cgrpc_channel_new(cgrpc_channel **out, const char *target,
@@ -135,6 +192,31 @@ CGRPC_EXTERN int cgrpc_channel_new(cgrpc_channel **out, const char *target,
  * connections and joins the I/O thread.  Must not be called from a callback
  * of the channel's own calls.  NULL-safe. */
 CGRPC_EXTERN void cgrpc_channel_free(cgrpc_channel *ch);
+
+/* The channel's connectivity state.  With pick_first it is the state of the
+ * address in use (or of the one being tried); with round_robin READY when
+ * any address is, else CONNECTING when any is, else TRANSIENT_FAILURE.  A
+ * channel starts IDLE, and goes back to IDLE with pick_first when its
+ * connection closes (a GOAWAY, the server's idle limit); the next call
+ * connects again.  try_to_connect nonzero: an IDLE channel starts
+ * connecting.  Any thread. */
+CGRPC_EXTERN cgrpc_connectivity_state cgrpc_channel_get_state(cgrpc_channel *ch,
+                                                              int try_to_connect);
+
+/* Waits until the state differs from last (usually what get_state just
+ * said) or deadline (cgrpc_now() clock) passes.  Returns 1 when it changed,
+ * 0 at the deadline.  Not from the channel's own callbacks. */
+CGRPC_EXTERN int cgrpc_channel_wait_for_state_change(cgrpc_channel *ch,
+                                                     cgrpc_connectivity_state last,
+                                                     cgrpc_time deadline);
+
+/* The number of addresses the target resolved to (0 before the first
+ * connect), and the state of address i (0-based, in the resolver's order);
+ * its name ("ipv4:127.0.0.1:5001") goes to name[0..cap) if name is not
+ * NULL.  An index out of range is SHUTDOWN.  Any thread. */
+CGRPC_EXTERN int cgrpc_channel_address_count(cgrpc_channel *ch);
+CGRPC_EXTERN cgrpc_connectivity_state cgrpc_channel_address_state(cgrpc_channel *ch, int i,
+                                                                  char *name, size_t cap);
 
 /* The allocator the channel hands protobuf-c for response messages; free
  * them with protobuf_c_message_free_unpacked(msg, this).  NULL when the
@@ -174,6 +256,13 @@ CGRPC_EXTERN int cgrpc_call_options_set_retry_policy(cgrpc_call_options *opts,
  * CGRPC_ERR_BAD_VALUE or CGRPC_ERR_NOMEM. */
 CGRPC_EXTERN int cgrpc_call_options_set_idempotency_key(cgrpc_call_options *opts,
                                                         const char *key);
+/* Wait for ready: while no address of the channel can be used (every one
+ * failed to connect and waits out its backoff: TRANSIENT_FAILURE), calls
+ * with this set wait -- until a connection is READY, their deadline passes
+ * or they are cancelled -- instead of failing at once with UNAVAILABLE (the
+ * default, as in gRPC).  While the channel is IDLE or CONNECTING every call
+ * waits.  Nonzero: on. */
+CGRPC_EXTERN void cgrpc_call_options_set_wait_for_ready(cgrpc_call_options *opts, int wait);
 /* Deadline propagation: calls started with these options are made on behalf
  * of parent, a call this process is serving (a server handler's call).
  * Each gets min(its own deadline, parent's deadline) -- so the time left
