@@ -11,7 +11,12 @@ PACKAGES="
   check valgrind
   grpc-proto python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
   libgrpc++-dev nghttp2-client
+  nginx
 "
+# nginx: tests/interop/nginx_grpc_pass.sh runs its own, as the current user, in
+# front of two cgrpc servers.  Debian's `nginx` (1.22) has the grpc and http2
+# modules; nginx-light and nginx-core only add other modules to it.  Installing
+# it also enables Debian's nginx service on port 80, which the test does not use.
 
 # Node.js and npm for the grpc-js interop peers (tests/interop), unless some
 # node and npm are there already (another packaging of Node.js will do).

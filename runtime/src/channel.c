@@ -70,7 +70,7 @@ int cgrpc_channel_options_set_lb_policy(cgrpc_channel_options *o, const char *po
 
 int cgrpc_channel_options_set_pool(cgrpc_channel_options *o, int size, int max)
 {
-  if (o == NULL || size < 1 || max < size || max > 1024)
+  if (o == NULL || size < 1 || max < size || max > 65536)
     return CGRPC_ERR_INVALID_ARGUMENT;
   o->pool_size = size;
   o->pool_max = max;
@@ -363,6 +363,7 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   }
   cgrpc_task_init(&ch->shutdown_task, channel_shutdown_task, ch);
   cgrpc_task_init(&ch->connect_task, channel_connect_task, ch);
+  cgrpc_lb_init_tasks(ch);
   ch->selected = -1;
   ch->pf_next = -1;
   ch->lb_policy = opts != NULL ? opts->lb_policy : CGRPC_LB_PICK_FIRST;

@@ -119,6 +119,7 @@ struct cgrpc_channel {
   int shutting_down;
   cgrpc_task shutdown_task;
   cgrpc_task connect_task; /* cgrpc_channel_get_state(ch, 1) */
+  cgrpc_task dispatch_task; /* cgrpc_lb_stream_freed */
 
   /* The state as other threads see it (cgrpc_channel_get_state and friends). */
   pthread_mutex_t state_mu;
@@ -138,6 +139,12 @@ void cgrpc_channel_start_attempt(cgrpc_channel *ch, cgrpc_call *call);
 /* A subchannel's state or capacity changed: the policy reacts, waiting calls go out,
  * the channel's state is recomputed and published.  Loop thread. */
 void cgrpc_lb_update(cgrpc_channel *ch, cgrpc_subchannel *sc);
+
+/* Once, when the channel is made. */
+void cgrpc_lb_init_tasks(cgrpc_channel *ch);
+
+/* A stream ended: calls waiting for room (a pool growing) may go out now. */
+void cgrpc_lb_stream_freed(cgrpc_channel *ch);
 
 /* Leaves IDLE: resolves the target if needed and starts connecting as the policy says. */
 void cgrpc_lb_exit_idle(cgrpc_channel *ch);

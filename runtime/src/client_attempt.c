@@ -32,8 +32,10 @@ static void attempt_detach(cgrpc_call *call)
   if (cgrpc_list_linked(&call->node))
     cgrpc_list_remove(&call->node);
   cgrpc_conn *conn = call->conn;
-  if (conn != NULL)
+  if (conn != NULL) {
     conn->nstreams--;
+    cgrpc_lb_stream_freed(call->ch);
+  }
   int32_t id = call->stream_id;
   call->sendq.stream_id = 0; /* whatever nghttp2 still holds of it resets the stream */
   if (attempt_stream_live(call)) {

@@ -289,6 +289,23 @@ static void lb_dispatch(cgrpc_channel *ch)
   }
 }
 
+static void lb_dispatch_task(void *ud)
+{
+  lb_dispatch(ud);
+}
+
+void cgrpc_lb_init_tasks(cgrpc_channel *ch)
+{
+  cgrpc_task_init(&ch->dispatch_task, lb_dispatch_task, ch);
+}
+
+void cgrpc_lb_stream_freed(cgrpc_channel *ch)
+{
+  /* After this round of frames, not from inside nghttp2's callbacks. */
+  if (!cgrpc_list_empty(&ch->pending) && !ch->shutting_down)
+    cgrpc_loop_defer(ch->loop, &ch->dispatch_task);
+}
+
 void cgrpc_lb_update(cgrpc_channel *ch, cgrpc_subchannel *sc)
 {
   if (ch->shutting_down) {

@@ -136,10 +136,8 @@ static void server_on_conn_dead(cgrpc_conn *conn)
 }
 
 static const cgrpc_conn_events server_conn_events = {
-    NULL,
-    NULL,
-    server_on_conn_dead,
-    cgrpc_server_conn_fail_streams,
+    .dead = server_on_conn_dead,
+    .fail_streams = cgrpc_server_conn_fail_streams,
 };
 
 static void server_accept_one(cgrpc_server *srv, int fd)

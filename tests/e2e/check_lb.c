@@ -515,7 +515,9 @@ START_TEST(a_restarted_server_fails_only_the_calls_in_flight)
     late_fail += c[i].failed_started_after_kill;
   }
   ck_assert_int_ge(calls, 20);
-  ck_assert_msg(failed >= 1 && failed <= 4, "%d of %d calls failed", failed, calls);
+  /* At most the 4 in flight (each caller has one); fewer when the server had not taken
+   * some yet (refused streams are sent again). */
+  ck_assert_msg(failed <= 4, "%d of %d calls failed", failed, calls);
   ck_assert_int_eq(other, 0);     /* UNAVAILABLE, each of them */
   ck_assert_int_eq(late_fail, 0); /* calls started after the kill waited for the restart */
   ck_assert_int_gt(backend_calls(&restarted), 4);

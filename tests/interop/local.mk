@@ -28,13 +28,14 @@ INTEROP_TESTS_PEERS = \
 	tests/interop/grpcio_client_vs_grpcjs_server.sh \
 	tests/interop/grpcjs_client_vs_grpcio_server.sh
 # Everything with a C program of ours in it (tests/local.mk also runs these
-# under valgrind in check-valgrind).
+# under valgrind in check-valgrind).  nginx_grpc_pass.sh: ours behind nginx.
 INTEROP_TESTS_CGRPC = \
 	tests/interop/cgrpc_vs_cgrpc.sh \
 	tests/interop/cgrpc_client_vs_grpcio_server.sh \
 	tests/interop/cgrpc_client_vs_grpcjs_server.sh \
 	tests/interop/grpcio_client_vs_cgrpc_server.sh \
-	tests/interop/grpcjs_client_vs_cgrpc_server.sh
+	tests/interop/grpcjs_client_vs_cgrpc_server.sh \
+	tests/interop/nginx_grpc_pass.sh
 
 # Retries and idempotency keys against grpcio (faulty.proto of tests/e2e).
 INTEROP_TESTS_POLICY = tests/interop/retry_vs_grpcio.sh tests/interop/dedup_vs_grpcio.sh

@@ -156,7 +156,7 @@ CGRPC_EXTERN int cgrpc_channel_options_set_lb_policy(cgrpc_channel_options *opts
  * many streams as the server allows (its MAX_CONCURRENT_STREAMS), another is
  * opened, up to max (default 8; at least size).  Beyond that, calls queue
  * for a free stream.  Returns 0 or CGRPC_ERR_INVALID_ARGUMENT (size < 1,
- * max < size, or over 1024). */
+ * max < size, or over 65536). */
 CGRPC_EXTERN int cgrpc_channel_options_set_pool(cgrpc_channel_options *opts, int size, int max);
 
 /* Calls fn on every change of the channel's state (see
