@@ -23,7 +23,10 @@
 // Flags: --port N (0 = any free port) --host H (default 127.0.0.1) --mode M --threads T.
 // Prints "LISTENING <port>" once it accepts calls; on SIGTERM or SIGINT it shuts down,
 // prints "SERVED <n>" (unary calls and streamed messages answered OK) and exits 0.
+// On SIGUSR1 it prints "HEAP <bytes>" (mallinfo2: uordblks + hblkhd, all arenas), as
+// bench_server does, for idle_conns.
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -331,6 +334,7 @@ int main(int argc, char **argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   SyncService sync_service;
@@ -381,7 +385,15 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  // SIGUSR1: print the heap in use, as bench_server does (for idle_conns).
+  while (sigwait(&signals, &sig) != 0 || sig == SIGUSR1) {
+    if (sig == SIGUSR1) {
+      struct mallinfo2 mi = mallinfo2();
+      printf("HEAP %zu\n", mi.uordblks + mi.hblkhd);
+      fflush(stdout);
+      sig = 0;
+    }
+  }
 
   g_stopping.store(true);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -106,6 +106,14 @@ void cgrpc_server_options_set_max_concurrent_streams(cgrpc_server_options *o, ui
     o->max_concurrent_streams = n;
 }
 
+int cgrpc_server_options_set_max_connections(cgrpc_server_options *o, uint32_t n)
+{
+  if (o == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->max_connections = n;
+  return 0;
+}
+
 void cgrpc_server_options_set_allocator(cgrpc_server_options *o, const cgrpc_allocator *alloc)
 {
   if (o == NULL)
@@ -127,11 +135,46 @@ int cgrpc_server_options_add_interceptor(cgrpc_server_options *o, cgrpc_server_i
 
 static void server_maybe_stopped(cgrpc_server *srv);
 
+static int server_full(const cgrpc_server *srv)
+{
+  return srv->max_connections > 0 && srv->nconns >= srv->max_connections;
+}
+
+/* max_connections: stop watching the listeners; what connects meanwhile
+ * waits in the kernel's backlog (see server.h for why not accept-and-close). */
+static void server_pause_accepting(cgrpc_server *srv)
+{
+  srv->accept_paused = 1;
+  for (int i = 0; i < srv->nlisteners; i++) {
+    cgrpc_listener *l = &srv->listeners[i];
+    if (l->fd >= 0 && l->h.cb != NULL)
+      cgrpc_loop_mod_fd(srv->loop, &l->h, 0);
+  }
+}
+
+/* A connection closed: watch the listeners again (level-triggered: one with
+ * connections waiting in its backlog reports at once). */
+static void server_resume_accepting(cgrpc_server *srv)
+{
+  srv->accept_paused = 0;
+  if (srv->draining)
+    return;
+  for (int i = 0; i < srv->nlisteners; i++) {
+    cgrpc_listener *l = &srv->listeners[i];
+    /* One resting after EMFILE resumes on its timer. */
+    if (l->fd >= 0 && l->h.cb != NULL && !cgrpc_timer_armed(&l->retry))
+      cgrpc_loop_mod_fd(srv->loop, &l->h, EPOLLIN);
+  }
+}
+
 static void server_on_conn_dead(cgrpc_conn *conn)
 {
   cgrpc_server *srv = conn->owner;
   cgrpc_list_remove(&conn->owner_node);
   cgrpc_conn_free(conn);
+  srv->nconns--;
+  if (srv->accept_paused && !server_full(srv))
+    server_resume_accepting(srv);
   server_maybe_stopped(srv);
 }
 
@@ -160,6 +203,7 @@ static void server_accept_one(cgrpc_server *srv, int fd)
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, CGRPC_SERVER_MAX_HEADER_BYTES},
   };
   cgrpc_list_push_back(&srv->conns, &conn->owner_node);
+  srv->nconns++;
   if (cgrpc_conn_start(conn, settings, sizeof settings / sizeof settings[0]) != 0)
     cgrpc_conn_fail(conn, "cannot start the HTTP/2 session");
   else {
@@ -171,7 +215,7 @@ static void server_accept_one(cgrpc_server *srv, int fd)
 static void server_listener_resume(void *ud)
 {
   cgrpc_listener *l = ud;
-  if (l->fd >= 0)
+  if (l->fd >= 0 && !l->srv->accept_paused)
     cgrpc_loop_mod_fd(l->srv->loop, &l->h, EPOLLIN);
 }
 
@@ -180,6 +224,10 @@ static void server_on_listener(void *ud, uint32_t events)
   cgrpc_listener *l = ud;
   (void)events;
   for (int i = 0; i < SERVER_ACCEPTS_PER_ROUND; i++) {
+    if (server_full(l->srv)) {
+      server_pause_accepting(l->srv);
+      return;
+    }
     int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       server_accept_one(l->srv, fd);
@@ -213,6 +261,7 @@ int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options *opts)
   srv->max_recv = opts != NULL ? opts->max_recv : SERVER_DEFAULT_MAX_RECV;
   srv->max_send = opts != NULL ? opts->max_send : -1;
   srv->max_concurrent_streams = opts != NULL ? opts->max_concurrent_streams : 100;
+  srv->max_connections = opts != NULL ? opts->max_connections : 0;
   srv->age_seed = cgrpc_retry_seed();
   if (opts != NULL) {
     srv->age = opts->age;

@@ -32,6 +32,7 @@ struct cgrpc_server_options {
   size_t ninterceptors;
   cgrpc_keepalive_config keepalive;
   cgrpc_conn_age_config age;
+  uint32_t max_connections; /* 0: no limit */
 };
 
 typedef struct cgrpc_listener {
@@ -64,6 +65,9 @@ struct cgrpc_server {
 
   /* Loop thread only. */
   cgrpc_list conns;
+  uint32_t max_connections; /* 0: no limit */
+  uint32_t nconns;          /* in conns: accepted and not yet freed */
+  int accept_paused;        /* at max_connections: listeners not watched */
   int draining;
   int ncalls; /* calls not yet freed */
   cgrpc_timer grace_timer;

@@ -116,6 +116,7 @@ tests_e2e_check_keepalive_LDFLAGS = -no-install
 $(tests_e2e_check_keepalive_OBJECTS): tests/e2e/faulty.stamp
 TESTS += tests/e2e/check_keepalive
 VALGRIND_TESTS += tests/e2e/check_keepalive
+
 # Load balancing, pools, connectivity states, wait_for_ready: several servers in the test's process.
 check_PROGRAMS += tests/e2e/check_lb
 tests_e2e_check_lb_SOURCES = tests/e2e/check_lb.c tests/e2e/harness.c tests/e2e/harness.h
@@ -127,6 +128,21 @@ tests_e2e_check_lb_LDFLAGS = -no-install
 $(tests_e2e_check_lb_OBJECTS): tests/e2e/faulty.stamp
 TESTS += tests/e2e/check_lb
 VALGRIND_TESTS += tests/e2e/check_lb
+
+# cgrpc_server_options_set_max_connections: raw HTTP/2 clients and channels against a
+# server in the test's process that stops accepting at its limit.
+check_PROGRAMS += tests/e2e/check_max_connections
+tests_e2e_check_max_connections_SOURCES = tests/e2e/check_max_connections.c tests/e2e/harness.c \
+	tests/e2e/harness.h tests/e2e/rawh2.c tests/e2e/rawh2.h
+nodist_tests_e2e_check_max_connections_SOURCES = tests/e2e/faulty.pb-c.c tests/e2e/faulty.cgrpc.c
+tests_e2e_check_max_connections_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_max_connections_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS) $(NGHTTP2_CFLAGS)
+tests_e2e_check_max_connections_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(NGHTTP2_LIBS) \
+	$(PTHREAD_LIBS)
+tests_e2e_check_max_connections_LDFLAGS = -no-install
+$(tests_e2e_check_max_connections_OBJECTS): tests/e2e/faulty.stamp
+TESTS += tests/e2e/check_max_connections
+VALGRIND_TESTS += tests/e2e/check_max_connections
 endif
 endif
 

@@ -47,6 +47,27 @@ CGRPC_EXTERN void cgrpc_server_options_set_handler_threads(cgrpc_server_options 
 /* SETTINGS_MAX_CONCURRENT_STREAMS advertised per connection (default 100). */
 CGRPC_EXTERN void cgrpc_server_options_set_max_concurrent_streams(cgrpc_server_options *opts,
                                                                   uint32_t n);
+/*
+ * At most n connections open at once, over all listeners (default 0: no
+ * limit).  At n the server stops accepting: a new connection waits in the
+ * kernel's listen backlog (TCP handshake done, nothing read from it, no
+ * SETTINGS sent, so its calls wait -- up to their deadline) and is accepted,
+ * oldest first, as soon as an open one closes.  Beyond the backlog (1024, or
+ * net.core.somaxconn if smaller) the kernel drops the client's SYNs and its
+ * connect retries.  This is what nginx does at worker_connections and Go's
+ * netutil.LimitListener: a burst over the limit is queued, not failed, and
+ * no client is sent into reconnect backoff (which could keep it away for
+ * up to 2 minutes after room frees).  The other way, accept-and-close
+ * (grpc C-core's connection quota, Envoy's overload manager), fails calls
+ * fast with UNAVAILABLE so that clients go elsewhere; where that is wanted,
+ * give calls short deadlines or put the limit in the load balancer.  A
+ * connection counts from accept until it is closed, including while it
+ * drains after GOAWAY (max_connection_age, too_many_pings).  Size n with
+ * the process's fd limit (RLIMIT_NOFILE) in mind.  Returns 0 or
+ * CGRPC_ERR_INVALID_ARGUMENT.
+ */
+CGRPC_EXTERN int cgrpc_server_options_set_max_connections(cgrpc_server_options *opts,
+                                                          uint32_t n);
 CGRPC_EXTERN void cgrpc_server_options_set_allocator(cgrpc_server_options *opts,
                                                      const cgrpc_allocator *alloc);
 
