@@ -171,6 +171,12 @@ static ssize_t conn_send_cb(nghttp2_session *ng, const uint8_t *data, size_t len
   cgrpc_conn *conn = ud;
   (void)ng;
   (void)flags;
+  /* nghttp2 hands over one frame (or CONTINUATION) at a time, from its 9-byte header, and
+   * we take all or nothing (WOULDBLOCK: the same bytes come again).  Keepalive wants to
+   * know of HEADERS and connection WINDOW_UPDATEs going out (DATA: conn_send_data_cb). */
+  if (len >= 9 && (data[3] == NGHTTP2_HEADERS ||
+                   (data[3] == NGHTTP2_WINDOW_UPDATE && (data[5] | data[6] | data[7] | data[8]) == 0)))
+    cgrpc_keepalive_on_send(conn);
   if (!conn_room(conn, len)) {
     if (conn->dead)
       return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -197,6 +203,7 @@ static int conn_send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const ui
   (void)ng;
   if (q->stream_id != frame->hd.stream_id || q->bytes < length)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* abandoned: reset it */
+  cgrpc_keepalive_on_send(conn);
   if (!conn_room(conn, 9 + length))
     return conn->dead ? NGHTTP2_ERR_CALLBACK_FAILURE : NGHTTP2_ERR_WOULDBLOCK;
   memcpy(conn->wbuf + conn->wlen, framehd, 9);

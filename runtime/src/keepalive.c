@@ -1,8 +1,18 @@
 /* Keepalive pings and their policing (gRFC A8). */
 #include <nghttp2/nghttp2.h>
 
+#include "channel_internal.h"
 #include "conn.h"
 #include "keepalive.h"
+
+/* Here rather than in channel.c: it is keepalive's knob (cgrpc_keepalive_config). */
+int cgrpc_channel_options_set_max_pings_without_data(cgrpc_channel_options *o, int max_pings)
+{
+  if (o == NULL || max_pings < 0)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->keepalive.max_pings_without_data = max_pings > 0 ? max_pings : -1;
+  return 0;
+}
 
 
 static void ka_arm(cgrpc_conn *conn, cgrpc_time when)
@@ -39,12 +49,23 @@ static void ka_fire(void *ud)
     ka_arm(conn, now + CGRPC_MS_TO_NS(ka->cfg.time_ms)); /* nothing to keep alive */
     return;
   }
+  /* Like grpc-core, a client pings a quiet connection only so often before it sends
+   * something itself: servers (grpc-core's at default settings, ours) count the pings
+   * that come while they send nothing, and a third strike is GOAWAY too_many_pings.
+   * Pings already answered showed the peer alive; look again after keepalive_time. */
+  int max_pings = ka->cfg.max_pings_without_data != 0 ? ka->cfg.max_pings_without_data
+                                                     : CGRPC_KEEPALIVE_MAX_PINGS_WITHOUT_DATA;
+  if (!conn->is_server && max_pings > 0 && ka->pings_without_data >= max_pings) {
+    ka_arm(conn, now + CGRPC_MS_TO_NS(ka->cfg.time_ms));
+    return;
+  }
   if (nghttp2_submit_ping(conn->ng, NGHTTP2_FLAG_NONE, NULL) != 0) {
     cgrpc_conn_fail(conn, "out of memory (keepalive ping)");
     return;
   }
   cgrpc_conn_kick(conn);
   ka->ping_sent = now;
+  ka->pings_without_data++;
   ka_arm(conn, now + CGRPC_MS_TO_NS(ka->cfg.timeout_ms));
 }
 
@@ -94,6 +115,7 @@ void cgrpc_keepalive_on_ping(cgrpc_conn *conn, int ack)
 
 void cgrpc_keepalive_on_send(cgrpc_conn *conn)
 {
-  conn->ka.last_ping_recv = 0;
+  conn->ka.last_ping_recv = 0; /* server */
   conn->ka.strikes = 0;
+  conn->ka.pings_without_data = 0; /* client */
 }

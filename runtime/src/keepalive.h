@@ -17,12 +17,19 @@ typedef struct cgrpc_conn cgrpc_conn;
 #define CGRPC_SERVER_MAX_PING_STRIKES 2
 /* Without calls, a client that may not ping then may do so this often (grpc-core). */
 #define CGRPC_SERVER_IDLE_PING_INTERVAL_MS (2 * 3600 * 1000LL)
+/* Client: at most this many pings until we send HEADERS, DATA or a connection WINDOW_UPDATE
+ * again (grpc-core's GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA default; the channel option
+ * cgrpc_channel_options_set_max_pings_without_data changes it).  A server polices
+ * pings that come without its own headers or data (above): a client pinging a quiet call
+ * every keepalive_time would be told too_many_pings by the third strike. */
+#define CGRPC_KEEPALIVE_MAX_PINGS_WITHOUT_DATA 2
 
 typedef struct cgrpc_keepalive_config {
   int64_t time_ms;          /* ping after this long without reading anything; 0: never */
   int64_t timeout_ms;       /* ... and give up on the connection this long after */
   int permit_without_calls; /* client: ping with no calls open; server: allow that */
   int64_t min_ping_interval_ms; /* server: pings closer than this are strikes; 0: no policing */
+  int max_pings_without_data;   /* client: 0 the default (2 pings), < 0 no limit */
 } cgrpc_keepalive_config;
 
 typedef struct cgrpc_keepalive {
@@ -32,6 +39,7 @@ typedef struct cgrpc_keepalive {
   cgrpc_time ping_sent;      /* 0: no ping awaiting its answer */
   cgrpc_time last_ping_recv; /* server: 0 when reset by sending headers or data */
   int strikes;
+  int pings_without_data; /* client: pings sent since we last sent headers or data */
   int too_many_pings; /* client: the server sent GOAWAY ENHANCE_YOUR_CALM "too_many_pings" */
 } cgrpc_keepalive;
 
@@ -44,8 +52,10 @@ static inline void cgrpc_keepalive_on_read(cgrpc_keepalive *ka, cgrpc_time now)
 {
   ka->last_read = now;
 }
-/* A PING frame arrived (ack or not), or our side sent headers or data (server). */
+/* A PING frame arrived (ack or not). */
 void cgrpc_keepalive_on_ping(cgrpc_conn *conn, int ack);
+/* Our side is sending HEADERS, DATA or a connection-level WINDOW_UPDATE (where grpc-core
+ * resets its ping clock): a server clears the client's strikes, a client may ping again. */
 void cgrpc_keepalive_on_send(cgrpc_conn *conn);
 
 #endif

@@ -200,6 +200,21 @@ static cgrpc_code try_call(cgrpc_channel *ch, int sleep, int64_t timeout_ms, cgr
   return code;
 }
 
+/* max_pings: cgrpc_channel_options_set_max_pings_without_data's, < 0 for its default. */
+static cgrpc_channel *channel_keepalive_max(int p, int64_t time_ms, int64_t timeout_ms,
+                                            int permit, int max_pings)
+{
+  cgrpc_channel_options *co;
+  ck_assert_int_eq(cgrpc_channel_options_new(&co), 0);
+  if (time_ms > 0)
+    ck_assert_int_eq(cgrpc_channel_options_set_keepalive(co, time_ms, timeout_ms, permit), 0);
+  if (max_pings >= 0)
+    ck_assert_int_eq(cgrpc_channel_options_set_max_pings_without_data(co, max_pings), 0);
+  cgrpc_channel *ch = channel_to(p, co);
+  cgrpc_channel_options_free(co);
+  return ch;
+}
+
 static cgrpc_channel *channel_keepalive(int p, int64_t time_ms, int64_t timeout_ms, int permit)
 {
   cgrpc_channel_options *co;
@@ -294,11 +309,12 @@ START_TEST(a_client_told_too_many_pings_pings_half_as_often)
    * fine); the client pings every 30 ms, also without calls.  Each quiet 400 ms after a call,
    * the client's pings pile up strikes until GOAWAY too_many_pings, and the next call opens
    * a new connection -- 8 of them if the client kept its interval; but it doubles it each time
-   * (30, 60, 120 ms: 4 pings no longer fit in 400 ms), so the GOAWAYs stop after a few. */
+   * (30, 60, 120 ms: 4 pings no longer fit in 400 ms), so the GOAWAYs stop after a few.
+   * (By default a client stops after 2 pings until it sends again: no limit here.) */
   server_up(-1, 0, 1000, 1);
   proxy px;
   proxy_start(&px, port);
-  cgrpc_channel *ch = channel_keepalive(px.port, 30, 1000, 1);
+  cgrpc_channel *ch = channel_keepalive_max(px.port, 30, 1000, 1, 0);
   int failed = 0;
   for (int i = 0; i < 8; i++) {
     cgrpc_status st = CGRPC_STATUS_INIT;
@@ -309,6 +325,28 @@ START_TEST(a_client_told_too_many_pings_pings_half_as_often)
   ck_assert_int_eq(failed, 0);
   ck_assert_int_ge(accepted(&px), 2);
   ck_assert_int_le(accepted(&px), 5);
+  cgrpc_channel_free(ch);
+  proxy_stop(&px);
+  server_down();
+}
+END_TEST
+
+START_TEST(a_client_pings_a_quiet_call_twice_so_a_default_server_never_says_too_many_pings)
+{
+  /* A server at its defaults (a ping each 5 minutes, 2 strikes) and a client pinging after
+   * 30 ms without reads, on calls that are quiet for 400 ms: like grpc-core's, the client
+   * sends 2 pings, then none until it sends headers or data (the next call) -- else its
+   * fourth ping would be the third strike and GOAWAY too_many_pings, a new connection. */
+  server_up(-1, 0, -1, 0);
+  proxy px;
+  proxy_start(&px, port);
+  cgrpc_channel *ch = channel_keepalive(px.port, 30, 1000, 0);
+  for (int i = 0; i < 3; i++) {
+    cgrpc_status st = CGRPC_STATUS_INIT;
+    ck_assert_int_eq(try_call(ch, 400, 5000, &st), CGRPC_STATUS_OK);
+    cgrpc_status_clear(&st);
+  }
+  ck_assert_int_eq(accepted(&px), 1);
   cgrpc_channel_free(ch);
   proxy_stop(&px);
   server_down();
@@ -489,18 +527,6 @@ START_TEST(graceful_shutdown_finishes_100_calls_in_flight_and_refuses_new_ones)
 END_TEST
 
 /* A port nothing listens on (for now). */
-static int free_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-  ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
-
 static cgrpc_channel *channel_backoff(int p, int64_t initial_ms, int64_t max_ms, double jitter)
 {
   cgrpc_channel_options *co;
@@ -517,7 +543,7 @@ static cgrpc_channel *channel_backoff(int p, int64_t initial_ms, int64_t max_ms,
 
 START_TEST(a_failed_connect_backs_off_before_the_next)
 {
-  int p = free_port();
+  int p = free_local_port();
   cgrpc_channel *ch = channel_backoff(p, 400, 2000, 0);
   cgrpc_status st = CGRPC_STATUS_INIT;
   cgrpc_time t0 = cgrpc_now();
@@ -605,6 +631,7 @@ int main(void)
   tcase_add_test(tc, pings_too_often_get_goaway_too_many_pings);
   tcase_add_test(tc, pings_the_policy_allows_are_answered);
   tcase_add_test(tc, a_client_told_too_many_pings_pings_half_as_often);
+  tcase_add_test(tc, a_client_pings_a_quiet_call_twice_so_a_default_server_never_says_too_many_pings);
   tcase_add_test(tc, the_server_drops_a_client_that_does_not_answer_its_pings);
   tcase_add_test(tc, max_connection_age_rotates_connections_without_failing_calls);
   tcase_add_test(tc, max_connection_age_grace_ends_calls_that_outlive_it);

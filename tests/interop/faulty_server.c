@@ -1,9 +1,10 @@
 /* cgrpc's faulty.Faulty server (tests/e2e/faulty.proto) with the de-duplication helper on:
  * Try and Baked fail the first `fail` attempts of the call named `id` with `code`, then
  * answer with the number of times the handler ran for that id.  Baked is idempotent, so
- * the helper answers a repeated idempotency key from memory: the handler does not run
- * again.  Usage: faulty_server [--port N].  Prints "LISTENING <port>"; stops on SIGTERM.
- * A peer client (faulty_grpcio.py dedup) checks what it answers. */
+ * again.  A request with sleep_ms sleeps that long first, sending nothing.  The server's
+ * settings are the defaults (but for the helper).  Usage: faulty_server [--port N].
+ * Prints "LISTENING <port>"; stops on SIGTERM.  Peer clients (faulty_grpcio.py dedup,
+ * keepalive_grpcio.py) check what it answers. */
 #define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask */
 
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cgrpc/cgrpc.h>
 
@@ -43,6 +45,11 @@ static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest 
                               Faulty__TryReply *reply, void *ud)
 {
   (void)ud;
+  if (req->sleep_ms > 0) { /* a quiet call (keepalive_vs_grpcio.sh) */
+    struct timespec ts = {req->sleep_ms / 1000, (long)(req->sleep_ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0)
+      ;
+  }
   int n = count_run(req->id);
   if (n <= req->fail)
     return cgrpc_server_call_set_status(call, (cgrpc_code)req->code, "attempt %d fails", n);

@@ -37,12 +37,14 @@ INTEROP_TESTS_CGRPC = \
 	tests/interop/grpcjs_client_vs_cgrpc_server.sh \
 	tests/interop/nginx_grpc_pass.sh
 
-# Retries and idempotency keys against grpcio (faulty.proto of tests/e2e).
-INTEROP_TESTS_POLICY = tests/interop/retry_vs_grpcio.sh tests/interop/dedup_vs_grpcio.sh
+# Retries, idempotency keys and keepalive against grpcio (faulty.proto of tests/e2e).
+INTEROP_TESTS_POLICY = tests/interop/retry_vs_grpcio.sh tests/interop/dedup_vs_grpcio.sh \
+	tests/interop/keepalive_vs_grpcio.sh
 
 EXTRA_DIST += \
 	$(INTEROP_TESTS_POLICY) \
 	tests/interop/faulty_grpcio.py \
+	tests/interop/keepalive_grpcio.py \
 	tests/interop/faulty_client.c \
 	tests/interop/faulty_server.c \
 	$(INTEROP_PY) \
