@@ -12,7 +12,10 @@ PACKAGES="
   grpc-proto python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
   libgrpc++-dev nghttp2-client
   nginx
+  openssl ca-certificates
 "
+# openssl: tests/e2e/gen_certs.sh makes the TLS test certificates at test time;
+# ca-certificates: the system roots TLS channels trust by default.
 # nginx: tests/interop/nginx_grpc_pass.sh runs its own, as the current user, in
 # front of two cgrpc servers.  Debian's `nginx` (1.22) has the grpc and http2
 # modules; nginx-light and nginx-core only add other modules to it.  Installing

@@ -12,6 +12,7 @@ cgrpcinclude_HEADERS = \
 	runtime/include/cgrpc/interceptor.h \
 	runtime/include/cgrpc/server.h \
 	runtime/include/cgrpc/dedup.h \
+	runtime/include/cgrpc/tls.h \
 	runtime/include/cgrpc/options.pb-c.h
 nodist_cgrpcinclude_HEADERS = runtime/include/cgrpc/version.h
 
@@ -49,6 +50,7 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/server_call.c runtime/src/server_call.h runtime/src/server_handler.c \
 	runtime/src/channel.c runtime/src/channel_internal.h \
 	runtime/src/lb.c runtime/src/subchannel.c runtime/src/subchannel.h \
+	runtime/src/tls.h runtime/src/tls_config.c runtime/src/tls_transport.c \
 	runtime/src/call_options.c \
 	runtime/src/server.c runtime/src/server_internal.h \
 	runtime/src/workers.c runtime/src/workers.h \

@@ -11,6 +11,7 @@
 #include "channel_internal.h"
 #include "client_call.h"
 #include "compress.h"
+#include "tls.h"
 
 /* ---- options ------------------------------------------------------------------ */
 
@@ -36,6 +37,7 @@ void cgrpc_channel_options_free(cgrpc_channel_options *o)
 {
   if (o == NULL)
     return;
+  cgrpc_tls_ctx_unref(o->tls);
   free(o->authority);
   free(o->user_agent);
   free(o->interceptors);
@@ -52,6 +54,24 @@ int cgrpc_channel_options_set_connect_backoff(cgrpc_channel_options *o, int64_t 
     return CGRPC_ERR_INVALID_ARGUMENT;
   cgrpc_connect_backoff b = {initial_ms, multiplier, jitter, max_ms, min_connect_timeout_ms};
   o->connect_backoff = b;
+  return 0;
+}
+
+int cgrpc_channel_options_set_tls(cgrpc_channel_options *o, const cgrpc_tls_options *tls,
+                                  char *err, size_t errlen)
+{
+  if (errlen > 0)
+    err[0] = 0;
+  if (o == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_tls_ctx *ctx = NULL;
+  if (tls != NULL) {
+    int rv = cgrpc_tls_ctx_new(&ctx, tls, 0, err, errlen);
+    if (rv != 0)
+      return rv;
+  }
+  cgrpc_tls_ctx_unref(o->tls);
+  o->tls = ctx;
   return 0;
 }
 
@@ -375,6 +395,9 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   if (opts != NULL) {
     ch->watcher = opts->watcher;
     ch->watcher_user_data = opts->watcher_user_data;
+    ch->tls = opts->tls;
+    if (ch->tls != NULL)
+      cgrpc_tls_ctx_ref(ch->tls);
   }
   ch->max_recv = opts != NULL ? opts->max_recv : CGRPC_DEFAULT_MAX_RECV;
   ch->max_send = opts != NULL ? opts->max_send : -1;
@@ -427,6 +450,7 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   *out = ch;
   return 0;
 fail:
+  cgrpc_tls_ctx_unref(ch->tls);
   cgrpc_service_config_clear(&ch->config, &a);
   cgrpc_loop_free(ch->loop);
   cgrpc_free(&a, ch->interceptors);
@@ -447,6 +471,7 @@ void cgrpc_channel_free(cgrpc_channel *ch)
   pthread_mutex_destroy(&ch->state_mu);
   pthread_cond_destroy(&ch->state_cv);
   cgrpc_allocator a = ch->alloc;
+  cgrpc_tls_ctx_unref(ch->tls);
   cgrpc_service_config_clear(&ch->config, &a);
   cgrpc_free(&a, ch->interceptors);
   cgrpc_free(&a, ch->authority);

@@ -55,6 +55,7 @@ struct cgrpc_channel_options {
   int pool_max;
   cgrpc_channel_state_fn watcher;
   void *watcher_user_data;
+  struct cgrpc_tls_ctx *tls; /* a reference, or NULL: plaintext */
 };
 
 struct cgrpc_call_options {
@@ -85,6 +86,7 @@ struct cgrpc_channel {
   cgrpc_client_interceptor *interceptors;
   size_t ninterceptors;
   int compression; /* requests' cgrpc_encoding */
+  struct cgrpc_tls_ctx *tls; /* a reference, or NULL: plaintext */
 
   /* Where to connect: a name to resolve (host, port), or a fixed list of addresses
    * (ipv4:/ipv6: lists and unix:). */

@@ -198,7 +198,7 @@ void cgrpc_client_call_submit(cgrpc_call *call, cgrpc_conn *conn)
   cgrpc_nvbuf_init(&nv, call->alloc);
   const char *path = call->method->path;
   int rv = cgrpc_nvbuf_add_static(&nv, ":method", "POST");
-  rv = rv ? rv : cgrpc_nvbuf_add_static(&nv, ":scheme", "http");
+  rv = rv ? rv : cgrpc_nvbuf_add_static(&nv, ":scheme", ch->tls != NULL ? "https" : "http");
   rv = rv ? rv : cgrpc_nvbuf_add(&nv, ":path", 5, path, strlen(path));
   rv = rv ? rv : cgrpc_nvbuf_add(&nv, ":authority", 10, ch->authority, strlen(ch->authority));
   rv = rv ? rv : cgrpc_nvbuf_add_static(&nv, "te", "trailers");

@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "conn.h"
+#include "tls.h"
 
 #define CONN_MAX_READS_PER_ROUND 16
 
@@ -73,7 +74,8 @@ void cgrpc_sendq_drop(cgrpc_sendq *q)
 static void conn_update_events(cgrpc_conn *conn)
 {
   uint32_t ev = EPOLLIN;
-  if (conn->connecting || conn->pend_len > conn->pend_off)
+  if (conn->connecting || conn->read_wants_write ||
+      (conn->pend_len > conn->pend_off && !conn->write_wants_read))
     ev |= EPOLLOUT;
   if (cgrpc_loop_mod_fd(conn->loop, &conn->fdh, ev) != 0)
     cgrpc_conn_fail(conn, "epoll_ctl: %s", strerror(errno));
@@ -103,6 +105,16 @@ static int conn_keep_pending(cgrpc_conn *conn, const uint8_t *data, size_t len)
   return 0;
 }
 
+/* The transport failed: the connection dies saying why, in words. */
+static void conn_fail_transport(cgrpc_conn *conn, const char *op)
+{
+  const char *why = conn->tp->vt->error != NULL ? conn->tp->vt->error(conn->tp) : NULL;
+  if (why != NULL)
+    cgrpc_conn_fail(conn, "%s", why);
+  else
+    cgrpc_conn_fail(conn, "%s: %s", op, strerror(conn->tp->last_errno));
+}
+
 /* Writes as much of data as the socket takes.  Returns bytes written, or -1
  * when the connection failed. */
 static ssize_t conn_write_some(cgrpc_conn *conn, const uint8_t *data, size_t len)
@@ -113,9 +125,11 @@ static ssize_t conn_write_some(cgrpc_conn *conn, const uint8_t *data, size_t len
     if (n > 0) {
       done += (size_t)n;
     } else if (n == CGRPC_TRANSPORT_WANT_WRITE || n == CGRPC_TRANSPORT_WANT_READ) {
+      /* TLS: a write may wait for the peer's handshake bytes; readable, not writable, then. */
+      conn->write_wants_read = n == CGRPC_TRANSPORT_WANT_READ;
       break;
     } else {
-      cgrpc_conn_fail(conn, "write: %s", strerror(conn->tp->last_errno));
+      conn_fail_transport(conn, "write");
       return -1;
     }
   }
@@ -278,6 +292,12 @@ static void conn_read(cgrpc_conn *conn)
   for (int i = 0; i < CONN_MAX_READS_PER_ROUND && !conn->dead; i++) {
     ssize_t n = conn->tp->vt->read(conn->tp, buf, cap);
     if (n > 0) {
+      if (!conn->is_server && !conn->ready && buf[0] >= 0x14 && buf[0] <= 0x17 && n > 1 &&
+          buf[1] == 0x03 && !conn->tp->secure) {
+        /* A TLS record where the server's SETTINGS should be (no valid frame starts so). */
+        cgrpc_conn_fail(conn, "the server speaks TLS on this port; the channel has no TLS");
+        return;
+      }
       if (i == 0)
         cgrpc_keepalive_on_read(&conn->ka, cgrpc_now());
       if (cgrpc_conn_recv(conn, buf, (size_t)n) != 0)
@@ -288,12 +308,14 @@ static void conn_read(cgrpc_conn *conn)
       cgrpc_conn_fail(conn, "connection closed by peer");
       return;
     } else if (n == CGRPC_TRANSPORT_WANT_READ || n == CGRPC_TRANSPORT_WANT_WRITE) {
+      conn->read_wants_write = n == CGRPC_TRANSPORT_WANT_WRITE; /* TLS handshake */
       break;
     } else {
-      cgrpc_conn_fail(conn, "read: %s", strerror(conn->tp->last_errno));
+      conn_fail_transport(conn, "read");
       return;
     }
   }
+  conn->write_wants_read = 0; /* what a write waited for may have come */
   cgrpc_conn_kick(conn);
 }
 
@@ -314,7 +336,7 @@ static void conn_on_events(void *ud, uint32_t events)
     }
     return;
   }
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || (conn->read_wants_write && (events & EPOLLOUT)))
     conn_read(conn);
   if (!conn->dead && (events & EPOLLOUT))
     conn_flush(conn);
@@ -417,12 +439,14 @@ int cgrpc_conn_new(cgrpc_conn **out, cgrpc_loop *loop, const cgrpc_allocator *al
   return 0;
 }
 
-int cgrpc_conn_connect(cgrpc_conn *conn, const cgrpc_sockaddr *addr)
+int cgrpc_conn_connect(cgrpc_conn *conn, const cgrpc_sockaddr *addr, cgrpc_tls_ctx *tls,
+                       const char *hostname)
 {
   int fd = cgrpc_sock_connect(addr);
   if (fd < 0)
     return CGRPC_ERR_SYSTEM;
-  conn->tp = cgrpc_sock_transport_new(fd, conn->alloc);
+  conn->tp = tls != NULL ? cgrpc_tls_transport_new(fd, tls, hostname)
+                         : cgrpc_sock_transport_new(fd, conn->alloc);
   if (conn->tp == NULL) {
     close(fd);
     return CGRPC_ERR_NOMEM;

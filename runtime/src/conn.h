@@ -84,9 +84,11 @@ struct cgrpc_conn {
   int dead;
   int goaway_received;
   int goaway_sent_calm; /* server: GOAWAY ENHANCE_YOUR_CALM too_many_pings went out */
+  int write_wants_read; /* the transport's write waits for bytes from the peer (TLS) */
+  int read_wants_write; /* its read waits for room to write (TLS) */
   cgrpc_keepalive ka;
   cgrpc_conn_age age; /* server: idle and age limits */
-  char error[128]; /* why it died, for statuses */
+  char error[256]; /* why it died, for statuses */
   char peer[96];
 
   cgrpc_task flush_task;
@@ -111,9 +113,12 @@ int cgrpc_conn_new(cgrpc_conn **out, cgrpc_loop *loop, const cgrpc_allocator *al
                    void (*setup)(nghttp2_session_callbacks *cbs),
                    const cgrpc_conn_events *events, void *owner);
 
-/* Client: starts connecting to addr; events->connected reports.  Returns 0
- * or CGRPC_ERR_SYSTEM (errno set). */
-int cgrpc_conn_connect(cgrpc_conn *conn, const cgrpc_sockaddr *addr);
+/* Client: starts connecting to addr -- over TLS with tls (not NULL), checking the server's
+ * certificate for hostname; events->connected reports.  Returns 0, CGRPC_ERR_NOMEM or
+ * CGRPC_ERR_SYSTEM (errno set). */
+typedef struct cgrpc_tls_ctx cgrpc_tls_ctx;
+int cgrpc_conn_connect(cgrpc_conn *conn, const cgrpc_sockaddr *addr, cgrpc_tls_ctx *tls,
+                       const char *hostname);
 
 /* Sends the connection preface and SETTINGS, and starts reading. */
 int cgrpc_conn_start(cgrpc_conn *conn, const nghttp2_settings_entry *settings, size_t n);

@@ -34,6 +34,12 @@ const char *cgrpc_strerror(int error)
     return "protocol error";
   case CGRPC_ERR_TOO_LARGE:
     return "size limit exceeded";
+  case CGRPC_ERR_CLOSED:
+    return "closed";
+  case CGRPC_ERR_AGAIN:
+    return "would block";
+  case CGRPC_ERR_TLS:
+    return "TLS credentials cannot be loaded or used";
   default:
     return "unknown error";
   }

@@ -10,6 +10,7 @@
 #include "retry.h"
 #include "server_call.h"
 #include "server_internal.h"
+#include "tls.h"
 #include "sock.h"
 
 #define SERVER_DEFAULT_MAX_RECV (4 * 1024 * 1024)
@@ -183,10 +184,25 @@ static const cgrpc_conn_events server_conn_events = {
     .fail_streams = cgrpc_server_conn_fail_streams,
 };
 
-static void server_accept_one(cgrpc_server *srv, int fd)
+/* The listener's TLS context, referenced (a reload may replace it meanwhile), or NULL. */
+static cgrpc_tls_ctx *server_listener_tls(cgrpc_listener *l)
+{
+  if (l->tls_opts == NULL)
+    return NULL;
+  pthread_mutex_lock(&l->srv->mu);
+  cgrpc_tls_ctx *ctx = l->tls;
+  cgrpc_tls_ctx_ref(ctx);
+  pthread_mutex_unlock(&l->srv->mu);
+  return ctx;
+}
+
+static void server_accept_one(cgrpc_server *srv, cgrpc_listener *l, int fd)
 {
   cgrpc_sock_tune(fd);
-  cgrpc_transport *tp = cgrpc_sock_transport_new(fd, &srv->alloc);
+  cgrpc_tls_ctx *tls = server_listener_tls(l);
+  cgrpc_transport *tp = tls != NULL ? cgrpc_tls_transport_new(fd, tls, NULL)
+                                    : cgrpc_sock_transport_new(fd, &srv->alloc);
+  cgrpc_tls_ctx_unref(tls); /* the transport holds its own reference */
   if (tp == NULL) {
     close(fd);
     return;
@@ -230,7 +246,7 @@ static void server_on_listener(void *ud, uint32_t events)
     }
     int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      server_accept_one(l->srv, fd);
+      server_accept_one(l->srv, l, fd);
     } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
       /* The pending connection stays pending and the listener stays
        * readable: stop watching it for a while instead of spinning. */
@@ -299,6 +315,15 @@ int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options *opts)
 
 int cgrpc_server_add_listener(cgrpc_server *srv, const char *address, int *port_out)
 {
+  return cgrpc_server_add_tls_listener(srv, address, NULL, port_out, NULL, 0);
+}
+
+int cgrpc_server_add_tls_listener(cgrpc_server *srv, const char *address,
+                                  const cgrpc_tls_options *tls, int *port_out, char *err,
+                                  size_t errlen)
+{
+  if (errlen > 0)
+    err[0] = 0;
   if (srv == NULL || address == NULL)
     return CGRPC_ERR_INVALID_ARGUMENT;
   if (srv->started || srv->nlisteners == CGRPC_SERVER_MAX_LISTENERS)
@@ -320,9 +345,23 @@ int cgrpc_server_add_listener(cgrpc_server *srv, const char *address, int *port_
         cgrpc_sock_resolve(host, port, &addr, 1) != 1)
       return CGRPC_ERR_ADDRESS;
   }
+  if (tls != NULL) {
+    int rv = cgrpc_tls_ctx_new(&l->tls, tls, 1, err, errlen);
+    if (rv == 0 && cgrpc_tls_options_copy(&l->tls_opts, tls) != 0)
+      rv = CGRPC_ERR_NOMEM;
+    if (rv != 0) {
+      cgrpc_tls_ctx_unref(l->tls);
+      memset(l, 0, sizeof *l);
+      return rv;
+    }
+  }
   int fd = cgrpc_sock_listen(&addr, 1024);
-  if (fd < 0)
+  if (fd < 0) {
+    cgrpc_tls_ctx_unref(l->tls);
+    cgrpc_tls_options_free(l->tls_opts);
+    memset(l, 0, sizeof *l);
     return fd;
+  }
   l->srv = srv;
   l->fd = fd;
   if (port_out != NULL)
@@ -476,12 +515,48 @@ void cgrpc_server_shutdown(cgrpc_server *srv, int64_t grace_ms)
   server_close_listeners(srv);
 }
 
+int cgrpc_server_reload_tls(cgrpc_server *srv, char *err, size_t errlen)
+{
+  if (errlen > 0)
+    err[0] = 0;
+  if (srv == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  /* All or nothing: build every new context first. */
+  cgrpc_tls_ctx *fresh[CGRPC_SERVER_MAX_LISTENERS] = {NULL};
+  for (int i = 0; i < srv->nlisteners; i++) {
+    if (srv->listeners[i].tls_opts == NULL)
+      continue;
+    int rv = cgrpc_tls_ctx_new(&fresh[i], srv->listeners[i].tls_opts, 1, err, errlen);
+    if (rv != 0) {
+      for (int j = 0; j < i; j++)
+        cgrpc_tls_ctx_unref(fresh[j]);
+      return rv;
+    }
+  }
+  pthread_mutex_lock(&srv->mu);
+  for (int i = 0; i < srv->nlisteners; i++) {
+    if (fresh[i] == NULL)
+      continue;
+    cgrpc_tls_ctx *old = srv->listeners[i].tls;
+    srv->listeners[i].tls = fresh[i]; /* new handshakes use it; open connections keep theirs */
+    fresh[i] = old;
+  }
+  pthread_mutex_unlock(&srv->mu);
+  for (int i = 0; i < srv->nlisteners; i++)
+    cgrpc_tls_ctx_unref(fresh[i]);
+  return 0;
+}
+
 void cgrpc_server_free(cgrpc_server *srv)
 {
   if (srv == NULL)
     return;
   cgrpc_server_shutdown(srv, 0);
   cgrpc_loop_free(srv->loop);
+  for (int i = 0; i < srv->nlisteners; i++) {
+    cgrpc_tls_ctx_unref(srv->listeners[i].tls);
+    cgrpc_tls_options_free(srv->listeners[i].tls_opts);
+  }
   cgrpc_registry_clear(&srv->registry);
   pthread_cond_destroy(&srv->cond);
   pthread_mutex_destroy(&srv->mu);

@@ -423,6 +423,17 @@ static int server_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *fra
   call->path = "";
   call->authority = "";
   call->peer = cgrpc_arena_strndup(&call->arena, conn->peer, strlen(conn->peer));
+  const char *id = conn->tp->vt->peer_identity != NULL ? conn->tp->vt->peer_identity(conn->tp)
+                                                       : NULL;
+  if (id != NULL) { /* copied: a handler may outlive the connection */
+    size_t len = 0;
+    while (id[len] != 0)
+      len += strlen(id + len) + 1;
+    char *copy = cgrpc_arena_alloc(&call->arena, len + 1);
+    if (copy != NULL)
+      memcpy(copy, id, len + 1);
+    call->peer_identity = copy;
+  }
   srv->ncalls++;
   nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, call);
   return 0;

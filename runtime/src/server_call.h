@@ -40,6 +40,7 @@ struct cgrpc_server_call {
   const char *path;
   const char *authority;
   const char *peer;
+  const char *peer_identity; /* TLS client certificate: "=subject\0san\0...\0", or NULL */
   cgrpc_metadata *md;
   cgrpc_time deadline;
   int bad_method;

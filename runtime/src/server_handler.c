@@ -247,6 +247,23 @@ const char *cgrpc_server_call_peer(const cgrpc_server_call *call)
   return call->peer;
 }
 
+const char *cgrpc_server_call_peer_subject(const cgrpc_server_call *call)
+{
+  return call != NULL && call->peer_identity != NULL ? call->peer_identity + 1 : NULL;
+}
+
+const char *cgrpc_server_call_peer_san(const cgrpc_server_call *call, int i)
+{
+  const char *p = cgrpc_server_call_peer_subject(call);
+  if (p == NULL || i < 0)
+    return NULL;
+  p += strlen(p) + 1; /* past the subject */
+  for (; *p != 0; p += strlen(p) + 1)
+    if (i-- == 0)
+      return p;
+  return NULL;
+}
+
 const cgrpc_metadata *cgrpc_server_call_metadata(const cgrpc_server_call *call)
 {
   static const cgrpc_metadata empty;

@@ -41,6 +41,8 @@ typedef struct cgrpc_listener {
   cgrpc_loop_fd h;
   cgrpc_timer retry; /* resumes accepting after running out of fds */
   char unix_path[108]; /* removed at shutdown */
+  struct cgrpc_tls_ctx *tls;          /* TLS: the current context (srv->mu), or NULL */
+  struct cgrpc_tls_options *tls_opts; /* TLS: what cgrpc_server_reload_tls reads again */
 } cgrpc_listener;
 
 struct cgrpc_server {

@@ -174,7 +174,7 @@ int cgrpc_subchannel_connect(cgrpc_subchannel *sc)
                       : ch->connect_backoff.min_connect_timeout_ms;
   if (cgrpc_loop_timer_start(ch->loop, &sc->connect_timer, cgrpc_now() + CGRPC_MS_TO_NS(limit)) != 0)
     cgrpc_conn_fail(conn, "out of memory (connect timer)");
-  else if (cgrpc_conn_connect(conn, &sc->addr) != 0)
+  else if (cgrpc_conn_connect(conn, &sc->addr, ch->tls, ch->host[0] != 0 ? ch->host : "localhost") != 0)
     cgrpc_conn_fail(conn, "connect: %s", strerror(errno));
   return 1;
 }

@@ -23,7 +23,7 @@ typedef struct cgrpc_subchannel {
   /* Reconnect backoff: after a connect fails, none before reconnect_at. */
   int64_t cur_backoff_ms;
   cgrpc_time reconnect_at; /* 0: may connect now */
-  char why[224];           /* the last connect failure */
+  char why[352];           /* the last connect failure */
   cgrpc_timer connect_timer; /* the connect attempt's time limit */
   cgrpc_timer backoff_timer; /* reports the end of the backoff */
 } cgrpc_subchannel;

@@ -7,6 +7,7 @@
 #include <cgrpc/metadata.h>
 #include <cgrpc/status.h>
 #include <cgrpc/method.h>
+#include <cgrpc/tls.h>
 #include <cgrpc/channel.h>
 #include <cgrpc/interceptor.h>
 #include <cgrpc/server.h>

@@ -6,6 +6,7 @@
 #include <cgrpc/metadata.h>
 #include <cgrpc/method.h>
 #include <cgrpc/status.h>
+#include <cgrpc/tls.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -141,6 +142,18 @@ CGRPC_EXTERN int cgrpc_channel_options_set_max_pings_without_data(cgrpc_channel_
 CGRPC_EXTERN int cgrpc_channel_options_set_service_config(cgrpc_channel_options *opts,
                                                           const char *json, char *err,
                                                           size_t errlen);
+
+/* TLS for every connection of the channel (see tls.h): the server's
+ * certificate must chain to the options' CA (default: the system's roots)
+ * and carry the target's host name (or the override); ALPN h2 is required.
+ * Read now (tls may be freed after); NULL: plaintext (the default).
+ * Failed handshakes end calls with UNAVAILABLE saying why (unknown CA, name
+ * mismatch, no ALPN h2, a plaintext server).  Returns 0, CGRPC_ERR_NOMEM,
+ * CGRPC_ERR_INVALID_ARGUMENT or CGRPC_ERR_TLS with the reason in
+ * err[0..errlen) (err may be NULL). */
+CGRPC_EXTERN int cgrpc_channel_options_set_tls(cgrpc_channel_options *opts,
+                                               const cgrpc_tls_options *tls, char *err,
+                                               size_t errlen);
 
 /* Load balancing over the target's addresses: "pick_first" (the default:
  * the addresses are tried in order and every call goes to the first that

@@ -42,7 +42,8 @@ typedef enum cgrpc_error {
   CGRPC_ERR_PROTO = -513,            /* protocol error (malformed input) */
   CGRPC_ERR_TOO_LARGE = -514,        /* a size limit was exceeded */
   CGRPC_ERR_CLOSED = -515,           /* the call is over, or that side is closed */
-  CGRPC_ERR_AGAIN = -516             /* would block: try again when told */
+  CGRPC_ERR_AGAIN = -516,            /* would block: try again when told */
+  CGRPC_ERR_TLS = -517               /* TLS credentials cannot be loaded or used */
 } cgrpc_error;
 
 /* A short English description of a cgrpc_error (or "unknown error"). */

@@ -8,6 +8,7 @@
 #include <cgrpc/metadata.h>
 #include <cgrpc/method.h>
 #include <cgrpc/status.h>
+#include <cgrpc/tls.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -126,6 +127,26 @@ CGRPC_EXTERN int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options
 CGRPC_EXTERN int cgrpc_server_add_listener(cgrpc_server *srv, const char *address, int *port_out);
 
 /*
+ * As cgrpc_server_add_listener, with TLS (see tls.h): the options need a
+ * certificate and key; with cgrpc_tls_options_require_client_cert, also a
+ * CA for client certificates (mTLS).  They are read now (tls may be freed
+ * after).  A plaintext client on this port fails its handshake.  Returns
+ * the errors above, or CGRPC_ERR_TLS with the reason in err[0..errlen)
+ * (file names and mbedTLS's words, never key material; err may be NULL).
+ */
+CGRPC_EXTERN int cgrpc_server_add_tls_listener(cgrpc_server *srv, const char *address,
+                                               const cgrpc_tls_options *tls, int *port_out,
+                                               char *err, size_t errlen);
+
+/* Reads the certificate, key and CA files of every TLS listener again (a
+ * renewed certificate) without a restart: handshakes from now on use them;
+ * connections already open keep theirs.  All or nothing: when a file does
+ * not load, nothing changes and CGRPC_ERR_TLS says why in err.  Any thread,
+ * any time.  Returns 0, CGRPC_ERR_TLS, CGRPC_ERR_NOMEM or
+ * CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_server_reload_tls(cgrpc_server *srv, char *err, size_t errlen);
+
+/*
  * Registers the methods of a service.  handlers[i] is the handler of
  * svc->methods[i] (generated code passes its skeleton's function pointers);
  * a NULL one answers UNIMPLEMENTED.  svc must outlive the server.
@@ -237,6 +258,13 @@ CGRPC_EXTERN const char *cgrpc_server_call_path(const cgrpc_server_call *call);
 CGRPC_EXTERN const char *cgrpc_server_call_authority(const cgrpc_server_call *call);
 /* The peer: "ipv4:127.0.0.1:40000", "ipv6:[::1]:40000" or "unix:/path". */
 CGRPC_EXTERN const char *cgrpc_server_call_peer(const cgrpc_server_call *call);
+/* mTLS: the verified client certificate's subject ("CN=alice,O=Example"),
+ * or NULL when the call did not come with one (plaintext, or TLS without
+ * client certificates).  Owned by the call. */
+CGRPC_EXTERN const char *cgrpc_server_call_peer_subject(const cgrpc_server_call *call);
+/* Its i-th subjectAltName (0-based): "DNS:alice.example", "URI:spiffe://..."
+ * or "email:..."; NULL past the last.  Owned by the call. */
+CGRPC_EXTERN const char *cgrpc_server_call_peer_san(const cgrpc_server_call *call, int i);
 /* Custom request metadata (never NULL).  Owned by the call. */
 CGRPC_EXTERN const cgrpc_metadata *cgrpc_server_call_metadata(const cgrpc_server_call *call);
 /* The call's idempotency key: the value of the request header its method's
