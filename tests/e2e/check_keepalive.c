@@ -640,9 +640,5 @@ int main(void)
   tcase_add_test(tc, a_failed_connect_backs_off_before_the_next);
   tcase_add_test(tc, a_restarted_server_costs_no_call_with_a_retry_policy);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return run_suite(s);
 }

@@ -541,9 +541,5 @@ int main(void)
   tcase_add_test(tc, wait_for_ready_calls_wait_out_transient_failure);
   tcase_add_test(tc, a_restarted_server_fails_only_the_calls_in_flight);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return run_suite(s);
 }

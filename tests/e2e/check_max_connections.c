@@ -250,9 +250,5 @@ int main(void)
   tcase_add_test(tc, slots_come_back_however_connections_end);
   tcase_add_test(tc, zero_means_no_limit);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return run_suite(s);
 }

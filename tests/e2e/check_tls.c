@@ -331,9 +331,5 @@ int main(void)
   tcase_add_test(tc, a_certificate_is_reloaded_without_a_restart);
   tcase_add_test(tc, a_server_without_alpn_h2_is_refused);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return run_suite(s);
 }

@@ -210,3 +210,12 @@ int free_local_port(void)
   close(fd);
   return ntohs(sa.sin_port);
 }
+
+int run_suite(Suite *s)
+{
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? 0 : 1;
+}

@@ -31,6 +31,10 @@ int server_stop(server_proc *p);
 cgrpc_channel *channel_to(int port, const cgrpc_channel_options *opts);
 cgrpc_call_options *timeout_opts(int64_t ms);
 int64_t ms_since(cgrpc_time t0);
+/* Runs a Check suite; returns the process's exit status (0: all passed). */
+typedef struct Suite Suite;
+int run_suite(Suite *s);
+
 /* A 127.0.0.1 port nothing listens on (free when asked). */
 int free_local_port(void);
 void sleep_ms(int ms);
