@@ -139,11 +139,19 @@ examples_bench_grpcxx_client_LDADD = examples/bench/libbenchgrpcxx.la $(GRPCXX_L
 examples/bench/grpcxx_server-grpcxx_server.$(OBJEXT) \
 examples/bench/grpcxx_client-grpcxx_client.$(OBJEXT): examples/bench/gen-cxx.stamp
 
-# --- idle connections: idle_conns (a raw nghttp2 client) against both servers ---------------
+# --- idle connections: idle_conns (a raw nghttp2 client, or one cgrpc channel with a
+# connection pool) against both servers -----------------------------------------------------
 
 if BUILD_EXAMPLES
+if HAVE_GRPC_PROTO
 noinst_PROGRAMS += examples/bench/idle_conns
 endif
+endif
 examples_bench_idle_conns_SOURCES = examples/bench/idle_conns.c
-examples_bench_idle_conns_CFLAGS = $(WARN_CFLAGS) $(NGHTTP2_CFLAGS)
-examples_bench_idle_conns_LDADD = $(NGHTTP2_LIBS)
+nodist_examples_bench_idle_conns_SOURCES = $(BENCH_C_GEN)
+examples_bench_idle_conns_CPPFLAGS = $(BENCH_C_CPPFLAGS)
+examples_bench_idle_conns_CFLAGS = $(BENCH_C_CFLAGS) $(NGHTTP2_CFLAGS)
+examples_bench_idle_conns_LDADD = $(BENCH_C_LIBS) $(NGHTTP2_LIBS)
+# A real executable (not a libtool wrapper), as the servers: it measures itself.
+examples_bench_idle_conns_LDFLAGS = -no-install
+examples/bench/idle_conns-idle_conns.$(OBJEXT): examples/bench/gen-c.stamp
