@@ -19,18 +19,10 @@ static int sc_usable(const cgrpc_conn *conn)
  * under way CONNECTING; else a failed connect whose backoff runs TRANSIENT_FAILURE. */
 static void sc_update(cgrpc_subchannel *sc)
 {
-  cgrpc_connectivity_state s = CGRPC_CHANNEL_IDLE;
-  for (cgrpc_list *n = sc->conns.next; n != &sc->conns; n = n->next) {
-    if (sc_usable(cgrpc_container_of(n, cgrpc_conn, owner_node))) {
-      s = CGRPC_CHANNEL_READY;
-      break;
-    }
-  }
-  if (s != CGRPC_CHANNEL_READY)
-    s = sc->connecting != NULL ? CGRPC_CHANNEL_CONNECTING
-        : sc->reconnect_at != 0 ? CGRPC_CHANNEL_TRANSIENT_FAILURE
-                                : CGRPC_CHANNEL_IDLE;
-  sc->state = s;
+  sc->state = sc->nready > 0              ? CGRPC_CHANNEL_READY
+              : sc->connecting != NULL    ? CGRPC_CHANNEL_CONNECTING
+              : sc->reconnect_at != 0     ? CGRPC_CHANNEL_TRANSIENT_FAILURE
+                                          : CGRPC_CHANNEL_IDLE;
   cgrpc_lb_update(sc->ch, sc);
 }
 
@@ -62,6 +54,7 @@ static void sc_on_ready(cgrpc_conn *conn)
     sc->connecting = NULL;
     cgrpc_loop_timer_stop(ch->loop, &sc->connect_timer);
   }
+  sc->nready++;
   /* The server answered: the backoff starts over. */
   sc->cur_backoff_ms = ch->connect_backoff.initial_ms;
   sc->reconnect_at = 0;
@@ -80,6 +73,7 @@ static void sc_on_goaway(cgrpc_conn *conn, uint32_t error_code)
   if (conn->ka.too_many_pings && ch->keepalive.time_ms > 0 && ch->keepalive.time_ms < INT64_MAX / 2)
     ch->keepalive.time_ms *= 2;
   sc->nconns--;
+  sc->nready -= conn->ready;
   sc_update(sc);
 }
 
@@ -104,8 +98,10 @@ static void sc_on_dead(cgrpc_conn *conn)
   cgrpc_channel *ch = sc->ch;
   cgrpc_list_remove(&conn->owner_node);
   ch->live_conns--;
-  if (!conn->goaway_received)
+  if (!conn->goaway_received) {
     sc->nconns--;
+    sc->nready -= conn->ready;
+  }
   if (!conn->ready) {
     snprintf(sc->why, sizeof sc->why, "failed to connect to %s: %s", sc->name, conn->error);
     if (sc->connecting == conn) {
@@ -184,8 +180,11 @@ cgrpc_conn *cgrpc_subchannel_pick(cgrpc_subchannel *sc)
   cgrpc_conn *best = NULL;
   for (cgrpc_list *n = sc->conns.next; n != &sc->conns; n = n->next) {
     cgrpc_conn *conn = cgrpc_container_of(n, cgrpc_conn, owner_node);
-    if (sc_usable(conn) && (best == NULL || conn->nstreams < best->nstreams))
+    if (sc_usable(conn) && (best == NULL || conn->nstreams < best->nstreams)) {
       best = conn;
+      if (conn->nstreams == 0)
+        break; /* none is less busy: no need to look at a large pool's every connection */
+    }
   }
   if (best == NULL)
     return NULL;
@@ -211,6 +210,7 @@ void cgrpc_subchannel_retire(cgrpc_subchannel *sc, cgrpc_conn *conn)
   if (!conn->goaway_received) {
     conn->goaway_received = 1; /* no new streams here */
     sc->nconns--;
+    sc->nready -= conn->ready;
   }
   cgrpc_conn_goaway(conn, NGHTTP2_NO_ERROR, NULL);
   sc_update(sc);

@@ -19,6 +19,7 @@ typedef struct cgrpc_subchannel {
   cgrpc_list conns;     /* its live connections, connecting, ready or draining */
   cgrpc_conn *connecting; /* at most one connect at a time */
   int nconns;           /* in conns, not draining (GOAWAY) */
+  int nready;           /* in conns, READY and not draining: usable */
 
   /* Reconnect backoff: after a connect fails, none before reconnect_at. */
   int64_t cur_backoff_ms;
