@@ -109,6 +109,15 @@ void cgrpc_call_options_set_wait_for_ready(cgrpc_call_options *o, int wait)
   o->wait_for_ready = wait != 0;
 }
 
+void cgrpc_call_options_set_call_credentials(cgrpc_call_options *o, cgrpc_call_credentials_fn fn,
+                                             void *user_data, int allow_insecure)
+{
+  if (o == NULL)
+    return;
+  cgrpc_call_creds c = {1, fn, user_data, allow_insecure != 0};
+  o->creds = c;
+}
+
 void cgrpc_call_options_set_parent(cgrpc_call_options *o, const cgrpc_server_call *parent)
 {
   if (o != NULL)

@@ -75,6 +75,16 @@ int cgrpc_channel_options_set_tls(cgrpc_channel_options *o, const cgrpc_tls_opti
   return 0;
 }
 
+void cgrpc_channel_options_set_call_credentials(cgrpc_channel_options *o,
+                                                cgrpc_call_credentials_fn fn, void *user_data,
+                                                int allow_insecure)
+{
+  if (o == NULL)
+    return;
+  cgrpc_call_creds c = {fn != NULL, fn, user_data, allow_insecure != 0};
+  o->creds = c;
+}
+
 int cgrpc_channel_options_set_lb_policy(cgrpc_channel_options *o, const char *policy)
 {
   if (o == NULL || policy == NULL)
@@ -395,6 +405,7 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   if (opts != NULL) {
     ch->watcher = opts->watcher;
     ch->watcher_user_data = opts->watcher_user_data;
+    ch->creds = opts->creds;
     ch->tls = opts->tls;
     if (ch->tls != NULL)
       cgrpc_tls_ctx_ref(ch->tls);

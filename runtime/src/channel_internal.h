@@ -30,6 +30,14 @@ typedef struct cgrpc_connect_backoff {
 
 #define CGRPC_CONNECT_BACKOFF_DEFAULT {1000, 1.6, 0.2, 120000, 20000}
 
+/* Per-call credentials (cgrpc_*_options_set_call_credentials). */
+typedef struct cgrpc_call_creds {
+  int set; /* call options: these replace the channel's */
+  cgrpc_call_credentials_fn fn;
+  void *user_data;
+  int allow_insecure;
+} cgrpc_call_creds;
+
 typedef struct cgrpc_client_interceptor {
   cgrpc_client_interceptor_fn fn;
   void *user_data;
@@ -56,6 +64,7 @@ struct cgrpc_channel_options {
   cgrpc_channel_state_fn watcher;
   void *watcher_user_data;
   struct cgrpc_tls_ctx *tls; /* a reference, or NULL: plaintext */
+  cgrpc_call_creds creds;
 };
 
 struct cgrpc_call_options {
@@ -68,6 +77,7 @@ struct cgrpc_call_options {
   char *idempotency_key; /* the caller's, or NULL */
   const cgrpc_server_call *parent; /* the incoming call this one serves, or NULL */
   int has_wait_for_ready; /* set: over the service config's waitForReady */
+  cgrpc_call_creds creds;
   int wait_for_ready;
 };
 
@@ -87,6 +97,7 @@ struct cgrpc_channel {
   size_t ninterceptors;
   int compression; /* requests' cgrpc_encoding */
   struct cgrpc_tls_ctx *tls; /* a reference, or NULL: plaintext */
+  cgrpc_call_creds creds;
 
   /* Where to connect: a name to resolve (host, port), or a fixed list of addresses
    * (ipv4:/ipv6: lists and unix:). */

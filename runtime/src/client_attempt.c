@@ -255,6 +255,11 @@ void cgrpc_attempt_start(cgrpc_call *call)
     cgrpc_client_call_abort(call, CGRPC_STATUS_CANCELLED, "Cancelled");
     return;
   }
+  if (call->fail_code != 0) {
+    call->final = 1;
+    cgrpc_client_call_abort(call, (cgrpc_code)call->fail_code, "%s", call->fail_why);
+    return;
+  }
   if (call->deadline != CGRPC_TIME_INFINITE) {
     if (call->deadline <= cgrpc_now()) {
       cgrpc_client_call_abort(call, CGRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded");

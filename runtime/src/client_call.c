@@ -210,6 +210,27 @@ static void call_link_parent(cgrpc_call *call, cgrpc_server_call *parent)
     __atomic_store_n(&call->cancel_requested, 1, __ATOMIC_RELEASE); /* it ends CANCELLED at start */
 }
 
+/* Per-call credentials add their metadata now, on the caller's thread; a refusal (or a
+ * plaintext channel) ends the call UNAUTHENTICATED when it starts.  0 or CGRPC_ERR_NOMEM. */
+static int call_add_credentials(cgrpc_call *call, const cgrpc_call_options *opts)
+{
+  const cgrpc_call_creds *c = opts != NULL && opts->creds.set ? &opts->creds : &call->ch->creds;
+  if (c->fn == NULL)
+    return 0;
+  if (call->ch->tls == NULL && !c->allow_insecure) {
+    call->fail_code = CGRPC_STATUS_UNAUTHENTICATED;
+    call->fail_why = "call credentials need a TLS channel (or allow_insecure)";
+    return 0;
+  }
+  if (cgrpc_metadata_ensure(&call->md, call->alloc) != 0)
+    return CGRPC_ERR_NOMEM;
+  if (c->fn(call->method->path, call->md, c->user_data) != 0) {
+    call->fail_code = CGRPC_STATUS_UNAUTHENTICATED;
+    call->fail_why = "call credentials refused to give any";
+  }
+  return 0;
+}
+
 int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc *method,
                    const ProtobufCMessage *request, const cgrpc_call_options *opts)
 {
@@ -293,6 +314,10 @@ int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc 
         return CGRPC_ERR_NOMEM;
       }
     }
+  }
+  if (call_add_credentials(call, opts) != 0) {
+    cgrpc_call_unref(call);
+    return CGRPC_ERR_NOMEM;
   }
   int rv = cgrpc_call_setup_policy(call, mc, opts);
   if (rv != 0) {

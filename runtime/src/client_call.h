@@ -89,6 +89,8 @@ struct cgrpc_call {
   int final;                 /* ended here (cancel, deadline, channel closed): no retry */
   int refused;               /* the attempt's stream was refused before the server saw it */
   int wait_for_ready;        /* waits out TRANSIENT_FAILURE instead of failing */
+  int fail_code;             /* nonzero: the call ends with it when it starts (credentials) */
+  const char *fail_why;      /* static */
   /* Streaming: the messages sent so far, kept for another attempt until the call
    * commits (at most CGRPC_RETRY_BUFFER_LIMIT bytes); replay_lost once one could not be
    * kept, which makes the call unretriable. */

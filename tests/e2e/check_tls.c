@@ -31,6 +31,8 @@ static cgrpc_server *srv;
 static int port;
 static char seen_subject[256]; /* what the last call's handler saw */
 static char seen_san[256];
+static char seen_auth[256];
+static int handled; /* atomic: calls the handler ran */
 
 static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest *req,
                               Faulty__TryReply *reply, void *ud)
@@ -41,6 +43,9 @@ static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest 
   const char *san = cgrpc_server_call_peer_san(call, 0);
   snprintf(seen_subject, sizeof seen_subject, "%s", s != NULL ? s : "(none)");
   snprintf(seen_san, sizeof seen_san, "%s", san != NULL ? san : "(none)");
+  const char *auth = cgrpc_metadata_get(cgrpc_server_call_metadata(call), "authorization");
+  snprintf(seen_auth, sizeof seen_auth, "%s", auth != NULL ? auth : "(none)");
+  __atomic_add_fetch(&handled, 1, __ATOMIC_RELAXED);
   reply->attempt = 1;
   return CGRPC_STATUS_OK;
 }
@@ -79,6 +84,27 @@ static void server_down(void)
 
 /* ---- clients ------------------------------------------------------------------------------- */
 
+/* Per-call credentials for the next call_with: a token that changes every call. */
+static cgrpc_call_credentials_fn next_creds;
+static int next_creds_insecure;
+static int tokens_given;
+
+static int fresh_token(const char *path, cgrpc_metadata *md, void *ud)
+{
+  (void)ud;
+  char token[64];
+  snprintf(token, sizeof token, "Bearer t%d-%s", ++tokens_given, strrchr(path, '/') + 1);
+  return cgrpc_metadata_add_str(md, "authorization", token);
+}
+
+static int no_token(const char *path, cgrpc_metadata *md, void *ud)
+{
+  (void)path;
+  (void)md;
+  (void)ud;
+  return -1; /* e.g. the token service is down */
+}
+
 /* A call over a channel trusting ca (NULL: plaintext), checking name, with a client cert
  * (NULL: none).  The status goes to st. */
 static cgrpc_code call_with(const char *ca, const char *name, const char *crt, const char *key,
@@ -86,6 +112,9 @@ static cgrpc_code call_with(const char *ca, const char *name, const char *crt, c
 {
   cgrpc_channel_options *co;
   ck_assert_int_eq(cgrpc_channel_options_new(&co), 0);
+  cgrpc_channel_options_set_call_credentials(co, next_creds, NULL, next_creds_insecure);
+  next_creds = NULL;
+  next_creds_insecure = 0;
   if (ca != NULL) {
     cgrpc_tls_options *t;
     ck_assert_int_eq(cgrpc_tls_options_new(&t), 0);
@@ -266,6 +295,41 @@ START_TEST(a_certificate_is_reloaded_without_a_restart)
 }
 END_TEST
 
+START_TEST(call_credentials_go_only_over_tls_unless_allowed)
+{
+  server_up(cert("server.pem"), cert("server.key"), NULL);
+  tokens_given = 0;
+  next_creds = fresh_token;
+  expect_ok(cert("ca.pem"), "foo.test.example", NULL, NULL);
+  ck_assert_str_eq(seen_auth, "Bearer t1-Try");
+  next_creds = fresh_token; /* a new token for each call */
+  expect_ok(cert("ca.pem"), "foo.test.example", NULL, NULL);
+  ck_assert_str_eq(seen_auth, "Bearer t2-Try");
+  /* The token source fails: the call fails, and never reaches the server. */
+  int before = __atomic_load_n(&handled, __ATOMIC_RELAXED);
+  next_creds = no_token;
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(call_with(cert("ca.pem"), "foo.test.example", NULL, NULL, &st),
+                   CGRPC_STATUS_UNAUTHENTICATED);
+  cgrpc_status_clear(&st);
+  ck_assert_int_eq(__atomic_load_n(&handled, __ATOMIC_RELAXED), before);
+  server_down();
+  /* Plaintext: no token leaves the process unless allowed. */
+  server_up(NULL, NULL, NULL);
+  next_creds = fresh_token;
+  ck_assert_int_eq(call_with(NULL, NULL, NULL, NULL, &st), CGRPC_STATUS_UNAUTHENTICATED);
+  ck_assert_msg(strstr(st.message, "TLS") != NULL, "%s", st.message);
+  cgrpc_status_clear(&st);
+  ck_assert_int_eq(__atomic_load_n(&handled, __ATOMIC_RELAXED), before);
+  ck_assert_int_eq(tokens_given, 2); /* not even asked for one */
+  next_creds = fresh_token;
+  next_creds_insecure = 1;
+  expect_ok(NULL, NULL, NULL, NULL);
+  ck_assert_str_eq(seen_auth, "Bearer t3-Try");
+  server_down();
+}
+END_TEST
+
 /* openssl s_server: TLS without ALPN h2. */
 START_TEST(a_server_without_alpn_h2_is_refused)
 {
@@ -330,6 +394,7 @@ int main(void)
   tcase_add_test(tc, mtls_requires_a_client_certificate_and_shows_who_it_is);
   tcase_add_test(tc, a_certificate_is_reloaded_without_a_restart);
   tcase_add_test(tc, a_server_without_alpn_h2_is_refused);
+  tcase_add_test(tc, call_credentials_go_only_over_tls_unless_allowed);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -155,6 +155,21 @@ CGRPC_EXTERN int cgrpc_channel_options_set_tls(cgrpc_channel_options *opts,
                                                const cgrpc_tls_options *tls, char *err,
                                                size_t errlen);
 
+/* Per-call credentials: fn runs on the thread starting each call, before
+ * the call goes out, and adds request metadata to md -- typically
+ * "authorization: Bearer <token>", fetched or refreshed as needed
+ * (cgrpc_metadata_add_str(md, "authorization", "Bearer ...")).  path is
+ * the method's ("/pkg.Service/Method").  Returning nonzero fails the call
+ * with UNAUTHENTICATED.  Credentials are secrets: they are attached only on
+ * a TLS channel; on a plaintext one the call fails with UNAUTHENTICATED
+ * unless allow_insecure is nonzero (tests, loopback, a trusted sidecar).
+ * Call options may set their own instead.  fn NULL: none. */
+typedef int (*cgrpc_call_credentials_fn)(const char *path, cgrpc_metadata *md, void *user_data);
+CGRPC_EXTERN void cgrpc_channel_options_set_call_credentials(cgrpc_channel_options *opts,
+                                                             cgrpc_call_credentials_fn fn,
+                                                             void *user_data,
+                                                             int allow_insecure);
+
 /* Load balancing over the target's addresses: "pick_first" (the default:
  * the addresses are tried in order and every call goes to the first that
  * connects, until it fails) or "round_robin" (every address is kept
@@ -276,6 +291,11 @@ CGRPC_EXTERN int cgrpc_call_options_set_idempotency_key(cgrpc_call_options *opts
  * default, as in gRPC).  While the channel is IDLE or CONNECTING every call
  * waits.  Nonzero: on. */
 CGRPC_EXTERN void cgrpc_call_options_set_wait_for_ready(cgrpc_call_options *opts, int wait);
+/* This call's credentials, instead of the channel's (see
+ * cgrpc_channel_options_set_call_credentials).  fn NULL: none at all. */
+CGRPC_EXTERN void cgrpc_call_options_set_call_credentials(cgrpc_call_options *opts,
+                                                          cgrpc_call_credentials_fn fn,
+                                                          void *user_data, int allow_insecure);
 /* Deadline propagation: calls started with these options are made on behalf
  * of parent, a call this process is serving (a server handler's call).
  * Each gets min(its own deadline, parent's deadline) -- so the time left
