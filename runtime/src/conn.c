@@ -473,6 +473,9 @@ int cgrpc_conn_start(cgrpc_conn *conn, const nghttp2_settings_entry *settings, s
   return 0;
 }
 
+/* The opaque data of the graceful GOAWAY's PING. */
+static const uint8_t conn_drain_ping[8] = {'c', 'g', 'r', 'p', 'c', '-', 'g', 'a'};
+
 void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame)
 {
   if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK) &&
@@ -483,6 +486,11 @@ void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame)
     return;
   }
   if (frame->hd.type == NGHTTP2_PING) {
+    if ((frame->hd.flags & NGHTTP2_FLAG_ACK) && conn->draining &&
+        memcmp(frame->ping.opaque_data, conn_drain_ping, 8) == 0) {
+      cgrpc_conn_goaway(conn, NGHTTP2_NO_ERROR, conn->drain_debug); /* step two */
+      return;
+    }
     cgrpc_keepalive_on_ping(conn, (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0);
     return;
   }
@@ -495,6 +503,20 @@ void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame)
     if (conn->events->goaway != NULL)
       conn->events->goaway(conn, frame->goaway.error_code);
   }
+}
+
+void cgrpc_conn_goaway_graceful(cgrpc_conn *conn, const char *debug)
+{
+  if (conn->dead || conn->draining)
+    return;
+  conn->draining = 1;
+  conn->drain_debug = debug;
+  if (nghttp2_submit_shutdown_notice(conn->ng) != 0 ||
+      nghttp2_submit_ping(conn->ng, NGHTTP2_FLAG_NONE, conn_drain_ping) != 0) {
+    cgrpc_conn_goaway(conn, NGHTTP2_NO_ERROR, debug);
+    return;
+  }
+  cgrpc_conn_kick(conn);
 }
 
 void cgrpc_conn_goaway(cgrpc_conn *conn, uint32_t error_code, const char *debug)

@@ -84,6 +84,8 @@ struct cgrpc_conn {
   int dead;
   int goaway_received;
   int goaway_sent_calm; /* server: GOAWAY ENHANCE_YOUR_CALM too_many_pings went out */
+  const char *drain_debug; /* graceful GOAWAY sent, the final one waits for the PING ack */
+  int draining;
   int write_wants_read; /* the transport's write waits for bytes from the peer (TLS) */
   int read_wants_write; /* its read waits for room to write (TLS) */
   cgrpc_keepalive ka;
@@ -132,6 +134,12 @@ void cgrpc_conn_fail(cgrpc_conn *conn, const char *fmt, ...) CGRPC_PRINTF(2, 3);
 
 /* Sends GOAWAY and lets streams finish; dead follows once drained. */
 void cgrpc_conn_goaway(cgrpc_conn *conn, uint32_t error_code, const char *debug);
+
+/* Server: the two-step GOAWAY (as gRPC servers do): first one that names no stream (2^31-1)
+ * and a PING; when the client acks the PING, every stream it opened before it saw the first
+ * GOAWAY has arrived, and the real GOAWAY (NO_ERROR, debug: static text) names the last.
+ * So no call racing the shutdown is refused. */
+void cgrpc_conn_goaway_graceful(cgrpc_conn *conn, const char *debug);
 
 /* Frees the session and closes the transport.  Loop thread. */
 void cgrpc_conn_free(cgrpc_conn *conn);

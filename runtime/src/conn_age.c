@@ -17,7 +17,7 @@ static void age_goaway(cgrpc_conn *conn, const char *why, cgrpc_time now)
 {
   cgrpc_conn_age *a = &conn->age;
   a->draining = 1;
-  cgrpc_conn_goaway(conn, NGHTTP2_NO_ERROR, why); /* closes once its calls are done */
+  cgrpc_conn_goaway_graceful(conn, why); /* closes once its calls are done */
   if (a->cfg.grace_ms > 0) {
     a->close_at = now + CGRPC_MS_TO_NS(a->cfg.grace_ms);
     age_arm(conn, a->close_at);

@@ -487,7 +487,7 @@ static void server_shutdown_task(void *ud)
   srv->draining = 1;
   server_close_listeners(srv);
   for (cgrpc_list *n = srv->conns.next; n != &srv->conns; n = n->next)
-    cgrpc_conn_goaway(cgrpc_container_of(n, cgrpc_conn, owner_node), NGHTTP2_NO_ERROR, NULL);
+    cgrpc_conn_goaway_graceful(cgrpc_container_of(n, cgrpc_conn, owner_node), NULL);
   cgrpc_timer_init(&srv->grace_timer, server_on_grace_over, srv);
   if (srv->grace_ms >= 0)
     cgrpc_loop_timer_start(srv->loop, &srv->grace_timer, cgrpc_now() + CGRPC_MS_TO_NS(srv->grace_ms));
