@@ -133,6 +133,13 @@ static const int tls_suites[] = {
 
 static const char *tls_alpn[] = {"h2", NULL};
 
+/* Key exchange groups, fastest and strongest first (mbedTLS's default list leads with
+ * secp521r1 and still offers 192- and 224-bit curves). */
+static const mbedtls_ecp_group_id tls_curves[] = {
+    MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1,
+    MBEDTLS_ECP_DP_NONE,
+};
+
 /* Says why in err (what failed, then mbedTLS's words for mbed if not 0). */
 static int tls_fail(char *err, size_t errlen, int mbed, const char *fmt, ...) CGRPC_PRINTF(4, 5);
 static int tls_fail(char *err, size_t errlen, int mbed, const char *fmt, ...)
@@ -228,6 +235,7 @@ int cgrpc_tls_ctx_new(cgrpc_tls_ctx **out, const cgrpc_tls_options *o, int is_se
   mbedtls_ssl_conf_min_version(&ctx->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                MBEDTLS_SSL_MINOR_VERSION_3); /* TLS 1.2 */
   mbedtls_ssl_conf_ciphersuites(&ctx->conf, tls_suites);
+  mbedtls_ssl_conf_curves(&ctx->conf, tls_curves);
   if (ca_file != NULL || ca_pem != NULL)
     mbedtls_ssl_conf_ca_chain(&ctx->conf, &ctx->ca, NULL);
   /* A client always verifies the server; a server its clients only when asked to. */

@@ -164,6 +164,9 @@ static int tls_handshake(tls_transport *t)
   if (rv == MBEDTLS_ERR_SSL_WANT_WRITE)
     return CGRPC_TRANSPORT_WANT_WRITE;
   if (rv != 0) {
+    if (rv == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) /* mbedTLS sends no alert of its own */
+      mbedtls_ssl_send_alert_message(&t->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                     MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
     tls_explain(t, rv);
     return CGRPC_TRANSPORT_ERROR;
   }
