@@ -12,6 +12,7 @@ PACKAGES="
   grpc-proto python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
   libgrpc++-dev nghttp2-client
   nginx
+  python3-jwt python3-cryptography
   openssl ca-certificates
 "
 # openssl: tests/e2e/gen_certs.sh makes the TLS test certificates at test time;
@@ -20,6 +21,8 @@ PACKAGES="
 # front of two cgrpc servers.  Debian's `nginx` (1.22) has the grpc and http2
 # modules; nginx-light and nginx-core only add other modules to it.  Installing
 # it also enables Debian's nginx service on port 80, which the test does not use.
+# openssl also makes the RSA and EC keys of tests/unit/check_jwt at test time;
+# python3-jwt (PyJWT) with python3-cryptography is the peer of tests/interop/jwt_pyjwt.sh.
 
 # Node.js and npm for the grpc-js interop peers (tests/interop), unless some
 # node and npm are there already (another packaging of Node.js will do).

@@ -13,6 +13,7 @@ cgrpcinclude_HEADERS = \
 	runtime/include/cgrpc/server.h \
 	runtime/include/cgrpc/dedup.h \
 	runtime/include/cgrpc/tls.h \
+	runtime/include/cgrpc/jwt.h \
 	runtime/include/cgrpc/options.pb-c.h
 nodist_cgrpcinclude_HEADERS = runtime/include/cgrpc/version.h
 
@@ -55,7 +56,9 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/server.c runtime/src/server_internal.h \
 	runtime/src/workers.c runtime/src/workers.h \
 	runtime/src/registry.c runtime/src/registry.h \
-	runtime/src/dedup.c runtime/src/dedup_memory.c runtime/src/dedup_memory.h
+	runtime/src/dedup.c runtime/src/dedup_memory.c runtime/src/dedup_memory.h \
+	runtime/src/jwt_internal.h runtime/src/jwt_codec.c runtime/src/jwt_keys.c runtime/src/jwt_jwks.c \
+	runtime/src/jwt_verify.c runtime/src/jwt_claims.c runtime/src/jwt_sign.c runtime/src/jwt_interceptor.c
 
 CGRPC_RUNTIME_CPPFLAGS = -I$(top_srcdir)/runtime/include -I$(top_builddir)/runtime/include \
 	-I$(top_srcdir)/runtime/src -DCGRPC_BUILDING_LIBRARY -D_GNU_SOURCE

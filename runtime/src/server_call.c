@@ -31,6 +31,8 @@ static void call_unref(cgrpc_server_call *call)
       protobuf_c_message_free_unpacked((ProtobufCMessage *)call->last_recv, &srv->pb);
     cgrpc_pipe_clear(&call->pipe);
   }
+  if (call->auth_free != NULL)
+    call->auth_free(call->auth);
   cgrpc_arena_clear(&call->arena);
   cgrpc_free(&srv->alloc, call);
   cgrpc_server_call_released(srv);
@@ -762,4 +764,21 @@ void cgrpc_server_conn_cancel_streams(cgrpc_conn *conn)
     n = n->next;
     call_reject(call, 200, CGRPC_STATUS_UNAVAILABLE, "server shutting down");
   }
+}
+
+/* ---- authentication results ------------------------------------------------------------------ */
+
+void cgrpc_server_call_set_auth(cgrpc_server_call *call, const void *kind, void *auth,
+                                void (*free_fn)(void *auth))
+{
+  if (call->auth_free != NULL)
+    call->auth_free(call->auth);
+  call->auth_kind = kind;
+  call->auth = auth;
+  call->auth_free = free_fn;
+}
+
+void *cgrpc_server_call_get_auth(const cgrpc_server_call *call, const void *kind)
+{
+  return call != NULL && call->auth_kind == kind ? call->auth : NULL;
 }

@@ -98,6 +98,12 @@ struct cgrpc_server_call {
   cgrpc_server_call_callbacks cbs;
   void *cbs_user_data;
 
+  /* What an authentication interceptor learnt of the caller (e.g. verified JWT claims),
+   * tagged by kind; auth_free(auth) runs when the call is freed. */
+  const void *auth_kind;
+  void *auth;
+  void (*auth_free)(void *auth);
+
   max_align_t arena_mem[96]; /* the arena's first chunk */
 };
 
@@ -123,5 +129,12 @@ int cgrpc_server_call_cancelled(const cgrpc_server_call *call);
 int cgrpc_server_call_link_child(cgrpc_server_call *call, cgrpc_list *child_node);
 /* Nonzero when the callbacks of an asynchronous handler may run. */
 int cgrpc_server_call_callbacks_live(const cgrpc_server_call *call);
+
+/* Attaches auth of a kind (the address of something static of its module) to the call, in
+ * place of any attached before, which is freed; free_fn may be NULL.  From interceptors. */
+void cgrpc_server_call_set_auth(cgrpc_server_call *call, const void *kind, void *auth,
+                                void (*free_fn)(void *auth));
+/* The auth attached to the call if it is of kind, else NULL. */
+void *cgrpc_server_call_get_auth(const cgrpc_server_call *call, const void *kind);
 
 #endif

@@ -174,3 +174,21 @@ TESTS += tests/e2e/check_dedup
 VALGRIND_TESTS += tests/e2e/check_dedup
 endif
 endif
+
+# The JWT interceptor: a server with per-method rules in the test process, our client with
+# and without bearer tokens (faulty.proto).
+if BUILD_EXAMPLES
+if HAVE_CHECK
+check_PROGRAMS += tests/e2e/check_jwt_auth
+tests_e2e_check_jwt_auth_SOURCES = tests/e2e/check_jwt_auth.c tests/e2e/harness.c \
+	tests/e2e/harness.h
+nodist_tests_e2e_check_jwt_auth_SOURCES = tests/e2e/faulty.pb-c.c tests/e2e/faulty.cgrpc.c
+tests_e2e_check_jwt_auth_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_jwt_auth_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
+tests_e2e_check_jwt_auth_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_jwt_auth_LDFLAGS = -no-install
+$(tests_e2e_check_jwt_auth_OBJECTS): tests/e2e/faulty.stamp
+TESTS += tests/e2e/check_jwt_auth
+VALGRIND_TESTS += tests/e2e/check_jwt_auth
+endif
+endif

@@ -152,3 +152,14 @@ clean-interop:
 	-rm -rf tests/interop/gen tests/interop/gen.stamp tests/interop/gen.stamp.tmp \
 		tests/interop/node
 .PHONY: clean-interop
+
+# JWT: cgrpc's verifier and signer against PyJWT (jwt_tool is cgrpc's side as a command).
+EXTRA_DIST += tests/interop/jwt_pyjwt.sh tests/interop/jwt_pyjwt.py
+check_PROGRAMS += tests/interop/jwt_tool
+tests_interop_jwt_tool_SOURCES = tests/interop/jwt_tool.c
+tests_interop_jwt_tool_CPPFLAGS = $(CGRPC_USER_CPPFLAGS)
+tests_interop_jwt_tool_CFLAGS = $(CGRPC_USER_CFLAGS) $(WARN_CFLAGS)
+tests_interop_jwt_tool_LDADD = $(CGRPC_USER_LIBS)
+tests_interop_jwt_tool_LDFLAGS = -no-install
+TESTS += tests/interop/jwt_pyjwt.sh
+VALGRIND_TESTS += tests/interop/jwt_pyjwt.sh

@@ -20,7 +20,8 @@ UNIT_TESTS = \
 	tests/unit/check_loop \
 	tests/unit/check_compress \
 	tests/unit/check_retry \
-	tests/unit/check_service_config
+	tests/unit/check_service_config \
+	tests/unit/check_jwt
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -45,6 +46,12 @@ tests_unit_check_service_config_SOURCES = tests/unit/check_service_config.c test
 tests_unit_check_service_config_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_check_service_config_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_service_config_LDADD = $(UNIT_LDADD)
+
+# The JWT verifier and signer; makes its RSA and EC keys with the openssl command.
+tests_unit_check_jwt_SOURCES = tests/unit/check_jwt.c tests/unit/unit_main.h
+tests_unit_check_jwt_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_check_jwt_CFLAGS = $(UNIT_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_check_jwt_LDADD = $(UNIT_LDADD) $(JSONC_LIBS) $(MBEDTLS_LIBS)
 
 tests_unit_check_frame_SOURCES = tests/unit/check_frame.c tests/unit/unit_main.h
 tests_unit_check_frame_CPPFLAGS = $(UNIT_CPPFLAGS)

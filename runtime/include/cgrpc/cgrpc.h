@@ -12,5 +12,6 @@
 #include <cgrpc/interceptor.h>
 #include <cgrpc/server.h>
 #include <cgrpc/dedup.h>
+#include <cgrpc/jwt.h>
 
 #endif
