@@ -156,6 +156,7 @@ faulty_pygen() {
 # sets $server_pid and $port (its output goes to $interop_tmp/server.out).
 start_listening_server() {
   interop_tmpdir
+  : >"$interop_tmp/server.out"  # there before the loop below reads it
   "$@" >"$interop_tmp/server.out" 2>&1 &
   server_pid=$!
   port=
@@ -222,3 +223,95 @@ run_matrix() {
     --stop-timeout "$stop_timeout" \
     --server "$1" --client "$2"
 }
+
+# ---- TLS (the tls_*.sh scripts) ----------------------------------------
+
+# The test certificates, made now by tests/e2e/gen_certs.sh (openssl) in
+# $tls_dir (the scratch directory): no key is ever committed.
+tls_name=foo.test.example  # in server.pem's subjectAltName (so is localhost)
+require_certs() {
+  command -v openssl >/dev/null 2>&1 || missing_peer "openssl not found (it makes the test certificates)"
+  interop_tmpdir
+  tls_dir=$interop_tmp/certs
+  sh "$interop_dir/../e2e/gen_certs.sh" "$tls_dir" >"$interop_tmp/gen_certs.log" 2>&1 || {
+    cat "$interop_tmp/gen_certs.log" >&2
+    hard_error "tests/e2e/gen_certs.sh failed"
+  }
+}
+
+# A server's TLS flags (after require_certs): `tls_server_flags [mtls]`;
+# with mtls it requires client certificates from ca.pem.
+tls_server_flags() {
+  printf ' --use_tls --tls_cert_file=%s --tls_key_file=%s' \
+    "$(q "$tls_dir/server.pem")" "$(q "$tls_dir/server.key")"
+  if test "${1:-}" = mtls; then
+    printf ' --tls_client_ca_file=%s' "$(q "$tls_dir/ca.pem")"
+  fi
+}
+
+# A client's TLS flags: `tls_client_flags [mtls|''] [CA]`: trusting ca.pem
+# (or $tls_dir/CA), checking the server's name against $tls_name (which is
+# also the :authority); with mtls it presents client.pem (CN=alice).
+tls_client_flags() {
+  printf ' --use_tls --ca_file=%s --server_host_override=%s' \
+    "$(q "$tls_dir/${2:-ca.pem}")" "$tls_name"
+  if test "${1:-}" = mtls; then
+    printf ' --tls_client_cert_file=%s --tls_client_key_file=%s' \
+      "$(q "$tls_dir/client.pem")" "$(q "$tls_dir/client.key")"
+  fi
+}
+
+# A template of run_matrix.py's ({host}, {port}) with $2 for the port, as
+# words quoted for eval, in $template_args (the templates are quoted with q,
+# so eval splits them as run_matrix.py does).
+template_argv() {
+  eval "set -- $(printf '%s' "$1" | sed "s/{host}/127.0.0.1/g; s/{port}/$2/g")"
+  template_args=$(for a in "$@"; do q "$a"; printf ' '; done)
+}
+
+# The server of a template, in the background: sets $server_pid and $port.
+# (Killed on exit if still running; tls_stop_server stops it properly.)
+tls_start_server() {
+  template_argv "$1" 0
+  trap 'if test -n "${server_pid:-}"; then kill "$server_pid" 2>/dev/null; fi; interop_cleanup' EXIT
+  eval "start_listening_server $template_args"
+}
+
+# tls_client_must refused|pass WHAT CLIENT_TEMPLATE: one client run
+# (empty_unary) against $port must fail with UNAVAILABLE, or pass.
+tls_client_must() {
+  template_argv "$3" "$port"
+  out=$(eval "timeout $case_timeout $template_args --test_case=empty_unary" 2>&1)
+  status=$?
+  if test "$1" = refused; then
+    if test "$status" -ne 0 && printf '%s\n' "$out" | grep -q '^FAIL empty_unary: .*UNAVAILABLE'; then
+      echo "PASS $interop_name: $2: refused ($(printf '%s\n' "$out" | sed -n 's/^FAIL empty_unary: //p' | sed 's/, want OK$//' | head -n 1 | cut -c1-240))"
+      return 0
+    fi
+    echo "FAIL $interop_name: $2: want FAIL empty_unary with UNAVAILABLE, got (status $status):"
+  else
+    if test "$status" -eq 0 && printf '%s\n' "$out" | grep -q '^PASS empty_unary$'; then
+      echo "PASS $interop_name: $2"
+      return 0
+    fi
+    echo "FAIL $interop_name: $2: want PASS empty_unary, got (status $status):"
+  fi
+  printf '%s\n' "$out" | sed 's/^/  | /'
+  tls_failed=1
+  return 1
+}
+
+# Stops the server of tls_start_server: SIGTERM, and it must exit 0 (a
+# valgrind error or leak, or a crash, fails the test).
+tls_stop_server() {
+  kill -TERM "$server_pid" 2>/dev/null
+  wait "$server_pid"
+  server_status=$?
+  server_pid=
+  if test "$server_status" -ne 0; then
+    echo "FAIL $interop_name: the server exited with status $server_status:"
+    sed 's/^/  | /' "$interop_tmp/server.out"
+    tls_failed=1
+  fi
+}
+tls_failed=0

@@ -29,6 +29,13 @@ fall short of them:
   servers' extension, and a 100 ms deadline: DEADLINE_EXCEEDED within
   bounds, then the server must still answer).
 
+TLS as in interop_client.c: --use_tls (alone or =true) with the roots in
+--ca_file (default: grpcio's), --server_host_override as the name the
+server's certificate must carry (grpc.ssl_target_name_override, which grpcio
+also sends as the :authority), and for mTLS the client's certificate chain
+and key in --tls_client_cert_file and --tls_client_key_file
+(grpc.ssl_channel_credentials).
+
 Prints one line per case, `PASS <case>` or `FAIL <case>: <why>`, and exits 0
 only if every case passed (2 on bad usage).
 """
@@ -412,6 +419,23 @@ def run_case(cases, name):
     return "PASS %s" % name
 
 
+def parse_bool(text):
+    """A flag's boolean value as grpc's programs take it; ValueError if none."""
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise ValueError(text)
+
+
+def read_file(path):
+    """The bytes of path, or None when path is None."""
+    if path is None:
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--server_host", default="127.0.0.1")
@@ -421,11 +445,28 @@ def main():
     parser.add_argument("--test_case", default="all",
                         help="a case, or a comma-separated list; groups: %s"
                         % ", ".join(sorted(interop_cases.GROUPS)))
-    parser.add_argument("--use_tls", default="false", help="only false is supported")
-    parser.add_argument("--use_test_ca", default="false", help="ignored (no TLS)")
+    parser.add_argument("--use_tls", nargs="?", const="true", default="false",
+                        help="TLS (alone, or =true); default false")
+    parser.add_argument("--use_test_ca", nargs="?", const="true", default="false",
+                        help="accepted; there is no built-in test CA, so true needs --ca_file")
+    parser.add_argument("--ca_file", default=None,
+                        help="roots the server's certificate must chain to (PEM)")
+    parser.add_argument("--tls_client_cert_file", default=None,
+                        help="mTLS: the client's certificate chain (PEM)")
+    parser.add_argument("--tls_client_key_file", default=None,
+                        help="mTLS: the client's private key (PEM)")
     args = parser.parse_args()
-    if args.use_tls.lower() not in ("false", "0", "no"):
-        parser.error("--use_tls=%s: TLS is not supported yet (plaintext only)" % args.use_tls)
+    try:
+        use_tls = parse_bool(args.use_tls)
+        use_test_ca = parse_bool(args.use_test_ca)
+    except ValueError as e:
+        parser.error("bad boolean %s: want true or false" % e)
+    if not use_tls and (args.ca_file or args.tls_client_cert_file or args.tls_client_key_file):
+        parser.error("--ca_file and --tls_client_*_file need --use_tls")
+    if bool(args.tls_client_cert_file) != bool(args.tls_client_key_file):
+        parser.error("--tls_client_cert_file and --tls_client_key_file go together")
+    if use_tls and use_test_ca and not args.ca_file:
+        parser.error("--use_test_ca: there is no built-in test CA; give --ca_file")
     try:
         names = interop_cases.expand(args.test_case.split(","))
     except ValueError as e:
@@ -437,8 +478,19 @@ def main():
     options = []
     if args.server_host_override:
         options.append(("grpc.default_authority", args.server_host_override))
+        if use_tls:
+            options.append(("grpc.ssl_target_name_override", args.server_host_override))
+    target = "%s:%d" % (host, args.server_port)
+    if use_tls:
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=read_file(args.ca_file),
+            private_key=read_file(args.tls_client_key_file),
+            certificate_chain=read_file(args.tls_client_cert_file))
+        channel = grpc.secure_channel(target, credentials, options=options)
+    else:
+        channel = grpc.insecure_channel(target, options=options)
     ok = True
-    with grpc.insecure_channel("%s:%d" % (host, args.server_port), options=options) as channel:
+    with channel:
         cases = Cases(channel)
         for name in names:
             line = run_case(cases, name)

@@ -25,6 +25,12 @@ a request's response_status (non-zero code) before answering that request;
 StreamingOutputCall sends its responses first, then ends with it.
 
 Usage: grpcio_server.py [--port N] [--host H]
+                        [--use_tls[=true|false] --tls_cert_file F --tls_key_file F
+                         [--tls_client_ca_file F]]
+TLS as in interop_server.c: --use_tls (alone or =true) serves with the
+certificate chain and key in --tls_cert_file and --tls_key_file
+(grpc.ssl_server_credentials); --tls_client_ca_file F requires a client
+certificate that chains to the roots in F (mTLS, require_client_auth).
 Prints exactly one line `LISTENING <port>` on stdout once serving; stops
 gracefully and exits 0 on SIGTERM or SIGINT.
 """
@@ -179,14 +185,47 @@ class TestService(test_pb2_grpc.TestServiceServicer):
                 yield response
 
 
+def parse_bool(text):
+    """A flag's boolean value as grpc's programs take it; ValueError if none."""
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise ValueError(text)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--use_tls", default="false", help="only false is supported")
+    parser.add_argument("--use_tls", nargs="?", const="true", default="false",
+                        help="serve TLS (alone, or =true); default false")
+    parser.add_argument("--tls_cert_file", default=None, help="certificate chain (PEM)")
+    parser.add_argument("--tls_key_file", default=None, help="private key (PEM)")
+    parser.add_argument("--tls_client_ca_file", default=None,
+                        help="require client certificates chaining to these roots (mTLS)")
     args = parser.parse_args()
-    if args.use_tls.lower() not in ("false", "0", "no"):
-        parser.error("--use_tls=%s: TLS is not supported yet (plaintext only)" % args.use_tls)
+    try:
+        use_tls = parse_bool(args.use_tls)
+    except ValueError:
+        parser.error("--use_tls=%s: want true or false" % args.use_tls)
+    credentials = None
+    if use_tls:
+        if not args.tls_cert_file or not args.tls_key_file:
+            parser.error("--use_tls needs --tls_cert_file and --tls_key_file")
+        with open(args.tls_key_file, "rb") as f:
+            key = f.read()
+        with open(args.tls_cert_file, "rb") as f:
+            chain = f.read()
+        client_ca = None
+        if args.tls_client_ca_file:
+            with open(args.tls_client_ca_file, "rb") as f:
+                client_ca = f.read()
+        credentials = grpc.ssl_server_credentials(
+            [(key, chain)], root_certificates=client_ca,
+            require_client_auth=client_ca is not None)
+    elif args.tls_cert_file or args.tls_key_file or args.tls_client_ca_file:
+        parser.error("the --tls_*_file flags need --use_tls")
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -198,7 +237,10 @@ def main():
     if ":" in host and not host.startswith("["):
         host = "[%s]" % host
     try:
-        port = server.add_insecure_port("%s:%d" % (host, args.port))
+        if credentials is None:
+            port = server.add_insecure_port("%s:%d" % (host, args.port))
+        else:
+            port = server.add_secure_port("%s:%d" % (host, args.port), credentials)
     except RuntimeError as e:
         port = 0
         print("grpcio_server: %s" % e, file=sys.stderr)

@@ -3,14 +3,25 @@
  * blocking stubs, unary and streaming.
  *
  * Usage: interop_client --server_port N [--server_host H]
- *                       [--server_host_override AUTHORITY] [--test_case CASES]
- *                       [--use_tls false]
+ *                       [--server_host_override NAME] [--test_case CASES]
+ *                       [--use_tls[=true|false] [--ca_file F] [--use_test_ca[=B]]
+ *                        [--tls_client_cert_file F --tls_client_key_file F]]
  * CASES is a comma-separated list of case names and groups: "all" (the
  * default; the official cases that need no cloud credentials),
  * "compression" (the four compression cases among them), "extra" (our own
  * cases) or "everything".  The cases run in the order given.  Prints one line
  * per case, "PASS <case>" or "FAIL <case>: <why>", and exits 0 only if every
  * case passed (2 on bad usage).
+ *
+ * --server_host_override NAME is the :authority; with TLS also the name the
+ * server's certificate must carry (and the SNI), as grpc's interop clients
+ * use it (ssl_target_name_override).  --use_tls (alone, or =true; =false and
+ * absent: plaintext) turns TLS on: the server's chain must lead to the roots
+ * in --ca_file (default: the system's).  --use_test_ca is accepted for
+ * grpc's spelling, but there is no built-in test CA: =true needs --ca_file.
+ * mTLS: --tls_client_cert_file and --tls_client_key_file (PEM; both or
+ * neither) are the certificate chain and key the client presents.  The TLS
+ * file flags need --use_tls.
  *
  * The cases are those of interop_cases.py, run exactly as grpcio_client.py
  * and grpcjs_client.js run them:
@@ -1140,8 +1151,10 @@ static const test_case cases[] = {
 static void usage(void)
 {
   fprintf(stderr,
-          "usage: %s --server_port N [--server_host H] [--server_host_override AUTHORITY]\n"
-          "       [--test_case all|compression|extra|everything|CASE[,CASE...]] [--use_tls false]\n"
+          "usage: %s --server_port N [--server_host H] [--server_host_override NAME]\n"
+          "       [--test_case all|compression|extra|everything|CASE[,CASE...]]\n"
+          "       [--use_tls[=true|false] [--ca_file F] [--use_test_ca[=true|false]]\n"
+          "        [--tls_client_cert_file F --tls_client_key_file F]]\n"
           "cases:",
           progname);
   for (size_t i = 0; i < N_CASES; i++)
@@ -1165,6 +1178,37 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name)
   if (*i + 1 >= argc)
     usage();
   return argv[++*i];
+}
+
+/* A boolean flag as grpc's programs spell it: "--name" (true), "--name=B",
+ * or "--name B" when B is true or false.  B: true/false, 1/0, yes/no.
+ * Returns 1 and sets *out when argv[*i] is the flag, advancing *i past a
+ * separate value; 0 when it is another flag. */
+static int bool_flag(int argc, char **argv, int *i, const char *name, int *out)
+{
+  size_t n = strlen(name);
+  const char *v;
+
+  if (strncmp(argv[*i], name, n) != 0)
+    return 0;
+  if (argv[*i][n] == '=') {
+    v = argv[*i] + n + 1;
+  } else if (argv[*i][n] != '\0') {
+    return 0;
+  } else if (*i + 1 < argc &&
+             (strcmp(argv[*i + 1], "true") == 0 || strcmp(argv[*i + 1], "false") == 0)) {
+    v = argv[++*i];
+  } else {
+    *out = 1;
+    return 1;
+  }
+  if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
+    *out = 1;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+    *out = 0;
+  else
+    usage();
+  return 1;
 }
 
 /* Appends case i to order[] unless it is there already. */
@@ -1218,9 +1262,34 @@ static void select_cases(const char *list, size_t *order, size_t *n)
   }
 }
 
+/* TLS for the channel: roots from ca_file (NULL: the system's), the
+ * server's name from name_override (NULL: the target's host), and for mTLS
+ * the client's certificate and key (NULL: none).  Returns 0 or an error
+ * (said on stderr, with the runtime's reason). */
+static int set_tls(cgrpc_channel_options *opts, const char *ca_file, const char *name_override,
+                   const char *cert, const char *key)
+{
+  cgrpc_tls_options *tls = NULL;
+  char err[256] = "";
+  int rv;
+
+  if ((rv = cgrpc_tls_options_new(&tls)) == 0 &&
+      (ca_file == NULL || (rv = cgrpc_tls_options_set_ca_file(tls, ca_file)) == 0) &&
+      (name_override == NULL ||
+       (rv = cgrpc_tls_options_set_server_name_override(tls, name_override)) == 0) &&
+      (cert == NULL || (rv = cgrpc_tls_options_set_cert_key_files(tls, cert, key)) == 0))
+    rv = cgrpc_channel_options_set_tls(opts, tls, err, sizeof err);
+  if (rv != 0)
+    fprintf(stderr, "%s: TLS: %s%s%s\n", progname, cgrpc_strerror(rv), err[0] ? ": " : "", err);
+  cgrpc_tls_options_free(tls);
+  return rv;
+}
+
 int main(int argc, char **argv)
 {
   const char *host = "127.0.0.1", *authority = NULL, *test_cases = "all", *value;
+  const char *ca_file = NULL, *client_cert = NULL, *client_key = NULL;
+  int use_tls = 0, use_test_ca = 0;
   long port = -1;
   char target[300];
   size_t order[N_CASES], n_order = 0;
@@ -1241,20 +1310,34 @@ int main(int argc, char **argv)
       host = value;
     } else if ((value = flag_value(argc, argv, &i, "--test_case")) != NULL) {
       test_cases = value;
-    } else if ((value = flag_value(argc, argv, &i, "--use_tls")) != NULL) {
-      if (strcmp(value, "false") != 0) {
-        fprintf(stderr, "%s: --use_tls=%s: TLS is not supported yet (plaintext only)\n",
-                progname, value);
-        return 2;
-      }
-    } else if ((value = flag_value(argc, argv, &i, "--use_test_ca")) != NULL) {
-      /* without TLS, nothing to do */
+    } else if (bool_flag(argc, argv, &i, "--use_tls", &use_tls)) {
+    } else if (bool_flag(argc, argv, &i, "--use_test_ca", &use_test_ca)) {
+    } else if ((value = flag_value(argc, argv, &i, "--ca_file")) != NULL) {
+      ca_file = value;
+    } else if ((value = flag_value(argc, argv, &i, "--tls_client_cert_file")) != NULL) {
+      client_cert = value;
+    } else if ((value = flag_value(argc, argv, &i, "--tls_client_key_file")) != NULL) {
+      client_key = value;
     } else {
       usage();
     }
   }
   if (port < 0)
     usage();
+  if (!use_tls && (ca_file != NULL || client_cert != NULL || client_key != NULL)) {
+    fprintf(stderr, "%s: --ca_file and --tls_client_*_file need --use_tls\n", progname);
+    return 2;
+  }
+  if ((client_cert == NULL) != (client_key == NULL)) {
+    fprintf(stderr, "%s: --tls_client_cert_file and --tls_client_key_file go together\n",
+            progname);
+    return 2;
+  }
+  if (use_tls && use_test_ca && ca_file == NULL) {
+    fprintf(stderr, "%s: --use_test_ca: there is no built-in test CA; give --ca_file\n",
+            progname);
+    return 2;
+  }
   select_cases(test_cases, order, &n_order);
   if (strchr(host, ':') != NULL && host[0] != '[')
     rv = snprintf(target, sizeof target, "[%s]:%ld", host, port);
@@ -1271,6 +1354,7 @@ int main(int argc, char **argv)
   }
   if ((rv = cgrpc_channel_options_new(&opts)) != 0 ||
       (authority != NULL && (rv = cgrpc_channel_options_set_authority(opts, authority)) != 0) ||
+      (use_tls && (rv = set_tls(opts, ca_file, authority, client_cert, client_key)) != 0) ||
       (rv = cgrpc_channel_new(&t.channel, target, opts)) != 0) {
     fprintf(stderr, "%s: channel to %s: %s\n", progname, target, cgrpc_strerror(rv));
     cgrpc_channel_options_free(opts);

@@ -1,7 +1,9 @@
 /* cgrpc interop test server: gRPC's interop TestService (grpc/testing/test.proto),
  * as doc/interop-test-descriptions.md (grpc/grpc) describes the server side.
  *
- * Usage: interop_server [--port N] [--host H] [--use_tls false]
+ * Usage: interop_server [--port N] [--host H]
+ *                       [--use_tls[=true|false] --tls_cert_file F --tls_key_file F
+ *                        [--tls_client_ca_file F]]
  * Listens on H:N (default 127.0.0.1, port 0 = a free one), prints exactly one
  * line "LISTENING <port>" on stdout once serving, and on SIGTERM or SIGINT
  * shuts down gracefully, frees everything and exits 0 (so valgrind can check
@@ -31,8 +33,14 @@
  * response headers went out before any request asked ends with
  * FAILED_PRECONDITION when a later one does.
  *
- * Not supported: TLS (--use_tls=true is refused), fill_username and
- * fill_oauth_scope (no auth).
+ * TLS: --use_tls (alone, or =true; =false and absent: plaintext) with the
+ * certificate chain and key in --tls_cert_file and --tls_key_file (PEM), as
+ * grpc's interop servers spell them (there is no built-in test certificate,
+ * so both are required).  mTLS: --tls_client_ca_file F requires a client
+ * certificate chaining to the roots in F (a client without one fails its
+ * handshake).
+ *
+ * Not supported: fill_username and fill_oauth_scope (no auth).
  *
  * cgrpc test extension: request metadata "x-cgrpc-test-sleep-ms: N" makes
  * every method sleep N ms (or until the call is cancelled or its deadline
@@ -541,8 +549,43 @@ static cgrpc_code half_duplex_call(cgrpc_server_call *call, void *user_data)
 
 static void usage(void)
 {
-  fprintf(stderr, "usage: %s [--port N] [--host H] [--use_tls false]\n", progname);
+  fprintf(stderr,
+          "usage: %s [--port N] [--host H]\n"
+          "       [--use_tls[=true|false] --tls_cert_file F --tls_key_file F\n"
+          "        [--tls_client_ca_file F]]\n",
+          progname);
   exit(2);
+}
+
+/* A boolean flag as grpc's programs spell it: "--name" (true), "--name=B",
+ * or "--name B" when B is true or false.  B: true/false, 1/0, yes/no.
+ * Returns 1 and sets *out when argv[*i] is the flag, advancing *i past a
+ * separate value; 0 when it is another flag. */
+static int bool_flag(int argc, char **argv, int *i, const char *name, int *out)
+{
+  size_t n = strlen(name);
+  const char *v;
+
+  if (strncmp(argv[*i], name, n) != 0)
+    return 0;
+  if (argv[*i][n] == '=') {
+    v = argv[*i] + n + 1;
+  } else if (argv[*i][n] != '\0') {
+    return 0;
+  } else if (*i + 1 < argc &&
+             (strcmp(argv[*i + 1], "true") == 0 || strcmp(argv[*i + 1], "false") == 0)) {
+    v = argv[++*i];
+  } else {
+    *out = 1;
+    return 1;
+  }
+  if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
+    *out = 1;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+    *out = 0;
+  else
+    usage();
+  return 1;
 }
 
 /* "--name=value" or "--name value": the value, advancing *i past it; NULL
@@ -572,6 +615,10 @@ int main(int argc, char **argv)
   cgrpc_server *server = NULL;
   Grpc__Testing__TestService_Server impl = GRPC__TESTING__TEST_SERVICE__SERVER_INIT;
   sigset_t stop_signals;
+  const char *cert_file = NULL, *key_file = NULL, *client_ca_file = NULL;
+  cgrpc_tls_options *tls = NULL;
+  char tls_err[256] = "";
+  int use_tls = 0;
   int bound_port = 0;
   int rv, sig, i;
 
@@ -584,15 +631,24 @@ int main(int argc, char **argv)
         usage();
     } else if ((value = flag_value(argc, argv, &i, "--host")) != NULL) {
       host = value;
-    } else if ((value = flag_value(argc, argv, &i, "--use_tls")) != NULL) {
-      if (strcmp(value, "false") != 0) {
-        fprintf(stderr, "%s: --use_tls=%s: TLS is not supported yet (plaintext only)\n",
-                progname, value);
-        return 2;
-      }
+    } else if (bool_flag(argc, argv, &i, "--use_tls", &use_tls)) {
+    } else if ((value = flag_value(argc, argv, &i, "--tls_cert_file")) != NULL) {
+      cert_file = value;
+    } else if ((value = flag_value(argc, argv, &i, "--tls_key_file")) != NULL) {
+      key_file = value;
+    } else if ((value = flag_value(argc, argv, &i, "--tls_client_ca_file")) != NULL) {
+      client_ca_file = value;
     } else {
       usage();
     }
+  }
+  if (use_tls && (cert_file == NULL || key_file == NULL)) {
+    fprintf(stderr, "%s: --use_tls needs --tls_cert_file and --tls_key_file\n", progname);
+    return 2;
+  }
+  if (!use_tls && (cert_file != NULL || key_file != NULL || client_ca_file != NULL)) {
+    fprintf(stderr, "%s: the --tls_*_file flags need --use_tls\n", progname);
+    return 2;
   }
   if (strchr(host, ':') != NULL && host[0] != '[')
     rv = snprintf(address, sizeof address, "[%s]:%ld", host, port);
@@ -628,8 +684,21 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: setting up the server: %s\n", progname, cgrpc_strerror(rv));
     goto fail;
   }
-  if ((rv = cgrpc_server_add_listener(server, address, &bound_port)) != 0) {
-    fprintf(stderr, "%s: listening on %s: %s\n", progname, address, cgrpc_strerror(rv));
+  if (use_tls) {
+    if ((rv = cgrpc_tls_options_new(&tls)) == 0 &&
+        (rv = cgrpc_tls_options_set_cert_key_files(tls, cert_file, key_file)) == 0 &&
+        (client_ca_file == NULL || (rv = cgrpc_tls_options_set_ca_file(tls, client_ca_file)) == 0)) {
+      cgrpc_tls_options_require_client_cert(tls, client_ca_file != NULL);
+      rv = cgrpc_server_add_tls_listener(server, address, tls, &bound_port, tls_err,
+                                         sizeof tls_err);
+    }
+    cgrpc_tls_options_free(tls);
+  } else {
+    rv = cgrpc_server_add_listener(server, address, &bound_port);
+  }
+  if (rv != 0) {
+    fprintf(stderr, "%s: listening on %s%s: %s%s%s\n", progname, address, use_tls ? " (TLS)" : "",
+            cgrpc_strerror(rv), tls_err[0] ? ": " : "", tls_err);
     goto fail;
   }
   if ((rv = cgrpc_server_start(server)) != 0) {

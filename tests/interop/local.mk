@@ -27,6 +27,14 @@ INTEROP_TESTS_PEERS = \
 	tests/interop/grpcjs_vs_grpcjs.sh \
 	tests/interop/grpcio_client_vs_grpcjs_server.sh \
 	tests/interop/grpcjs_client_vs_grpcio_server.sh
+# TLS and mTLS (--use_tls ...), with certificates made by tests/e2e/gen_certs.sh
+# (openssl) at test time: every case, then refused clients (UNAVAILABLE).
+INTEROP_TESTS_TLS = \
+	tests/interop/tls_cgrpc_vs_cgrpc.sh \
+	tests/interop/tls_cgrpc_client_vs_grpcio_server.sh \
+	tests/interop/tls_grpcio_client_vs_cgrpc_server.sh \
+	tests/interop/tls_cgrpc_client_vs_grpcio_server_mtls.sh \
+	tests/interop/tls_grpcio_client_vs_cgrpc_server_mtls.sh
 # Everything with a C program of ours in it (tests/local.mk also runs these
 # under valgrind in check-valgrind).  nginx_grpc_pass.sh: ours behind nginx.
 INTEROP_TESTS_CGRPC = \
@@ -35,7 +43,8 @@ INTEROP_TESTS_CGRPC = \
 	tests/interop/cgrpc_client_vs_grpcjs_server.sh \
 	tests/interop/grpcio_client_vs_cgrpc_server.sh \
 	tests/interop/grpcjs_client_vs_cgrpc_server.sh \
-	tests/interop/nginx_grpc_pass.sh
+	tests/interop/nginx_grpc_pass.sh \
+	$(INTEROP_TESTS_TLS)
 
 # Retries, idempotency keys and keepalive against grpcio (faulty.proto of tests/e2e).
 INTEROP_TESTS_POLICY = tests/interop/retry_vs_grpcio.sh tests/interop/dedup_vs_grpcio.sh \
