@@ -1,4 +1,4 @@
-# examples/: helloworld here; bench, route_guide and payments in their own local.mk.
+# examples/: helloworld here; bench, route_guide, payments and secure in their own local.mk.
 EXTRA_DIST += examples/helloworld/helloworld.proto examples/helloworld/demo.sh \
 	examples/helloworld/demo-check.test
 
@@ -43,3 +43,4 @@ endif
 include examples/bench/local.mk
 include examples/route_guide/local.mk
 include examples/payments/local.mk
+include examples/secure/local.mk

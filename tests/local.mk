@@ -21,9 +21,11 @@ AM_TESTS_ENVIRONMENT = \
 
 include tests/interop/local.mk
 VALGRIND_TESTS += $(INTEROP_TESTS_CGRPC)
-# The payments demo: retries, idempotency keys and de-duplication, server and client.
+# The payments demo: retries, idempotency keys and de-duplication, server and client; the
+# secure one: TLS, JWT, certificate reload.
 if BUILD_EXAMPLES
 VALGRIND_TESTS += examples/payments/demo-check.test
+VALGRIND_TESTS += examples/secure/demo-check.test
 endif
 
 # make check-valgrind: the suites in VALGRIND_TESTS, and the servers they
