@@ -121,6 +121,7 @@ struct cgrpc_channel {
   int live_conns;      /* connections of every subchannel, until they are freed */
   char resolve_why[320]; /* why resolving failed, or "" */
   cgrpc_time resolve_at;  /* after a failure: not again before */
+  cgrpc_timer resolve_timer; /* ... and then again */
   cgrpc_connectivity_state state;
   cgrpc_list pending; /* calls waiting for a connection */
   cgrpc_list backoff; /* calls waiting to retry */

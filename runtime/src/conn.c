@@ -316,7 +316,37 @@ static void conn_read(cgrpc_conn *conn)
     }
   }
   conn->write_wants_read = 0; /* what a write waited for may have come */
+  if (!conn->dead && conn->tp->vt->pending != NULL && conn->tp->vt->pending(conn->tp))
+    cgrpc_loop_defer(conn->loop, &conn->read_task); /* no event will say it is there */
   cgrpc_conn_kick(conn);
+}
+
+static void conn_read_task(void *ud)
+{
+  cgrpc_conn *conn = ud;
+  if (!conn->dead && !conn->connecting)
+    conn_read(conn);
+}
+
+/* The server's one timer: first the handshake's deadline, then (draining) how long the
+ * graceful GOAWAY's PING may go unanswered. */
+#define CONN_DRAIN_ACK_MS 20000
+
+static void conn_on_timer(void *ud)
+{
+  cgrpc_conn *conn = ud;
+  if (conn->dead)
+    return;
+  if (conn->draining)
+    cgrpc_conn_goaway(conn, NGHTTP2_NO_ERROR, conn->drain_debug); /* no ack: step two now */
+  else if (!conn->ready)
+    cgrpc_conn_fail(conn, "handshake timed out");
+}
+
+void cgrpc_conn_set_handshake_deadline(cgrpc_conn *conn, int64_t ms)
+{
+  if (cgrpc_loop_timer_start(conn->loop, &conn->timer, cgrpc_now() + CGRPC_MS_TO_NS(ms)) != 0)
+    cgrpc_conn_fail(conn, "out of memory (handshake timer)");
 }
 
 static void conn_on_events(void *ud, uint32_t events)
@@ -391,6 +421,8 @@ int cgrpc_conn_new(cgrpc_conn **out, cgrpc_loop *loop, const cgrpc_allocator *al
   cgrpc_list_init(&conn->owner_node);
   cgrpc_list_init(&conn->streams);
   cgrpc_task_init(&conn->flush_task, conn_flush, conn);
+  cgrpc_task_init(&conn->read_task, conn_read_task, conn);
+  cgrpc_timer_init(&conn->timer, conn_on_timer, conn);
   cgrpc_task_init(&conn->dead_task, conn_dead_task, conn);
   snprintf(conn->peer, sizeof conn->peer, "unknown");
 
@@ -479,8 +511,10 @@ static const uint8_t conn_drain_ping[8] = {'c', 'g', 'r', 'p', 'c', '-', 'g', 'a
 void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame)
 {
   if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK) &&
-      !conn->ready && !conn->is_server) {
+      !conn->ready) {
     conn->ready = 1;
+    if (conn->is_server && !conn->draining)
+      cgrpc_loop_timer_stop(conn->loop, &conn->timer); /* the handshake is done */
     if (conn->events->ready != NULL)
       conn->events->ready(conn);
     return;
@@ -488,6 +522,7 @@ void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame)
   if (frame->hd.type == NGHTTP2_PING) {
     if ((frame->hd.flags & NGHTTP2_FLAG_ACK) && conn->draining &&
         memcmp(frame->ping.opaque_data, conn_drain_ping, 8) == 0) {
+      cgrpc_loop_timer_stop(conn->loop, &conn->timer);
       cgrpc_conn_goaway(conn, NGHTTP2_NO_ERROR, conn->drain_debug); /* step two */
       return;
     }
@@ -511,7 +546,10 @@ void cgrpc_conn_goaway_graceful(cgrpc_conn *conn, const char *debug)
     return;
   conn->draining = 1;
   conn->drain_debug = debug;
-  if (nghttp2_submit_shutdown_notice(conn->ng) != 0 ||
+  cgrpc_loop_timer_stop(conn->loop, &conn->timer);
+  if (cgrpc_loop_timer_start(conn->loop, &conn->timer,
+                             cgrpc_now() + CGRPC_MS_TO_NS(CONN_DRAIN_ACK_MS)) != 0 ||
+      nghttp2_submit_shutdown_notice(conn->ng) != 0 ||
       nghttp2_submit_ping(conn->ng, NGHTTP2_FLAG_NONE, conn_drain_ping) != 0) {
     cgrpc_conn_goaway(conn, NGHTTP2_NO_ERROR, debug);
     return;
@@ -566,6 +604,7 @@ void cgrpc_conn_free(cgrpc_conn *conn)
     return;
   cgrpc_keepalive_stop(conn);
   cgrpc_conn_age_stop(conn);
+  cgrpc_loop_timer_stop(conn->loop, &conn->timer);
   for (size_t i = 0; i < conn->nzombies; i++)
     conn->zombies[i].release(conn->zombies[i].obj);
   cgrpc_free(conn->alloc, conn->zombies);

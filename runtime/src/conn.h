@@ -80,7 +80,7 @@ struct cgrpc_conn {
 
   int connecting;
   int established; /* client: the connect succeeded */
-  int ready;       /* client: the server's SETTINGS arrived */
+  int ready;       /* the peer's SETTINGS arrived */
   int dead;
   int goaway_received;
   int goaway_sent_calm; /* server: GOAWAY ENHANCE_YOUR_CALM too_many_pings went out */
@@ -94,6 +94,8 @@ struct cgrpc_conn {
   char peer[96];
 
   cgrpc_task flush_task;
+  cgrpc_task read_task;  /* reads what the transport holds (TLS) after a capped round */
+  cgrpc_timer timer;     /* server: the handshake's deadline, then the graceful GOAWAY's */
   cgrpc_task dead_task;
   int flushing; /* inside conn_flush: send callbacks write to the loop's buffer */
   uint8_t *wbuf; /* the loop's shared write buffer while flushing */
@@ -124,6 +126,10 @@ int cgrpc_conn_connect(cgrpc_conn *conn, const cgrpc_sockaddr *addr, cgrpc_tls_c
 
 /* Sends the connection preface and SETTINGS, and starts reading. */
 int cgrpc_conn_start(cgrpc_conn *conn, const nghttp2_settings_entry *settings, size_t n);
+
+/* Server: fails the connection unless the client's SETTINGS (after TLS, if any) arrive
+ * within ms. */
+void cgrpc_conn_set_handshake_deadline(cgrpc_conn *conn, int64_t ms);
 
 /* Schedules a write round (after nghttp2 submissions). */
 void cgrpc_conn_kick(cgrpc_conn *conn);

@@ -112,8 +112,8 @@ static cgrpc_connectivity_state lb_compute_state(const cgrpc_channel *ch)
 {
   if (ch->shutting_down)
     return CGRPC_CHANNEL_SHUTDOWN;
-  if (ch->resolve_why[0] != 0)
-    return CGRPC_CHANNEL_TRANSIENT_FAILURE;
+  if (ch->resolve_why[0] != 0 && lb_count(ch, CGRPC_CHANNEL_READY) == 0)
+    return CGRPC_CHANNEL_TRANSIENT_FAILURE; /* (a READY address still serves) */
   if (ch->lb_policy == CGRPC_LB_PICK_FIRST) {
     if (ch->selected >= 0)
       return ch->subchannels[ch->selected]->state == CGRPC_CHANNEL_READY
@@ -201,7 +201,10 @@ void cgrpc_lb_exit_idle(cgrpc_channel *ch)
       (ch->state == CGRPC_CHANNEL_TRANSIENT_FAILURE && lb_any_eligible(ch, now))) {
     /* First use, or every address failed: ask the resolver (again). */
     if (lb_resolve(ch) != 0) {
+      /* Again after a while, also for calls that wait for ready meanwhile. */
       ch->resolve_at = now + CGRPC_MS_TO_NS(ch->connect_backoff.initial_ms);
+      if (cgrpc_loop_timer_start(ch->loop, &ch->resolve_timer, ch->resolve_at) != 0)
+        ch->resolve_at = 0;
       lb_publish(ch);
       return;
     }
@@ -294,9 +297,20 @@ static void lb_dispatch_task(void *ud)
   lb_dispatch(ud);
 }
 
+/* Resolving failed a while ago: try again if anything wants a connection. */
+static void lb_resolve_again(void *ud)
+{
+  cgrpc_channel *ch = ud;
+  if (ch->shutting_down || (cgrpc_list_empty(&ch->pending) && !ch->active))
+    return;
+  cgrpc_lb_exit_idle(ch);
+  lb_dispatch(ch);
+}
+
 void cgrpc_lb_init_tasks(cgrpc_channel *ch)
 {
   cgrpc_task_init(&ch->dispatch_task, lb_dispatch_task, ch);
+  cgrpc_timer_init(&ch->resolve_timer, lb_resolve_again, ch);
 }
 
 void cgrpc_lb_stream_freed(cgrpc_channel *ch)
@@ -365,6 +379,7 @@ void cgrpc_channel_start_attempt(cgrpc_channel *ch, cgrpc_call *call)
 void cgrpc_lb_shutdown(cgrpc_channel *ch)
 {
   ch->shutting_down = 1;
+  cgrpc_loop_timer_stop(ch->loop, &ch->resolve_timer);
   while (!cgrpc_list_empty(&ch->pending)) {
     cgrpc_call *call = cgrpc_container_of(ch->pending.next, cgrpc_call, node);
     cgrpc_client_call_abort(call, CGRPC_STATUS_CANCELLED, "channel closed");

@@ -136,6 +136,9 @@ int cgrpc_server_options_add_interceptor(cgrpc_server_options *o, cgrpc_server_i
 
 static void server_maybe_stopped(cgrpc_server *srv);
 
+/* How long an accepted connection has to complete TLS and send its SETTINGS (grpc-core: 120 s). */
+#define SERVER_HANDSHAKE_TIMEOUT_MS 30000
+
 static int server_full(const cgrpc_server *srv)
 {
   return srv->max_connections > 0 && srv->nconns >= srv->max_connections;
@@ -225,6 +228,9 @@ static void server_accept_one(cgrpc_server *srv, cgrpc_listener *l, int fd)
   else {
     cgrpc_keepalive_start(conn, &srv->keepalive);
     cgrpc_conn_age_start(conn, &srv->age, &srv->age_seed);
+    /* A client that connects and says nothing (no TLS handshake, no preface) must not hold
+     * a connection (and a max_connections slot) until keepalive finds it. */
+    cgrpc_conn_set_handshake_deadline(conn, SERVER_HANDSHAKE_TIMEOUT_MS);
   }
 }
 

@@ -242,7 +242,8 @@ static void sock_destroy(cgrpc_transport *t)
   cgrpc_free(&a, st);
 }
 
-static const cgrpc_transport_vtable sock_vtable = {sock_read, sock_write, sock_destroy, NULL, NULL};
+static const cgrpc_transport_vtable sock_vtable = {sock_read, sock_write, sock_destroy, NULL, NULL,
+                                                   NULL};
 
 cgrpc_transport *cgrpc_sock_transport_new(int fd, const cgrpc_allocator *alloc)
 {

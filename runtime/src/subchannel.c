@@ -28,6 +28,14 @@ static void sc_update(cgrpc_subchannel *sc)
 
 /* ---- connection events ------------------------------------------------------------------ */
 
+/* A working pool smaller than configured (it just connected, or lost a connection) opens
+ * another. */
+static void sc_refill(cgrpc_subchannel *sc)
+{
+  if (sc->nready > 0 && sc->nconns < sc->ch->pool_size && !sc->ch->shutting_down)
+    cgrpc_subchannel_connect(sc);
+}
+
 static void sc_on_connected(cgrpc_conn *conn, int err)
 {
   cgrpc_subchannel *sc = conn->owner;
@@ -59,8 +67,8 @@ static void sc_on_ready(cgrpc_conn *conn)
   sc->cur_backoff_ms = ch->connect_backoff.initial_ms;
   sc->reconnect_at = 0;
   cgrpc_loop_timer_stop(ch->loop, &sc->backoff_timer);
-  if (sc->nconns < ch->pool_size)
-    cgrpc_subchannel_connect(sc); /* the configured pool is bigger */
+  sc->grow_at = 0;
+  sc_refill(sc);
   sc_update(sc);
 }
 
@@ -74,6 +82,7 @@ static void sc_on_goaway(cgrpc_conn *conn, uint32_t error_code)
     ch->keepalive.time_ms *= 2;
   sc->nconns--;
   sc->nready -= conn->ready;
+  sc_refill(sc);
   sc_update(sc);
 }
 
@@ -103,15 +112,20 @@ static void sc_on_dead(cgrpc_conn *conn)
     sc->nready -= conn->ready;
   }
   if (!conn->ready) {
-    snprintf(sc->why, sizeof sc->why, "failed to connect to %s: %s", sc->name, conn->error);
     if (sc->connecting == conn) {
       sc->connecting = NULL;
       cgrpc_loop_timer_stop(ch->loop, &sc->connect_timer);
     }
-    if (!ch->shutting_down)
+    if (sc->nready > 0) {
+      /* Growing a working pool failed: not the address's failure; wait before another. */
+      sc->grow_at = cgrpc_now() + CGRPC_MS_TO_NS(ch->connect_backoff.initial_ms);
+    } else if (!ch->shutting_down) {
+      snprintf(sc->why, sizeof sc->why, "failed to connect to %s: %s", sc->name, conn->error);
       sc_back_off(sc);
+    }
   }
   cgrpc_conn_free(conn);
+  sc_refill(sc);
   sc_update(sc);
 }
 
@@ -146,7 +160,9 @@ int cgrpc_subchannel_connect(cgrpc_subchannel *sc)
     return 1;
   if (ch->shutting_down)
     return 0;
-  if (sc->reconnect_at != 0) {
+  if (sc->nready > 0 && sc->grow_at != 0 && cgrpc_now() < sc->grow_at)
+    return 0; /* growing the pool failed a moment ago */
+  if (sc->nready == 0 && sc->reconnect_at != 0) {
     if (cgrpc_now() < sc->reconnect_at)
       return 0; /* backing off */
     sc->reconnect_at = 0; /* the timer has not run yet */
@@ -163,7 +179,8 @@ int cgrpc_subchannel_connect(cgrpc_subchannel *sc)
   sc->nconns++;
   ch->live_conns++;
   sc->connecting = conn;
-  sc->state = CGRPC_CHANNEL_CONNECTING;
+  if (sc->nready == 0)
+    sc->state = CGRPC_CHANNEL_CONNECTING; /* growing a READY pool leaves it READY */
   /* The attempt may take max(min_connect_timeout, the current backoff). */
   int64_t limit = sc->cur_backoff_ms > ch->connect_backoff.min_connect_timeout_ms
                       ? sc->cur_backoff_ms

@@ -25,6 +25,7 @@ typedef struct cgrpc_subchannel {
   int64_t cur_backoff_ms;
   cgrpc_time reconnect_at; /* 0: may connect now */
   char why[352];           /* the last connect failure */
+  cgrpc_time grow_at;      /* a READY pool failed to grow: not again before (0: now) */
   cgrpc_timer connect_timer; /* the connect attempt's time limit */
   cgrpc_timer backoff_timer; /* reports the end of the backoff */
 } cgrpc_subchannel;

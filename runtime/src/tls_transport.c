@@ -136,7 +136,7 @@ static void tls_keep_identity(tls_transport *t)
     return;
   char buf[1024];
   buf[0] = '='; /* so that the block never starts with its terminator (empty subjects) */
-  int n = mbedtls_x509_dn_gets(buf + 1, sizeof buf - 1, &crt->subject);
+  int n = mbedtls_x509_dn_gets(buf + 1, sizeof buf - 2, &crt->subject); /* room for 2 NULs */
   if (n < 0)
     return;
   size_t len = (size_t)n + 2;
@@ -144,7 +144,8 @@ static void tls_keep_identity(tls_transport *t)
        s = s->next) {
     int tag = s->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK;
     const char *kind = tag == 2 ? "DNS:" : tag == 6 ? "URI:" : tag == 1 ? "email:" : NULL;
-    if (kind == NULL || len + 8 + s->buf.len + 2 > sizeof buf)
+    if (kind == NULL || len + 8 + s->buf.len + 2 > sizeof buf ||
+        memchr(s->buf.p, 0, s->buf.len) != NULL) /* "admin\0.evil" is not "admin" */
       continue;
     len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%.*s", kind, (int)s->buf.len,
                             (const char *)s->buf.p) + 1;
@@ -266,8 +267,13 @@ static const char *tls_identity(cgrpc_transport *base)
   return ((tls_transport *)base)->identity;
 }
 
-static const cgrpc_transport_vtable tls_vtable = {tls_read, tls_write, tls_destroy, tls_error,
-                                                  tls_identity};
+static int tls_pending(cgrpc_transport *base)
+{
+  return mbedtls_ssl_get_bytes_avail(&((tls_transport *)base)->ssl) > 0;
+}
+
+static const cgrpc_transport_vtable tls_vtable = {tls_read,  tls_write,    tls_destroy,
+                                                  tls_error, tls_identity, tls_pending};
 
 cgrpc_transport *cgrpc_tls_transport_new(int fd, cgrpc_tls_ctx *ctx, const char *hostname)
 {

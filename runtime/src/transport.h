@@ -24,6 +24,9 @@ typedef struct cgrpc_transport_vtable {
   /* Optional: the authenticated peer, once known: "=subject\0san\0san\0\0" (a TLS client
    * certificate; '=' first so that an empty subject is not the end); NULL: none. */
   const char *(*peer_identity)(cgrpc_transport *t);
+  /* Optional: nonzero when read has bytes to give that no readiness event will announce
+   * (TLS: decrypted and buffered inside the library). */
+  int (*pending)(cgrpc_transport *t);
 } cgrpc_transport_vtable;
 
 struct cgrpc_transport {

@@ -44,6 +44,8 @@ static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest 
   return CGRPC_STATUS_OK;
 }
 
+static uint32_t next_max_connections; /* for the next backend_up; 0: no limit */
+
 /* Starts b on port (0: any free one); max_streams 0: the default. */
 static void backend_up(backend *b, int port, uint32_t max_streams)
 {
@@ -53,6 +55,8 @@ static void backend_up(backend *b, int port, uint32_t max_streams)
   ck_assert_int_eq(cgrpc_server_options_new(&o), 0);
   if (max_streams > 0)
     cgrpc_server_options_set_max_concurrent_streams(o, max_streams);
+  ck_assert_int_eq(cgrpc_server_options_set_max_connections(o, next_max_connections), 0);
+  next_max_connections = 0;
   ck_assert_int_eq(cgrpc_server_new(&b->srv, o), 0);
   cgrpc_server_options_free(o);
   Faulty__Faulty_Server impl = FAULTY__FAULTY__SERVER_INIT;
@@ -328,6 +332,36 @@ START_TEST(a_full_connection_makes_the_pool_open_another)
 }
 END_TEST
 
+/* The pool grows, but the new connection never gets through (the server takes no more): the
+ * waiting call takes the first stream freed on the connection it has, with round_robin too
+ * (a growing pool stays READY). */
+START_TEST(a_call_waiting_for_a_pool_to_grow_takes_a_freed_stream)
+{
+  backend b;
+  next_max_connections = 1;
+  backend_up(&b, 0, 1); /* one stream per connection, one connection */
+  int port = b.port;
+  cgrpc_channel *ch = channel_list(&port, 1, "round_robin", 1, 2, NULL, NULL);
+  ck_assert_int_eq(try_call(ch, 0, 5000), CGRPC_STATUS_OK);
+  waiter w;
+  waiter_init(&w, 1);
+  Faulty__TryRequest req = FAULTY__TRY_REQUEST__INIT;
+  req.id = "slow";
+  req.sleep_ms = 300;
+  cgrpc_call_options *o = timeout_opts(10000 * slowdown());
+  ck_assert_int_eq(cgrpc_unary_call_start(ch, try_method(), &req.base, o, async_done, &w, NULL), 0);
+  cgrpc_call_options_free(o);
+  sleep_ms(50);
+  cgrpc_time t0 = cgrpc_now();
+  ck_assert_int_eq(try_call(ch, 0, 10000), CGRPC_STATUS_OK);
+  /* Not the 2 s the second connection's connect attempt may take. */
+  ck_assert_int_lt(ms_since(t0), 1500 * slowdown());
+  waiter_wait(&w);
+  cgrpc_channel_free(ch);
+  backend_down(&b);
+}
+END_TEST
+
 START_TEST(a_pool_size_keeps_that_many_connections_and_spreads_calls)
 {
   backend b;
@@ -537,6 +571,7 @@ int main(void)
   tcase_add_test(tc, round_robin_spreads_calls_and_rides_over_a_stopped_server);
   tcase_add_test(tc, a_full_connection_makes_the_pool_open_another);
   tcase_add_test(tc, a_pool_size_keeps_that_many_connections_and_spreads_calls);
+  tcase_add_test(tc, a_call_waiting_for_a_pool_to_grow_takes_a_freed_stream);
   tcase_add_test(tc, states_are_queryable_and_watchable);
   tcase_add_test(tc, wait_for_ready_calls_wait_out_transient_failure);
   tcase_add_test(tc, a_restarted_server_fails_only_the_calls_in_flight);

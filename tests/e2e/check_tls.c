@@ -11,6 +11,7 @@
 
 #include <check.h>
 
+#include "e2e.cgrpc.h"
 #include "faulty.cgrpc.h"
 #include "harness.h"
 
@@ -50,6 +51,20 @@ static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest 
   return CGRPC_STATUS_OK;
 }
 
+static uint8_t big[600 * 1024];
+
+static cgrpc_code echo_handler(cgrpc_server_call *call, const E2e__EchoRequest *req,
+                               E2e__EchoReply *reply, void *ud)
+{
+  (void)call;
+  (void)ud;
+  reply->payload.data = big;
+  reply->payload.len = req->response_size > 0 && req->response_size <= (int64_t)sizeof big
+                           ? (size_t)req->response_size
+                           : 0;
+  return CGRPC_STATUS_OK;
+}
+
 /* A server with cert/key (NULL: plaintext); with client_ca, it requires client certs. */
 static void server_up(const char *crt, const char *key, const char *client_ca)
 {
@@ -57,6 +72,9 @@ static void server_up(const char *crt, const char *key, const char *client_ca)
   Faulty__Faulty_Server impl = FAULTY__FAULTY__SERVER_INIT;
   impl.try_ = try_handler;
   ck_assert_int_eq(faulty__faulty_server__register(srv, &impl, NULL), 0);
+  E2e__Echo_Server echo = E2E__ECHO__SERVER_INIT;
+  echo.echo = echo_handler;
+  ck_assert_int_eq(e2e__echo_server__register(srv, &echo, NULL), 0);
   if (crt == NULL) {
     ck_assert_int_eq(cgrpc_server_add_listener(srv, "127.0.0.1:0", &port), 0);
   } else {
@@ -330,6 +348,43 @@ START_TEST(call_credentials_go_only_over_tls_unless_allowed)
 }
 END_TEST
 
+/* A read round takes at most 16 x 32 KiB; over TLS the rest of a record may then wait,
+ * decrypted, inside mbedTLS with no event to announce it.  These sizes ended a response
+ * exactly so (each call hung until its deadline before the transport said so). */
+START_TEST(large_responses_over_tls_do_not_stall)
+{
+  server_up(cert("server.pem"), cert("server.key"), NULL);
+  cgrpc_channel_options *co;
+  ck_assert_int_eq(cgrpc_channel_options_new(&co), 0);
+  cgrpc_tls_options *t;
+  ck_assert_int_eq(cgrpc_tls_options_new(&t), 0);
+  ck_assert_int_eq(cgrpc_tls_options_set_ca_file(t, cert("ca.pem")), 0);
+  ck_assert_int_eq(cgrpc_tls_options_set_server_name_override(t, "localhost"), 0);
+  ck_assert_int_eq(cgrpc_channel_options_set_tls(co, t, NULL, 0), 0);
+  cgrpc_tls_options_free(t);
+  cgrpc_channel *ch = channel_to(port, co);
+  cgrpc_channel_options_free(co);
+  static const int sizes[] = {523975, 524053, 524092, 1000, 300000};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+    req.response_size = sizes[i];
+    cgrpc_call_options *o = timeout_opts(3000 * slowdown());
+    cgrpc_status st = CGRPC_STATUS_INIT;
+    ProtobufCMessage *resp = NULL;
+    cgrpc_code code = cgrpc_unary_call(ch, &e2e__echo__cgrpc_service.methods[E2E__ECHO__METHOD_ECHO],
+                                       &req.base, &resp, o, &st);
+    ck_assert_msg(code == CGRPC_STATUS_OK, "size %d: %d %s", sizes[i], code,
+                  st.message != NULL ? st.message : "");
+    ck_assert_uint_eq(((E2e__EchoReply *)resp)->payload.len, (size_t)sizes[i]);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    cgrpc_status_clear(&st);
+    cgrpc_call_options_free(o);
+  }
+  cgrpc_channel_free(ch);
+  server_down();
+}
+END_TEST
+
 /* openssl s_server: TLS without ALPN h2. */
 START_TEST(a_server_without_alpn_h2_is_refused)
 {
@@ -395,6 +450,7 @@ int main(void)
   tcase_add_test(tc, a_certificate_is_reloaded_without_a_restart);
   tcase_add_test(tc, a_server_without_alpn_h2_is_refused);
   tcase_add_test(tc, call_credentials_go_only_over_tls_unless_allowed);
+  tcase_add_test(tc, large_responses_over_tls_do_not_stall);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -132,12 +132,13 @@ VALGRIND_TESTS += tests/e2e/check_lb
 # TLS and mTLS: certificates made by gen_certs.sh (openssl) for each run.
 check_PROGRAMS += tests/e2e/check_tls
 tests_e2e_check_tls_SOURCES = tests/e2e/check_tls.c tests/e2e/harness.c tests/e2e/harness.h
-nodist_tests_e2e_check_tls_SOURCES = tests/e2e/faulty.pb-c.c tests/e2e/faulty.cgrpc.c
+nodist_tests_e2e_check_tls_SOURCES = tests/e2e/faulty.pb-c.c tests/e2e/faulty.cgrpc.c \
+	tests/e2e/e2e.pb-c.c tests/e2e/e2e.cgrpc.c
 tests_e2e_check_tls_CPPFLAGS = $(E2E_CPPFLAGS)
 tests_e2e_check_tls_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
 tests_e2e_check_tls_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
 tests_e2e_check_tls_LDFLAGS = -no-install
-$(tests_e2e_check_tls_OBJECTS): tests/e2e/faulty.stamp
+$(tests_e2e_check_tls_OBJECTS): tests/e2e/faulty.stamp tests/e2e/e2e.stamp
 TESTS += tests/e2e/check_tls
 VALGRIND_TESTS += tests/e2e/check_tls
 EXTRA_DIST += tests/e2e/gen_certs.sh
