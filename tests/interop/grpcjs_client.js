@@ -13,6 +13,13 @@
 //
 // Usage: node grpcjs_client.js --server_port N [--server_host H]
 //            [--server_host_override AUTHORITY] [--test_case all|CASE[,CASE...]]
+//            [--use_tls[=true|false] [--ca_file F]
+//             [--tls_client_cert_file F --tls_client_key_file F]]
+// TLS as in interop_client.c: --use_tls (alone or =true) with the roots in
+// --ca_file (default: Node's), --server_host_override as the name the
+// server's certificate must carry (grpc.ssl_target_name_override) and the
+// :authority, and for mTLS the client's certificate chain and key in
+// --tls_client_cert_file and --tls_client_key_file (grpc.credentials.createSsl).
 // Prints one line per case, `PASS <case>` or `FAIL <case>: <why>`, and exits 0
 // only if every case passed (2 on bad usage).
 
@@ -55,7 +62,10 @@ function codeName(code) {
 function usage(why) {
   process.stderr.write(`${progname}: ${why}\n` +
     `usage: ${progname} --server_port N [--server_host H] [--server_host_override AUTHORITY]\n` +
-    `       [--test_case all|CASE[,CASE...]]\ngroups: ${Object.keys(common.GROUPS).join(', ')}\n` +
+    `       [--test_case all|CASE[,CASE...]]\n` +
+    '       [--use_tls[=true|false] [--ca_file F] ' +
+    '[--tls_client_cert_file F --tls_client_key_file F]]\n' +
+    `groups: ${Object.keys(common.GROUPS).join(', ')}\n` +
     `cases: ${common.GROUPS.everything.join(' ')}\n`);
   process.exit(2);
 }
@@ -198,9 +208,8 @@ function unary(start) {
 }
 
 class Cases {
-  constructor(target, options) {
+  constructor(target, creds, options) {
     const testing = common.loadTesting();
-    const creds = grpc.credentials.createInsecure();
     this.stub = new testing.TestService(target, creds, options);
     this.unimplemented = new testing.UnimplementedService(target, creds, options);
     // A channel of its own that compresses every request (the compression cases).
@@ -521,9 +530,19 @@ async function main() {
     test_case: 'all',
     use_tls: 'false',
     use_test_ca: 'false',
-  }, usage);
-  if (!common.isFalse(flags.use_tls)) {
-    usage(`--use_tls=${flags.use_tls}: TLS is not supported yet (plaintext only)`);
+    ca_file: '',
+    tls_client_cert_file: '',
+    tls_client_key_file: '',
+  }, usage, ['use_tls', 'use_test_ca']);
+  const useTls = common.isTrue(flags.use_tls);
+  if (!useTls && (flags.ca_file || flags.tls_client_cert_file || flags.tls_client_key_file)) {
+    usage('--ca_file and --tls_client_*_file need --use_tls');
+  }
+  if (!flags.tls_client_cert_file !== !flags.tls_client_key_file) {
+    usage('--tls_client_cert_file and --tls_client_key_file go together');
+  }
+  if (useTls && common.isTrue(flags.use_test_ca) && !flags.ca_file) {
+    usage('--use_test_ca: there is no built-in test CA; give --ca_file');
   }
   if (!/^[0-9]+$/.test(flags.server_port) || Number(flags.server_port) < 1 ||
       Number(flags.server_port) > 65535) {
@@ -537,8 +556,16 @@ async function main() {
   }
 
   const options = {};
-  if (flags.server_host_override) options['grpc.default_authority'] = flags.server_host_override;
-  const cases = new Cases(common.hostPort(flags.server_host, flags.server_port), options);
+  if (flags.server_host_override) {
+    options['grpc.default_authority'] = flags.server_host_override;
+    if (useTls) options['grpc.ssl_target_name_override'] = flags.server_host_override;
+  }
+  const creds = useTls
+    ? grpc.credentials.createSsl(common.readFlagFile(flags, 'ca_file', usage),
+                                 common.readFlagFile(flags, 'tls_client_key_file', usage),
+                                 common.readFlagFile(flags, 'tls_client_cert_file', usage))
+    : grpc.credentials.createInsecure();
+  const cases = new Cases(common.hostPort(flags.server_host, flags.server_port), creds, options);
   let ok = true;
   for (const name of names) {
     let line = `PASS ${name}`;

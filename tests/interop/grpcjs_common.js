@@ -7,6 +7,7 @@
 // common.sh); the protos from GRPC_PROTO_DIR (default /usr/share/grpc-proto),
 // loaded at run time.
 
+const fs = require('fs');
 const path = require('path');
 
 let grpc;
@@ -90,24 +91,49 @@ function expandCases(list) {
 }
 
 // Parses --name=value and --name value flags into an object; names not in
-// `known` (an object of defaults) are usage errors.
-function parseFlags(argv, known, usage) {
+// `known` (an object of defaults) are usage errors.  The names in `bools`
+// are booleans, as grpc's programs take them: --name alone means true, and
+// the value may follow as a word only if it is one (--use_tls false).
+function parseFlags(argv, known, usage, bools = []) {
   const flags = Object.assign({}, known);
   for (let i = 0; i < argv.length; i++) {
     const m = /^--([a-z_]+)(?:=(.*))?$/s.exec(argv[i]);
     if (!m || !(m[1] in known)) usage(`unknown argument "${argv[i]}"`);
     let value = m[2];
-    if (value === undefined) {
+    if (value === undefined && bools.includes(m[1])) {
+      const next = argv[i + 1];
+      value = next !== undefined && (isTrue(next) || isFalse(next)) ? argv[++i] : 'true';
+    } else if (value === undefined) {
       if (i + 1 >= argv.length) usage(`--${m[1]} needs a value`);
       value = argv[++i];
     }
     flags[m[1]] = value;
+  }
+  for (const name of bools) {
+    if (!isFalse(flags[name]) && !isTrue(flags[name])) {
+      usage(`--${name}=${flags[name]}: want true or false`);
+    }
   }
   return flags;
 }
 
 function isFalse(value) {
   return ['false', '0', 'no'].includes(String(value).toLowerCase());
+}
+
+function isTrue(value) {
+  return ['true', '1', 'yes'].includes(String(value).toLowerCase());
+}
+
+// The contents of a file named by a flag (null if the flag is empty); a
+// file that cannot be read is a usage error.
+function readFlagFile(flags, name, usage) {
+  if (!flags[name]) return null;
+  try {
+    return fs.readFileSync(flags[name]);
+  } catch (e) {
+    return usage(`--${name}: ${e.message}`);
+  }
 }
 
 // "host:port", with IPv6 addresses in brackets.
@@ -121,6 +147,8 @@ module.exports = {
   expandCases,
   parseFlags,
   isFalse,
+  isTrue,
+  readFlagFile,
   hostPort,
   GROUPS,
   ECHO_INITIAL_KEY,

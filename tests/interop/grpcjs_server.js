@@ -24,6 +24,12 @@
 // deadline passes) before doing anything else.
 //
 // Usage: node grpcjs_server.js [--port N] [--host H]
+//            [--use_tls[=true|false] --tls_cert_file F --tls_key_file F
+//             [--tls_client_ca_file F]]
+// TLS as in interop_server.c: --use_tls (alone or =true) serves with the
+// certificate chain and key in --tls_cert_file and --tls_key_file
+// (grpc.ServerCredentials.createSsl); --tls_client_ca_file F requires a
+// client certificate that chains to the roots in F (mTLS).
 // Prints exactly one line `LISTENING <port>` on stdout once serving; stops
 // gracefully and exits 0 on SIGTERM or SIGINT.
 
@@ -36,7 +42,8 @@ const SLEEP_MAX_MS = 600000;
 const SHUTDOWN_GRACE_MS = 2000;
 
 function usage(why) {
-  process.stderr.write(`${progname}: ${why}\nusage: ${progname} [--port N] [--host H]\n`);
+  process.stderr.write(`${progname}: ${why}\nusage: ${progname} [--port N] [--host H]\n` +
+    '       [--use_tls[=true|false] --tls_cert_file F --tls_key_file F [--tls_client_ca_file F]]\n');
   process.exit(2);
 }
 
@@ -303,17 +310,35 @@ const impl = {
 };
 
 function main() {
-  const flags = common.parseFlags(process.argv.slice(2),
-                                  { port: '0', host: '127.0.0.1', use_tls: 'false' }, usage);
-  if (!common.isFalse(flags.use_tls)) {
-    usage(`--use_tls=${flags.use_tls}: TLS is not supported yet (plaintext only)`);
-  }
+  const flags = common.parseFlags(process.argv.slice(2), {
+    port: '0',
+    host: '127.0.0.1',
+    use_tls: 'false',
+    tls_cert_file: '',
+    tls_key_file: '',
+    tls_client_ca_file: '',
+  }, usage, ['use_tls']);
   if (!/^[0-9]+$/.test(flags.port) || Number(flags.port) > 65535) usage(`bad --port ${flags.port}`);
+  let creds;
+  if (common.isTrue(flags.use_tls)) {
+    if (!flags.tls_cert_file || !flags.tls_key_file) {
+      usage('--use_tls needs --tls_cert_file and --tls_key_file');
+    }
+    const clientCa = common.readFlagFile(flags, 'tls_client_ca_file', usage);
+    creds = grpc.ServerCredentials.createSsl(clientCa, [{
+      private_key: common.readFlagFile(flags, 'tls_key_file', usage),
+      cert_chain: common.readFlagFile(flags, 'tls_cert_file', usage),
+    }], clientCa !== null);
+  } else if (flags.tls_cert_file || flags.tls_key_file || flags.tls_client_ca_file) {
+    usage('the --tls_*_file flags need --use_tls');
+  } else {
+    creds = grpc.ServerCredentials.createInsecure();
+  }
 
   const testing = common.loadTesting();
   const server = new grpc.Server();
   server.addService(testing.TestService.service, impl);
-  server.bindAsync(common.hostPort(flags.host, flags.port), grpc.ServerCredentials.createInsecure(),
+  server.bindAsync(common.hostPort(flags.host, flags.port), creds,
                    (err, port) => {
                      if (err) {
                        process.stderr.write(`${progname}: cannot listen on ` +

@@ -34,7 +34,9 @@ INTEROP_TESTS_TLS = \
 	tests/interop/tls_cgrpc_client_vs_grpcio_server.sh \
 	tests/interop/tls_grpcio_client_vs_cgrpc_server.sh \
 	tests/interop/tls_cgrpc_client_vs_grpcio_server_mtls.sh \
-	tests/interop/tls_grpcio_client_vs_cgrpc_server_mtls.sh
+	tests/interop/tls_grpcio_client_vs_cgrpc_server_mtls.sh \
+	tests/interop/tls_cgrpc_client_vs_grpcjs_server.sh \
+	tests/interop/tls_grpcjs_client_vs_cgrpc_server.sh
 # Everything with a C program of ours in it (tests/local.mk also runs these
 # under valgrind in check-valgrind).  nginx_grpc_pass.sh: ours behind nginx.
 INTEROP_TESTS_CGRPC = \
