@@ -64,6 +64,16 @@ char *cgrpc_strdup(const cgrpc_allocator *a, const char *s)
   return cgrpc_strndup(a, s, strlen(s));
 }
 
+int cgrpc_replace_string(char **dst, const char *s)
+{
+  char *copy = s != NULL ? strdup(s) : NULL;
+  if (s != NULL && copy == NULL)
+    return CGRPC_ERR_NOMEM;
+  free(*dst);
+  *dst = copy;
+  return 0;
+}
+
 static void *alloc_pb_alloc(void *data, size_t n)
 {
   const cgrpc_allocator *a = data;

@@ -37,6 +37,10 @@ static inline void cgrpc_free(const cgrpc_allocator *a, void *p)
 char *cgrpc_strdup(const cgrpc_allocator *a, const char *s);
 char *cgrpc_strndup(const cgrpc_allocator *a, const char *s, size_t n);
 
+/* Options objects (malloc'ed): *dst becomes a copy of s (NULL: none), the old one freed.
+ * Returns 0, or CGRPC_ERR_NOMEM with *dst unchanged. */
+int cgrpc_replace_string(char **dst, const char *s);
+
 /* Appends one element of size elem to a malloc'ed array (options objects,
  * which exist before any allocator is chosen).  Returns 0 or CGRPC_ERR_NOMEM. */
 int cgrpc_array_append(void **array, size_t *count, size_t elem, const void *value);

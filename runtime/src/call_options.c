@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "channel_internal.h"
 #include "compress.h"
 #include "metadata_internal.h"
@@ -84,7 +85,6 @@ int cgrpc_call_options_set_idempotency_key(cgrpc_call_options *o, const char *ke
 {
   if (o == NULL)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  char *copy = NULL;
   if (key != NULL) {
     size_t n = strlen(key);
     if (n == 0 || n > 128)
@@ -92,13 +92,8 @@ int cgrpc_call_options_set_idempotency_key(cgrpc_call_options *o, const char *ke
     for (size_t i = 0; i < n; i++)
       if (key[i] < 0x20 || key[i] > 0x7e)
         return CGRPC_ERR_BAD_VALUE;
-    copy = strdup(key);
-    if (copy == NULL)
-      return CGRPC_ERR_NOMEM;
   }
-  free(o->idempotency_key);
-  o->idempotency_key = copy;
-  return 0;
+  return cgrpc_replace_string(&o->idempotency_key, key);
 }
 
 void cgrpc_call_options_set_wait_for_ready(cgrpc_call_options *o, int wait)

@@ -135,7 +135,6 @@ int cgrpc_channel_options_set_service_config(cgrpc_channel_options *o, const cha
       snprintf(err, errlen, "no options");
     return CGRPC_ERR_INVALID_ARGUMENT;
   }
-  char *copy = NULL;
   if (json != NULL) {
     cgrpc_allocator a; /* only to validate it: the channel parses it again */
     cgrpc_alloc_init(&a, NULL);
@@ -144,13 +143,8 @@ int cgrpc_channel_options_set_service_config(cgrpc_channel_options *o, const cha
     if (rv != 0)
       return rv;
     cgrpc_service_config_clear(&sc, &a);
-    copy = strdup(json);
-    if (copy == NULL)
-      return CGRPC_ERR_NOMEM;
   }
-  free(o->service_config);
-  o->service_config = copy;
-  return 0;
+  return cgrpc_replace_string(&o->service_config, json);
 }
 
 void cgrpc_channel_options_set_max_recv_message_size(cgrpc_channel_options *o, int64_t bytes)
@@ -165,24 +159,14 @@ void cgrpc_channel_options_set_max_send_message_size(cgrpc_channel_options *o, i
     o->max_send = bytes < 0 ? -1 : bytes;
 }
 
-static int channel_replace_string(char **dst, const char *s)
-{
-  char *copy = s != NULL ? strdup(s) : NULL;
-  if (s != NULL && copy == NULL)
-    return CGRPC_ERR_NOMEM;
-  free(*dst);
-  *dst = copy;
-  return 0;
-}
-
 int cgrpc_channel_options_set_authority(cgrpc_channel_options *o, const char *authority)
 {
-  return o == NULL ? CGRPC_ERR_INVALID_ARGUMENT : channel_replace_string(&o->authority, authority);
+  return o == NULL ? CGRPC_ERR_INVALID_ARGUMENT : cgrpc_replace_string(&o->authority, authority);
 }
 
 int cgrpc_channel_options_set_user_agent(cgrpc_channel_options *o, const char *prefix)
 {
-  return o == NULL ? CGRPC_ERR_INVALID_ARGUMENT : channel_replace_string(&o->user_agent, prefix);
+  return o == NULL ? CGRPC_ERR_INVALID_ARGUMENT : cgrpc_replace_string(&o->user_agent, prefix);
 }
 
 void cgrpc_channel_options_set_allocator(cgrpc_channel_options *o, const cgrpc_allocator *alloc)

@@ -204,34 +204,44 @@ typedef struct sock_transport {
   cgrpc_allocator alloc;
 } sock_transport;
 
-static ssize_t sock_read(cgrpc_transport *t, uint8_t *buf, size_t len)
+ssize_t cgrpc_sock_read(int fd, uint8_t *buf, size_t len, int *err)
 {
   for (;;) {
-    ssize_t n = read(t->fd, buf, len);
+    ssize_t n = read(fd, buf, len);
     if (n >= 0)
       return n;
     if (errno == EINTR)
       continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK)
       return CGRPC_TRANSPORT_WANT_READ;
-    t->last_errno = errno;
+    *err = errno;
     return CGRPC_TRANSPORT_ERROR;
   }
 }
 
-static ssize_t sock_write(cgrpc_transport *t, const uint8_t *buf, size_t len)
+ssize_t cgrpc_sock_send(int fd, const uint8_t *buf, size_t len, int *err)
 {
   for (;;) {
-    ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
     if (n >= 0)
       return n;
     if (errno == EINTR)
       continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK)
       return CGRPC_TRANSPORT_WANT_WRITE;
-    t->last_errno = errno;
+    *err = errno;
     return CGRPC_TRANSPORT_ERROR;
   }
+}
+
+static ssize_t sock_read(cgrpc_transport *t, uint8_t *buf, size_t len)
+{
+  return cgrpc_sock_read(t->fd, buf, len, &t->last_errno);
+}
+
+static ssize_t sock_write(cgrpc_transport *t, const uint8_t *buf, size_t len)
+{
+  return cgrpc_sock_send(t->fd, buf, len, &t->last_errno);
 }
 
 static void sock_destroy(cgrpc_transport *t)

@@ -50,6 +50,12 @@ void cgrpc_sock_name(int fd, int peer, char *out, size_t cap);
 /* The port addr is bound to (0 for Unix sockets). */
 int cgrpc_sock_local_port(int fd);
 
+/* One read / send (MSG_NOSIGNAL) on a non-blocking fd, EINTR retried: a byte count (0 from
+ * read: EOF), CGRPC_TRANSPORT_WANT_READ / _WANT_WRITE, or CGRPC_TRANSPORT_ERROR with *err
+ * set to errno. */
+ssize_t cgrpc_sock_read(int fd, uint8_t *buf, size_t len, int *err);
+ssize_t cgrpc_sock_send(int fd, const uint8_t *buf, size_t len, int *err);
+
 /* Wraps fd in a plain transport (which then owns it).  NULL on no memory. */
 cgrpc_transport *cgrpc_sock_transport_new(int fd, const cgrpc_allocator *alloc);
 

@@ -7,6 +7,7 @@
 
 #include <mbedtls/error.h>
 
+#include "alloc.h"
 #include "tls.h"
 
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
@@ -35,29 +36,18 @@ void cgrpc_tls_options_free(cgrpc_tls_options *o)
   free(o);
 }
 
-/* *dst = a copy of s (NULL: none).  0 or CGRPC_ERR_NOMEM. */
-static int tls_set(char **dst, const char *s)
-{
-  char *copy = s != NULL ? strdup(s) : NULL;
-  if (s != NULL && copy == NULL)
-    return CGRPC_ERR_NOMEM;
-  free(*dst);
-  *dst = copy;
-  return 0;
-}
-
 int cgrpc_tls_options_set_ca_file(cgrpc_tls_options *o, const char *path)
 {
   if (o == NULL || path == NULL)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  return tls_set(&o->ca_pem, NULL) ? CGRPC_ERR_NOMEM : tls_set(&o->ca_file, path);
+  return cgrpc_replace_string(&o->ca_pem, NULL) ? CGRPC_ERR_NOMEM : cgrpc_replace_string(&o->ca_file, path);
 }
 
 int cgrpc_tls_options_set_ca_pem(cgrpc_tls_options *o, const char *pem)
 {
   if (o == NULL || pem == NULL)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  return tls_set(&o->ca_file, NULL) ? CGRPC_ERR_NOMEM : tls_set(&o->ca_pem, pem);
+  return cgrpc_replace_string(&o->ca_file, NULL) ? CGRPC_ERR_NOMEM : cgrpc_replace_string(&o->ca_pem, pem);
 }
 
 int cgrpc_tls_options_set_cert_key_files(cgrpc_tls_options *o, const char *cert_path,
@@ -65,9 +55,9 @@ int cgrpc_tls_options_set_cert_key_files(cgrpc_tls_options *o, const char *cert_
 {
   if (o == NULL || cert_path == NULL || key_path == NULL)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  tls_set(&o->cert_pem, NULL);
-  tls_set(&o->key_pem, NULL);
-  if (tls_set(&o->cert_file, cert_path) != 0 || tls_set(&o->key_file, key_path) != 0)
+  cgrpc_replace_string(&o->cert_pem, NULL);
+  cgrpc_replace_string(&o->key_pem, NULL);
+  if (cgrpc_replace_string(&o->cert_file, cert_path) != 0 || cgrpc_replace_string(&o->key_file, key_path) != 0)
     return CGRPC_ERR_NOMEM;
   return 0;
 }
@@ -77,9 +67,9 @@ int cgrpc_tls_options_set_cert_key_pem(cgrpc_tls_options *o, const char *cert_pe
 {
   if (o == NULL || cert_pem == NULL || key_pem == NULL)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  tls_set(&o->cert_file, NULL);
-  tls_set(&o->key_file, NULL);
-  if (tls_set(&o->cert_pem, cert_pem) != 0 || tls_set(&o->key_pem, key_pem) != 0)
+  cgrpc_replace_string(&o->cert_file, NULL);
+  cgrpc_replace_string(&o->key_file, NULL);
+  if (cgrpc_replace_string(&o->cert_pem, cert_pem) != 0 || cgrpc_replace_string(&o->key_pem, key_pem) != 0)
     return CGRPC_ERR_NOMEM;
   return 0;
 }
@@ -88,7 +78,7 @@ int cgrpc_tls_options_set_server_name_override(cgrpc_tls_options *o, const char 
 {
   if (o == NULL)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  return tls_set(&o->server_name, name);
+  return cgrpc_replace_string(&o->server_name, name);
 }
 
 void cgrpc_tls_options_require_client_cert(cgrpc_tls_options *o, int require)
@@ -106,10 +96,10 @@ int cgrpc_tls_options_copy(cgrpc_tls_options **out, const cgrpc_tls_options *o)
   if (cgrpc_tls_options_new(&c) != 0)
     return CGRPC_ERR_NOMEM;
   c->require_client_cert = o->require_client_cert;
-  if (tls_set(&c->ca_file, o->ca_file) || tls_set(&c->ca_pem, o->ca_pem) ||
-      tls_set(&c->cert_file, o->cert_file) || tls_set(&c->key_file, o->key_file) ||
-      tls_set(&c->cert_pem, o->cert_pem) || tls_set(&c->key_pem, o->key_pem) ||
-      tls_set(&c->server_name, o->server_name)) {
+  if (cgrpc_replace_string(&c->ca_file, o->ca_file) || cgrpc_replace_string(&c->ca_pem, o->ca_pem) ||
+      cgrpc_replace_string(&c->cert_file, o->cert_file) || cgrpc_replace_string(&c->key_file, o->key_file) ||
+      cgrpc_replace_string(&c->cert_pem, o->cert_pem) || cgrpc_replace_string(&c->key_pem, o->key_pem) ||
+      cgrpc_replace_string(&c->server_name, o->server_name)) {
     cgrpc_tls_options_free(c);
     return CGRPC_ERR_NOMEM;
   }

@@ -1,15 +1,14 @@
 /* The TLS transport: mbedTLS over a non-blocking socket.  The handshake runs inside the first
  * reads and writes; its failures become messages that say what went wrong. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 
+#include "sock.h"
 #include "tls.h"
 
 typedef struct tls_transport {
@@ -26,41 +25,28 @@ typedef struct tls_transport {
 
 /* ---- the socket under mbedTLS ------------------------------------------------------------- */
 
+/* Not mbedtls_net_send: it would raise SIGPIPE in the application. */
 static int tls_bio_send(void *ud, const unsigned char *buf, size_t len)
 {
   tls_transport *t = ud;
-  for (;;) {
-    ssize_t n = send(t->base.fd, buf, len, MSG_NOSIGNAL);
-    if (n >= 0)
-      return (int)n;
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return MBEDTLS_ERR_SSL_WANT_WRITE;
-    t->base.last_errno = errno;
-    return MBEDTLS_ERR_NET_SEND_FAILED;
-  }
+  ssize_t n = cgrpc_sock_send(t->base.fd, buf, len, &t->base.last_errno);
+  return n >= 0                              ? (int)n
+         : n == CGRPC_TRANSPORT_WANT_WRITE ? MBEDTLS_ERR_SSL_WANT_WRITE
+                                             : MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
 static int tls_bio_recv(void *ud, unsigned char *buf, size_t len)
 {
   tls_transport *t = ud;
-  for (;;) {
-    ssize_t n = read(t->base.fd, buf, len);
-    if (n > 0 && t->nfirst < sizeof t->first) {
-      size_t k = (size_t)n < sizeof t->first - t->nfirst ? (size_t)n : sizeof t->first - t->nfirst;
-      memcpy(t->first + t->nfirst, buf, k);
-      t->nfirst += k;
-    }
-    if (n >= 0)
-      return (int)n;
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return MBEDTLS_ERR_SSL_WANT_READ;
-    t->base.last_errno = errno;
-    return MBEDTLS_ERR_NET_RECV_FAILED;
+  ssize_t n = cgrpc_sock_read(t->base.fd, buf, len, &t->base.last_errno);
+  if (n > 0 && t->nfirst < sizeof t->first) { /* kept to recognise a plaintext peer */
+    size_t k = (size_t)n < sizeof t->first - t->nfirst ? (size_t)n : sizeof t->first - t->nfirst;
+    memcpy(t->first + t->nfirst, buf, k);
+    t->nfirst += k;
   }
+  return n >= 0                             ? (int)n
+         : n == CGRPC_TRANSPORT_WANT_READ ? MBEDTLS_ERR_SSL_WANT_READ
+                                            : MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
 /* ---- failures in words --------------------------------------------------------------------- */
