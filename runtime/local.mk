@@ -14,6 +14,8 @@ cgrpcinclude_HEADERS = \
 	runtime/include/cgrpc/dedup.h \
 	runtime/include/cgrpc/tls.h \
 	runtime/include/cgrpc/jwt.h \
+	runtime/include/cgrpc/extension.h \
+	runtime/include/cgrpc/log.h \
 	runtime/include/cgrpc/options.pb-c.h
 nodist_cgrpcinclude_HEADERS = runtime/include/cgrpc/version.h
 
@@ -26,39 +28,41 @@ EXTRA_DIST += $(cgrpcproto_DATA)
 pkgconfig_DATA = runtime/cgrpc.pc
 
 CGRPC_RUNTIME_SOURCES = \
-	runtime/src/alloc.c runtime/src/alloc.h \
-	runtime/src/arena.c runtime/src/arena.h \
-	runtime/src/error.c \
-	runtime/src/clock.c \
-	runtime/src/status.c runtime/src/status_map.h \
-	runtime/src/metadata.c runtime/src/metadata_internal.h \
-	runtime/src/percent.c runtime/src/percent.h \
-	runtime/src/timeout.c runtime/src/timeout.h \
-	runtime/src/b64.c runtime/src/b64.h \
-	runtime/src/frame.c runtime/src/frame.h \
-	runtime/src/loop.c runtime/src/loop.h \
-	runtime/src/sock.c runtime/src/sock.h \
-	runtime/src/transport.h runtime/src/list.h \
-	runtime/src/conn.c runtime/src/conn.h runtime/src/keepalive.c runtime/src/keepalive.h \
-	runtime/src/conn_age.c runtime/src/conn_age.h \
-	runtime/src/headers.c runtime/src/headers.h \
-	runtime/src/client_call.c runtime/src/client_call.h \
-	runtime/src/client_attempt.c runtime/src/client_stream.c runtime/src/client_retry.c \
-	runtime/src/retry.c runtime/src/retry.h runtime/src/call_links.c runtime/src/call_links.h \
-	runtime/src/service_config.c runtime/src/service_config.h \
-	runtime/src/pipe.c runtime/src/pipe.h \
-	runtime/src/compress.c runtime/src/compress.h \
-	runtime/src/server_call.c runtime/src/server_call.h runtime/src/server_handler.c \
-	runtime/src/channel.c runtime/src/channel_internal.h \
-	runtime/src/lb.c runtime/src/subchannel.c runtime/src/subchannel.h \
-	runtime/src/tls.h runtime/src/tls_config.c runtime/src/tls_transport.c \
-	runtime/src/call_options.c \
-	runtime/src/server.c runtime/src/server_internal.h \
-	runtime/src/workers.c runtime/src/workers.h \
-	runtime/src/registry.c runtime/src/registry.h \
-	runtime/src/dedup.c runtime/src/dedup_memory.c runtime/src/dedup_memory.h \
-	runtime/src/jwt_internal.h runtime/src/jwt_codec.c runtime/src/jwt_keys.c runtime/src/jwt_jwks.c \
-	runtime/src/jwt_verify.c runtime/src/jwt_claims.c runtime/src/jwt_sign.c runtime/src/jwt_interceptor.c
+	runtime/src/base/alloc.c runtime/src/base/alloc.h runtime/src/base/arena.c \
+	runtime/src/base/arena.h runtime/src/base/b64.c runtime/src/base/b64.h runtime/src/base/bufq.c \
+	runtime/src/base/bufq.h runtime/src/base/clock.c runtime/src/base/error.c \
+	runtime/src/base/links.c runtime/src/base/links.h runtime/src/base/list.h runtime/src/base/log.c \
+	runtime/src/base/log.h runtime/src/base/loop.c runtime/src/base/loop.h runtime/src/base/queue.h \
+	runtime/src/base/rand.c runtime/src/base/rand.h runtime/src/base/workers.c \
+	runtime/src/base/workers.h runtime/src/wire/compress.c runtime/src/wire/compress.h \
+	runtime/src/wire/frame.c runtime/src/wire/frame.h runtime/src/wire/headers.c \
+	runtime/src/wire/headers.h runtime/src/wire/message.c runtime/src/wire/message.h \
+	runtime/src/wire/metadata.c runtime/src/wire/metadata_internal.h runtime/src/wire/percent.c \
+	runtime/src/wire/percent.h runtime/src/wire/status.c runtime/src/wire/status_map.h \
+	runtime/src/wire/timeout.c runtime/src/wire/timeout.h runtime/src/transport/conn.c \
+	runtime/src/transport/conn.h runtime/src/transport/conn_age.c runtime/src/transport/conn_age.h \
+	runtime/src/transport/keepalive.c runtime/src/transport/keepalive.h runtime/src/transport/sock.c \
+	runtime/src/transport/sock.h runtime/src/transport/tls.h runtime/src/transport/tls_config.c \
+	runtime/src/transport/tls_transport.c runtime/src/transport/transport.h \
+	runtime/src/stream/pipe.c runtime/src/stream/pipe.h runtime/src/stream/stream.c \
+	runtime/src/stream/stream.h runtime/src/client/attempt.c runtime/src/client/attempt.h \
+	runtime/src/client/call.c runtime/src/client/call.h runtime/src/client/call_options.c \
+	runtime/src/client/call_stream.c runtime/src/client/channel.c runtime/src/client/channel_core.h \
+	runtime/src/client/channel_options.c runtime/src/client/idempotency.c \
+	runtime/src/client/idempotency.h runtime/src/client/interceptor.c runtime/src/client/lb.c \
+	runtime/src/client/lb.h runtime/src/client/options.h runtime/src/client/policy.c \
+	runtime/src/client/policy.h runtime/src/client/retry.c runtime/src/client/retry.h \
+	runtime/src/client/retry_policy.c runtime/src/client/retry_policy.h \
+	runtime/src/client/service_config.c runtime/src/client/service_config.h \
+	runtime/src/client/subchannel.c runtime/src/client/subchannel.h runtime/src/client/target.c \
+	runtime/src/client/target.h runtime/src/client/throttle.c runtime/src/client/throttle.h \
+	runtime/src/client/unary.c runtime/src/server/registry.c runtime/src/server/registry.h \
+	runtime/src/server/server.c runtime/src/server/server_call.c runtime/src/server/server_call.h \
+	runtime/src/server/server_core.h runtime/src/server/server_handler.c runtime/src/ext/dedup.c \
+	runtime/src/ext/dedup_memory.c runtime/src/ext/dedup_memory.h runtime/src/ext/jwt_claims.c \
+	runtime/src/ext/jwt_codec.c runtime/src/ext/jwt_interceptor.c runtime/src/ext/jwt_internal.h \
+	runtime/src/ext/jwt_jwks.c runtime/src/ext/jwt_keys.c runtime/src/ext/jwt_sign.c \
+	runtime/src/ext/jwt_verify.c
 
 CGRPC_RUNTIME_CPPFLAGS = -I$(top_srcdir)/runtime/include -I$(top_builddir)/runtime/include \
 	-I$(top_srcdir)/runtime/src -DCGRPC_BUILDING_LIBRARY -D_GNU_SOURCE

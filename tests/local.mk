@@ -4,6 +4,7 @@ VALGRIND_TESTS =
 include tests/unit/local.mk
 include tests/e2e/local.mk
 include tests/plugin/local.mk
+include tests/layers/local.mk
 
 # What each test gets in its environment.  check-valgrind overrides the
 # CGRPC_TEST_* variables.

@@ -136,7 +136,8 @@ static void listing_on_done(cgrpc_call *call, cgrpc_status *status, void *user_d
 static void list_features_async(cgrpc_channel *channel, const Routeguide__Rectangle *rect,
                                 size_t expected)
 {
-  static const cgrpc_call_callbacks callbacks = {listing_on_message, NULL, listing_on_done};
+  static const cgrpc_call_callbacks callbacks = {
+      .on_message = listing_on_message, .on_done = listing_on_done};
   listing l = {.done = 0, .features = 0, .status = CGRPC_STATUS_INIT};
   pthread_mutex_init(&l.lock, NULL);
   pthread_cond_init(&l.done_cond, NULL);

@@ -25,9 +25,9 @@ enum { M_THING = M_TEST_COUNT, M_COUNT };
 static cgrpc_code test_invoke(cgrpc_fn h, cgrpc_server_call *call, const ProtobufCMessage *req,
                               ProtobufCMessage *resp, void *ud);
 
-#define UNARY(path, name, policy)                                                                  \
-  {path, name, CGRPC_METHOD_UNARY, &e2e__echo_request__descriptor, &e2e__echo_reply__descriptor,  \
-   policy, test_invoke, NULL}
+#define UNARY(p, n, pol)                                                                           \
+  {.path = p, .name = n, .kind = CGRPC_METHOD_UNARY, .request = &e2e__echo_request__descriptor,    \
+   .response = &e2e__echo_reply__descriptor, .policy = pol, .invoke_handler = test_invoke}
 
 static const cgrpc_method_desc test_methods[M_TEST_COUNT] = {
     UNARY("/dedup.Test/Pay", "Pay", &idempotent),
@@ -35,15 +35,22 @@ static const cgrpc_method_desc test_methods[M_TEST_COUNT] = {
     UNARY("/dedup.Test/Named", "Named", NULL),   /* in scope by cgrpc_dedup_options_add_method */
     UNARY("/dedup.Test/Plain", "Plain", NULL),   /* never in scope */
     UNARY("/dedup.Test/Custom", "Custom", &custom_header),
-    {"/dedup.Test/Watch", "Watch", CGRPC_METHOD_SERVER_STREAMING, &e2e__echo_request__descriptor,
-     &e2e__echo_reply__descriptor, &idempotent, test_invoke, NULL},
+    {.path = "/dedup.Test/Watch",
+     .name = "Watch",
+     .kind = CGRPC_METHOD_SERVER_STREAMING,
+     .request = &e2e__echo_request__descriptor,
+     .response = &e2e__echo_reply__descriptor,
+     .policy = &idempotent,
+     .invoke_handler = test_invoke},
 };
-static const cgrpc_service_desc test_service = {"dedup.Test", M_TEST_COUNT, test_methods};
+static const cgrpc_service_desc test_service = {
+    .name = "dedup.Test", .n_methods = M_TEST_COUNT, .methods = test_methods};
 
 static const cgrpc_method_desc other_methods[1] = {
     UNARY("/dedup.Other/Thing", "Thing", NULL), /* in scope by cgrpc_dedup_options_add_service */
 };
-static const cgrpc_service_desc other_service = {"dedup.Other", 1, other_methods};
+static const cgrpc_service_desc other_service = {
+    .name = "dedup.Other", .n_methods = 1, .methods = other_methods};
 
 /* What the client calls: the same methods without a policy. */
 static cgrpc_method_desc client_methods[M_COUNT];

@@ -494,7 +494,8 @@ static void async_on_done(cgrpc_call *call, cgrpc_status *status, void *ud)
 static void download_async(cgrpc_channel *ch, int count, int size, const char *compression,
                            async_state *a)
 {
-  static const cgrpc_call_callbacks cbs = {async_on_message, NULL, async_on_done};
+  static const cgrpc_call_callbacks cbs = {.on_message = async_on_message,
+                                           .on_done = async_on_done};
   *a = (async_state){.in_order = 1};
   waiter_init(&a->w, 1);
   E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
@@ -529,7 +530,8 @@ static void async_on_ready(cgrpc_call *call, void *ud)
 START_TEST(try_send_says_again_when_full_and_on_send_ready_follows)
 {
   cgrpc_channel *ch = channel_to(srv.port, NULL);
-  static const cgrpc_call_callbacks cbs = {async_on_message, async_on_ready, async_on_done};
+  static const cgrpc_call_callbacks cbs = {
+      .on_message = async_on_message, .on_send_ready = async_on_ready, .on_done = async_on_done};
   async_state a = {.in_order = 1};
   waiter_init(&a.w, 1);
   cgrpc_call *call = NULL;

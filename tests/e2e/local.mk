@@ -51,6 +51,16 @@ tests_e2e_check_stream_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
 tests_e2e_check_stream_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
 tests_e2e_check_stream_LDFLAGS = -no-install
 
+# Not under valgrind: it measures memory, which valgrind's own swamps.
+check_PROGRAMS += tests/e2e/check_flow
+tests_e2e_check_flow_SOURCES = tests/e2e/check_flow.c tests/e2e/harness.c tests/e2e/harness.h
+nodist_tests_e2e_check_flow_SOURCES = tests/e2e/e2e.pb-c.c tests/e2e/e2e.cgrpc.c
+tests_e2e_check_flow_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_flow_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
+tests_e2e_check_flow_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_flow_LDFLAGS = -no-install
+TESTS += tests/e2e/check_flow
+
 check_PROGRAMS += tests/e2e/check_leaks
 tests_e2e_check_leaks_SOURCES = tests/e2e/check_leaks.c tests/e2e/harness.c tests/e2e/harness.h \
 	tests/e2e/counting_alloc.c tests/e2e/counting_alloc.h
@@ -74,7 +84,8 @@ EXTRA_DIST += tests/e2e/stream_memory.sh
 # tracking only learns of them after a first build).
 $(tests_e2e_e2e_server_OBJECTS) $(tests_e2e_check_e2e_OBJECTS) \
 $(tests_e2e_check_client_errors_OBJECTS) $(tests_e2e_check_stream_OBJECTS) \
-$(tests_e2e_check_leaks_OBJECTS) $(tests_e2e_stream_memory_OBJECTS): tests/e2e/e2e.stamp
+$(tests_e2e_check_leaks_OBJECTS) $(tests_e2e_stream_memory_OBJECTS) \
+$(tests_e2e_check_flow_OBJECTS): tests/e2e/e2e.stamp
 
 TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream \
 	tests/e2e/check_leaks

@@ -9,7 +9,7 @@
 
 #include <cgrpc/metadata.h>
 
-#include "arena.h"
+#include "base/arena.h"
 #include "unit_main.h"
 
 Suite *arena_suite(void);

@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-#include "b64.h"
+#include "base/b64.h"
 #include "unit_main.h"
 
 Suite *b64_suite(void);

@@ -3,8 +3,8 @@
 
 #include <zlib.h>
 
-#include "alloc.h"
-#include "compress.h"
+#include "base/alloc.h"
+#include "wire/compress.h"
 #include "unit_main.h"
 
 static uint8_t *pattern(size_t n, uint64_t seed)

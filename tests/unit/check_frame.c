@@ -5,7 +5,7 @@
 
 #include <check.h>
 
-#include "frame.h"
+#include "wire/frame.h"
 #include "unit_main.h"
 
 Suite *frame_suite(void);
@@ -135,7 +135,7 @@ static int feed(cgrpc_frame_decoder *d, collector *c, const uint8_t *p, size_t l
 {
   c->chunk = p;
   c->chunk_len = len;
-  return cgrpc_frame_decoder_feed(d, p, len, collect_cb, c);
+  return cgrpc_frame_decoder_feed(d, p, len, collect_cb, c, NULL);
 }
 
 /* Every message of s came out, whole, in order, with its flag. */
@@ -588,6 +588,40 @@ START_TEST(positive_callback_return_is_not_an_error)
 }
 END_TEST
 
+START_TEST(pause_stops_after_the_message_and_says_how_much_was_used)
+{
+  stream s;
+  static const msg_spec three[] = {{7, 0}, {300, 1}, {0, 0}};
+  stream_build(&s, three, 3);
+  cgrpc_frame_decoder d;
+  cgrpc_frame_decoder_init(&d, cgrpc_default_allocator(), -1);
+  collector c;
+  collector_init(&c, &s);
+  c.fail_at = 0;
+  c.fail_rv = CGRPC_FRAME_PAUSE;
+  size_t used = 0;
+  c.chunk = s.bytes;
+  c.chunk_len = s.len;
+  /* The receiver is full after the first message: the feed stops right after it. */
+  ck_assert_int_eq(cgrpc_frame_decoder_feed(&d, s.bytes, s.len, collect_cb, &c, &used),
+                   CGRPC_FRAME_PAUSE);
+  ck_assert_uint_eq(c.n, 1);
+  ck_assert_uint_eq(used, s.body[0] + s.spec[0].len);
+  /* The rest, fed later, gives the other two, whole and in order. */
+  c.fail_at = -1;
+  c.chunk = s.bytes + used;
+  c.chunk_len = s.len - used;
+  ck_assert_int_eq(cgrpc_frame_decoder_feed(&d, s.bytes + used, s.len - used, collect_cb, &c, NULL),
+                   0);
+  ck_assert_uint_eq(c.n, 3);
+  for (size_t i = 0; i < 3; i++)
+    ck_assert(c.got[i].ok);
+  ck_assert(!cgrpc_frame_decoder_partial(&d));
+  cgrpc_frame_decoder_clear(&d);
+  stream_free(&s);
+}
+END_TEST
+
 /* ---- partial and clear ------------------------------------------------------------ */
 
 START_TEST(partial_reports_a_truncated_prefix_or_body_at_end_of_stream)
@@ -670,6 +704,7 @@ Suite *frame_suite(void)
   tcase_add_test(tc, callback_error_stops_decoding_and_is_returned_for_in_place_messages);
   tcase_add_test(tc, callback_error_stops_decoding_and_is_returned_for_gathered_messages);
   tcase_add_test(tc, positive_callback_return_is_not_an_error);
+  tcase_add_test(tc, pause_stops_after_the_message_and_says_how_much_was_used);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("partial and clear");

@@ -7,7 +7,7 @@
 
 #include <cgrpc/metadata.h>
 
-#include "headers.h"
+#include "wire/headers.h"
 #include "unit_main.h"
 
 Suite *headers_suite(void);

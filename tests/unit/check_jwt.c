@@ -15,8 +15,8 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/rsa.h>
 
-#include "alloc.h"
-#include "jwt_internal.h"
+#include "base/alloc.h"
+#include "ext/jwt_internal.h"
 #include "unit_main.h"
 
 Suite *jwt_suite(void);

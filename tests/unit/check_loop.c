@@ -9,7 +9,7 @@
 
 #include <check.h>
 
-#include "loop.h"
+#include "base/loop.h"
 #include "unit_main.h"
 
 Suite *loop_suite(void);

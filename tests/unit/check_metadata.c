@@ -7,7 +7,7 @@
 
 #include <cgrpc/metadata.h>
 
-#include "metadata_internal.h"
+#include "wire/metadata_internal.h"
 #include "unit_main.h"
 
 Suite *metadata_suite(void);

@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-#include "percent.h"
+#include "wire/percent.h"
 #include "unit_main.h"
 
 Suite *percent_suite(void);

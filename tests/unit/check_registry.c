@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-#include "registry.h"
+#include "server/registry.h"
 #include "unit_main.h"
 
 Suite *registry_suite(void);

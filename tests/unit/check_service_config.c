@@ -4,8 +4,8 @@
 
 #include <check.h>
 
-#include "alloc.h"
-#include "service_config.h"
+#include "base/alloc.h"
+#include "client/service_config.h"
 #include "unit_main.h"
 
 Suite *service_config_suite(void);

@@ -8,7 +8,7 @@
 #include <cgrpc/metadata.h>
 #include <cgrpc/status.h>
 
-#include "status_map.h"
+#include "wire/status_map.h"
 #include "unit_main.h"
 
 Suite *status_suite(void);

@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-#include "timeout.h"
+#include "wire/timeout.h"
 #include "unit_main.h"
 
 Suite *timeout_suite(void);

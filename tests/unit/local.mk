@@ -20,6 +20,7 @@ UNIT_TESTS = \
 	tests/unit/check_loop \
 	tests/unit/check_compress \
 	tests/unit/check_retry \
+	tests/unit/check_policy \
 	tests/unit/check_service_config \
 	tests/unit/check_jwt
 
@@ -41,6 +42,11 @@ tests_unit_check_retry_SOURCES = tests/unit/check_retry.c tests/unit/unit_main.h
 tests_unit_check_retry_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_check_retry_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_retry_LDADD = $(UNIT_LDADD)
+
+tests_unit_check_policy_SOURCES = tests/unit/check_policy.c tests/unit/unit_main.h
+tests_unit_check_policy_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_check_policy_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_policy_LDADD = $(UNIT_LDADD)
 
 tests_unit_check_service_config_SOURCES = tests/unit/check_service_config.c tests/unit/unit_main.h
 tests_unit_check_service_config_CPPFLAGS = $(UNIT_CPPFLAGS)

@@ -193,7 +193,8 @@ CGRPC_EXTERN void cgrpc_channel_options_set_state_watcher(cgrpc_channel_options 
                                                           cgrpc_channel_state_fn fn,
                                                           void *user_data);
 
-/* Appends a client interceptor (see interceptor.h).  Interceptors run in the
+/* Appends a client interceptor that has only a start hook, fn (see
+ * interceptor.h for interceptors with every hook).  Interceptors run in the
  * order added, the first outermost.  Returns 0 or CGRPC_ERR_NOMEM. */
 typedef void (*cgrpc_client_interceptor_fn)(cgrpc_client_ctx *ctx, void *user_data);
 CGRPC_EXTERN int cgrpc_channel_options_add_interceptor(cgrpc_channel_options *opts,
@@ -409,6 +410,14 @@ CGRPC_EXTERN int cgrpc_call_recv(cgrpc_call *call, ProtobufCMessage **msg);
 CGRPC_EXTERN cgrpc_code cgrpc_call_close_and_recv(cgrpc_call *call, ProtobufCMessage **response,
                                                   cgrpc_status *status);
 
+/* Waits for the response headers: returns 1 with *md (their custom metadata,
+ * owned by the call and valid until it is freed) as soon as they arrive,
+ * before any message; 0 when the call ended without them (a Trailers-Only
+ * answer or a failure: cgrpc_call_finish says which), *md then empty;
+ * CGRPC_ERR_INVALID_ARGUMENT for an asynchronous call.  From the reading
+ * side. */
+CGRPC_EXTERN int cgrpc_call_recv_headers(cgrpc_call *call, const cgrpc_metadata **md);
+
 /* Waits for the end of the call and returns its code; status (optional,
  * initialised) receives the whole outcome.  Messages not received are
  * dropped.  Call it once. */
@@ -416,16 +425,19 @@ CGRPC_EXTERN cgrpc_code cgrpc_call_finish(cgrpc_call *call, cgrpc_status *status
 
 /*
  * The asynchronous form: callbacks run on the channel's I/O thread and must
- * not block.  on_message gets each message (the callback's to free); the
- * next is delivered once it returns, so a slow callback slows the server
- * down.  on_send_ready follows a CGRPC_ERR_AGAIN from cgrpc_call_try_send
- * once there is room.  on_done runs last, exactly once, with the status.
- * Any of them may be NULL.
+ * not block.  on_headers gets the response headers' metadata as soon as
+ * they arrive (valid until the call is freed; not called for a
+ * Trailers-Only answer).  on_message gets each message (the callback's to
+ * free); the next is delivered once it returns, so a slow callback slows
+ * the server down.  on_send_ready follows a CGRPC_ERR_AGAIN from
+ * cgrpc_call_try_send once there is room.  on_done runs last, exactly once,
+ * with the status.  Any of them may be NULL.
  */
 typedef struct cgrpc_call_callbacks {
   void (*on_message)(cgrpc_call *call, ProtobufCMessage *msg, void *user_data);
   void (*on_send_ready)(cgrpc_call *call, void *user_data);
   void (*on_done)(cgrpc_call *call, cgrpc_status *status, void *user_data);
+  void (*on_headers)(cgrpc_call *call, const cgrpc_metadata *md, void *user_data);
 } cgrpc_call_callbacks;
 
 /* As cgrpc_call_start_stream, with callbacks instead of recv/finish (the
@@ -434,6 +446,15 @@ CGRPC_EXTERN int cgrpc_call_start_stream_async(cgrpc_channel *ch, const cgrpc_me
                                                const ProtobufCMessage *request,
                                                const cgrpc_call_options *opts,
                                                const cgrpc_call_callbacks *callbacks,
+                                               void *user_data, cgrpc_call **call_out);
+
+/* For generated code: as cgrpc_call_start_stream_async, with typed callbacks: callbacks[i] is
+ * the callback for CGRPC_CALLBACK_i (or NULL), called through
+ * method->invoke_client_callback.  The array is copied. */
+CGRPC_EXTERN int cgrpc_call_start_stream_typed(cgrpc_channel *ch, const cgrpc_method_desc *method,
+                                               const ProtobufCMessage *request,
+                                               const cgrpc_call_options *opts,
+                                               const cgrpc_fn callbacks[CGRPC_CALLBACK_COUNT],
                                                void *user_data, cgrpc_call **call_out);
 
 /* ---- every call ------------------------------------------------------------------------- */

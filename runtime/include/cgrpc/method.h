@@ -67,7 +67,32 @@ typedef cgrpc_code (*cgrpc_handler_invoker)(cgrpc_fn handler, cgrpc_server_call 
 typedef void (*cgrpc_unary_done_invoker)(cgrpc_fn done, cgrpc_status *status,
                                          ProtobufCMessage *response, void *user_data);
 
-/* One method.  Generated code keeps these in static tables. */
+/* The callbacks of an asynchronous stream, by their place in a generated callbacks struct:
+ * client calls (cgrpc_call_start_stream_typed)... */
+enum {
+  CGRPC_CALLBACK_HEADERS = 0,    /* arg: const cgrpc_metadata *, the response headers */
+  CGRPC_CALLBACK_MESSAGE = 1,    /* arg: ProtobufCMessage *, a response (the callback's) */
+  CGRPC_CALLBACK_SEND_READY = 2, /* arg: NULL */
+  CGRPC_CALLBACK_DONE = 3,       /* arg: cgrpc_status * */
+  CGRPC_CALLBACK_COUNT = 4
+};
+/* ... and server calls (cgrpc_server_call_set_callbacks_typed). */
+enum {
+  CGRPC_SERVER_CALLBACK_MESSAGE = 0,    /* arg: const ProtobufCMessage *, a request */
+  CGRPC_SERVER_CALLBACK_RECV_DONE = 1,  /* arg: NULL */
+  CGRPC_SERVER_CALLBACK_SEND_READY = 2, /* arg: NULL */
+  CGRPC_SERVER_CALLBACK_CANCEL = 3,     /* arg: NULL */
+  CGRPC_SERVER_CALLBACK_COUNT = 4
+};
+
+/* Calls the typed callback fn of a streaming method, which is one of the CGRPC_CALLBACK_*
+ * (call is a cgrpc_call *) or CGRPC_SERVER_CALLBACK_* (call is a cgrpc_server_call *), casting
+ * call and arg to their generated types.  Generated per streaming method, one for each side. */
+typedef void (*cgrpc_callback_invoker)(cgrpc_fn fn, int which, void *call, void *arg,
+                                       void *user_data);
+
+/* One method.  Generated code keeps these in static tables, with designated initializers:
+ * fields may be added. */
 typedef struct cgrpc_method_desc {
   const char *path; /* "/package.Service/Method", as sent in :path */
   const char *name; /* "Method" */
@@ -77,6 +102,8 @@ typedef struct cgrpc_method_desc {
   const cgrpc_method_policy *policy; /* NULL: no baked policy */
   cgrpc_handler_invoker invoke_handler;      /* server side */
   cgrpc_unary_done_invoker invoke_unary_done; /* client side, unary methods; else NULL */
+  cgrpc_callback_invoker invoke_client_callback; /* streaming methods; else NULL */
+  cgrpc_callback_invoker invoke_server_callback; /* streaming methods; else NULL */
 } cgrpc_method_desc;
 
 /* One service: its fully-qualified name and its methods in .proto order. */

@@ -16,14 +16,22 @@ extern "C" {
 
 /*
  * Threading.  A server has one I/O thread that accepts connections and runs
- * every HTTP/2 session, and a fixed pool of handler threads (see
- * cgrpc_server_options_set_handler_threads).  When a request is complete,
- * the I/O thread decodes it and queues the call; a handler thread runs the
- * server interceptors and the handler, encodes the response and hands it
- * back.  So handlers run concurrently, may block (up to the pool size at
- * once), and never hold up the connection.  With 0 handler threads,
- * handlers run on the I/O thread itself: the fastest choice for handlers
- * that never block, or that defer their answer (cgrpc_server_call_defer).
+ * every HTTP/2 session, and two pools of handler threads.  When a unary
+ * request is complete, the I/O thread decodes it and queues the call; a
+ * thread of the fixed unary pool (cgrpc_server_options_set_handler_threads)
+ * runs the server interceptors and the handler, encodes the response and
+ * hands it back.  A streaming call (of any streaming kind) goes to the
+ * streaming pool instead, which grows by a thread whenever every one of its
+ * threads is busy, up to cgrpc_server_options_set_stream_handler_threads:
+ * a blocking streaming handler holds its thread for as long as its stream
+ * is open, and must not take the threads unary calls need.  So handlers run
+ * concurrently, may block, and never hold up the connection; when a pool
+ * runs out, calls wait for a thread and the runtime says so, once, in its
+ * log (cgrpc/log.h).  A streaming handler that keeps its stream open without
+ * holding a thread answers asynchronously (cgrpc_server_call_defer and
+ * cgrpc_server_call_set_callbacks).  With 0 handler threads, every handler
+ * runs on the I/O thread itself: the fastest choice for handlers that never
+ * block, or that defer their answer.
  */
 typedef struct cgrpc_server cgrpc_server;
 typedef struct cgrpc_server_options cgrpc_server_options;
@@ -45,6 +53,11 @@ CGRPC_EXTERN void cgrpc_server_options_set_max_send_message_size(cgrpc_server_op
  * 0: run handlers on the I/O thread. */
 CGRPC_EXTERN void cgrpc_server_options_set_handler_threads(cgrpc_server_options *opts,
                                                            int threads);
+/* The most streaming handlers running at once (default 1024): their pool
+ * starts empty and grows to this as streams open.  Returns 0 or
+ * CGRPC_ERR_INVALID_ARGUMENT (max < 1). */
+CGRPC_EXTERN int cgrpc_server_options_set_stream_handler_threads(cgrpc_server_options *opts,
+                                                                 int max);
 /* SETTINGS_MAX_CONCURRENT_STREAMS advertised per connection (default 100). */
 CGRPC_EXTERN void cgrpc_server_options_set_max_concurrent_streams(cgrpc_server_options *opts,
                                                                   uint32_t n);
@@ -103,11 +116,46 @@ CGRPC_EXTERN int cgrpc_server_options_set_max_connection_idle(cgrpc_server_optio
 CGRPC_EXTERN int cgrpc_server_options_set_max_connection_age(cgrpc_server_options *opts,
                                                              int64_t age_ms, int64_t grace_ms);
 
-/* Appends a server interceptor.  Interceptors run on the handler's thread,
- * in the order added, the first outermost, before the handler.  An
- * interceptor either calls cgrpc_server_call_proceed (go on inwards) or ends
- * the call with cgrpc_server_call_set_status + cgrpc_server_call_finish. */
+/*
+ * Server interceptors wrap every call of every kind.  An interceptor is a set
+ * of hooks, each optional, kept in the order added, the first outermost:
+ *   start      runs on the handler's thread before the handler (the first
+ *              interceptor's first): it either calls cgrpc_server_call_proceed
+ *              (go on inwards) or ends the call with
+ *              cgrpc_server_call_set_status + cgrpc_server_call_finish (an
+ *              authentication check, a cache); NULL proceeds.
+ *   on_recv    each request message, before the handler gets it (the I/O
+ *              thread; for unary and server-streaming calls the one request,
+ *              just before start).
+ *   on_send    each response message, as the handler sends it (its thread;
+ *              for unary and client-streaming calls the one response, when
+ *              the handler has finished).
+ *   on_done    once, with the status the call ends with (the I/O thread):
+ *              the handler's, the runtime's own (a passed deadline, a
+ *              malformed message), or CANCELLED when the client went away.
+ * On the way out (start, on_send) hooks run outermost first; on the way in
+ * (on_recv) and at the end (on_done) innermost first.  Hooks other than
+ * start observe: messages are valid during the hook and must not be kept or
+ * changed.  on_send may run concurrently with on_recv and on_done of the same
+ * (streaming) call.  None may block.  Calls the runtime refuses before any
+ * handler could run (unknown method, malformed headers) go through no hook.
+ */
 typedef void (*cgrpc_server_interceptor_fn)(cgrpc_server_call *call, void *user_data);
+
+typedef struct cgrpc_server_interceptor_hooks {
+  cgrpc_server_interceptor_fn start;
+  void (*on_recv)(cgrpc_server_call *call, const ProtobufCMessage *msg, void *user_data);
+  void (*on_send)(cgrpc_server_call *call, const ProtobufCMessage *msg, void *user_data);
+  void (*on_done)(cgrpc_server_call *call, cgrpc_code code, const char *message,
+                  void *user_data);
+} cgrpc_server_interceptor_hooks;
+
+/* Appends an interceptor made of hooks (the struct is copied).  Returns 0,
+ * CGRPC_ERR_INVALID_ARGUMENT or CGRPC_ERR_NOMEM. */
+CGRPC_EXTERN int cgrpc_server_options_add_interceptor_hooks(
+    cgrpc_server_options *opts, const cgrpc_server_interceptor_hooks *hooks, void *user_data);
+
+/* Appends an interceptor that has only a start hook, fn. */
 CGRPC_EXTERN int cgrpc_server_options_add_interceptor(cgrpc_server_options *opts,
                                                       cgrpc_server_interceptor_fn fn,
                                                       void *user_data);
@@ -219,6 +267,18 @@ CGRPC_EXTERN int cgrpc_server_call_try_send(cgrpc_server_call *call, const Proto
 CGRPC_EXTERN int cgrpc_server_call_send_flags(cgrpc_server_call *call, const ProtobufCMessage *msg,
                                               unsigned flags);
 
+/* Sends the response headers now, with the initial metadata added so far,
+ * before any message (by default they go with the first message, or with the
+ * answer): a client waiting for them (cgrpc_call_recv_headers) learns that the
+ * call was accepted, and its metadata, at once.  Initial metadata can no
+ * longer be added after this.  Any kind of call, any thread of the handler's
+ * side.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED (the
+ * call is over). */
+CGRPC_EXTERN int cgrpc_server_call_send_headers(cgrpc_server_call *call);
+
+/* When the server received the call's headers (cgrpc_now()'s clock). */
+CGRPC_EXTERN cgrpc_time cgrpc_server_call_start_time(const cgrpc_server_call *call);
+
 /* Compresses this call's response messages with a grpc-encoding ("gzip",
  * "deflate" or "identity").  Before the response headers go out (the first
  * send, or the end of a unary handler).  Returns 0,
@@ -250,6 +310,13 @@ typedef struct cgrpc_server_call_callbacks {
 CGRPC_EXTERN void cgrpc_server_call_set_callbacks(cgrpc_server_call *call,
                                                   const cgrpc_server_call_callbacks *callbacks,
                                                   void *user_data);
+
+/* For generated code: as cgrpc_server_call_set_callbacks, with typed callbacks: callbacks[i]
+ * is the callback for CGRPC_SERVER_CALLBACK_i (or NULL), called through
+ * method->invoke_server_callback.  The array is copied. */
+CGRPC_EXTERN void cgrpc_server_call_set_callbacks_typed(
+    cgrpc_server_call *call, const cgrpc_fn callbacks[CGRPC_SERVER_CALLBACK_COUNT],
+    void *user_data);
 
 CGRPC_EXTERN const cgrpc_method_desc *cgrpc_server_call_method(const cgrpc_server_call *call);
 /* The request's :path. */

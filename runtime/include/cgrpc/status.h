@@ -57,11 +57,16 @@ typedef struct cgrpc_status {
   cgrpc_metadata *initial_metadata;
   /* Trailers the server sent (custom metadata only), or NULL. */
   cgrpc_metadata *trailing_metadata;
+  /* Client calls: how many attempts (HTTP/2 streams) the call made in all -- 1 without
+   * retries, 0 when it ended before any went out -- and how many of them were transparent
+   * retries (streams the server refused unprocessed, sent again whatever the policy). */
+  int attempts;
+  int transparent_retries;
   /* Private: how message was allocated. */
   cgrpc_allocator alloc_;
 } cgrpc_status;
 
-#define CGRPC_STATUS_INIT {CGRPC_STATUS_OK, NULL, NULL, NULL, {NULL, NULL, NULL, NULL, NULL}}
+#define CGRPC_STATUS_INIT {CGRPC_STATUS_OK, NULL, NULL, NULL, 0, 0, {NULL, NULL, NULL, NULL, NULL}}
 
 CGRPC_EXTERN void cgrpc_status_init(cgrpc_status *status);
 

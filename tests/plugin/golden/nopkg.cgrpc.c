@@ -47,31 +47,31 @@ static const cgrpc_method_policy echo_service__echo_again__policy = {
 
 static const cgrpc_method_desc echo_service__methods[2] = {
   {
-    "/EchoService/Echo",
-    "Echo",
-    CGRPC_METHOD_UNARY,
-    &ping__descriptor,
-    &pong__descriptor,
-    &echo_service__echo__policy,
-    echo_service__echo__invoke,
-    echo_service__echo__done,
+    .path = "/EchoService/Echo",
+    .name = "Echo",
+    .kind = CGRPC_METHOD_UNARY,
+    .request = &ping__descriptor,
+    .response = &pong__descriptor,
+    .policy = &echo_service__echo__policy,
+    .invoke_handler = echo_service__echo__invoke,
+    .invoke_unary_done = echo_service__echo__done,
   },
   {
-    "/EchoService/EchoAgain",
-    "EchoAgain",
-    CGRPC_METHOD_UNARY,
-    &ping__descriptor,
-    &pong__descriptor,
-    &echo_service__echo_again__policy,
-    echo_service__echo_again__invoke,
-    echo_service__echo_again__done,
+    .path = "/EchoService/EchoAgain",
+    .name = "EchoAgain",
+    .kind = CGRPC_METHOD_UNARY,
+    .request = &ping__descriptor,
+    .response = &pong__descriptor,
+    .policy = &echo_service__echo_again__policy,
+    .invoke_handler = echo_service__echo_again__invoke,
+    .invoke_unary_done = echo_service__echo_again__done,
   },
 };
 
 const cgrpc_service_desc echo_service__cgrpc_service = {
-  "EchoService",
-  2,
-  echo_service__methods,
+  .name = "EchoService",
+  .n_methods = 2,
+  .methods = echo_service__methods,
 };
 
 cgrpc_code echo_service_client__echo(cgrpc_channel *channel,

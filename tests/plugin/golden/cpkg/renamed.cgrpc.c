@@ -47,31 +47,31 @@ static const cgrpc_method_policy vlp__store__get_part__policy = {
 
 static const cgrpc_method_desc vlp__store__methods[2] = {
   {
-    "/very.long.pkg.Store/Get",
-    "Get",
-    CGRPC_METHOD_UNARY,
-    &vlp__query__descriptor,
-    &rt__thing__descriptor,
-    &vlp__store__get__policy,
-    vlp__store__get__invoke,
-    vlp__store__get__done,
+    .path = "/very.long.pkg.Store/Get",
+    .name = "Get",
+    .kind = CGRPC_METHOD_UNARY,
+    .request = &vlp__query__descriptor,
+    .response = &rt__thing__descriptor,
+    .policy = &vlp__store__get__policy,
+    .invoke_handler = vlp__store__get__invoke,
+    .invoke_unary_done = vlp__store__get__done,
   },
   {
-    "/very.long.pkg.Store/GetPart",
-    "GetPart",
-    CGRPC_METHOD_UNARY,
-    &rt__thing__descriptor,
-    &rt__thing__part__descriptor,
-    &vlp__store__get_part__policy,
-    vlp__store__get_part__invoke,
-    vlp__store__get_part__done,
+    .path = "/very.long.pkg.Store/GetPart",
+    .name = "GetPart",
+    .kind = CGRPC_METHOD_UNARY,
+    .request = &rt__thing__descriptor,
+    .response = &rt__thing__part__descriptor,
+    .policy = &vlp__store__get_part__policy,
+    .invoke_handler = vlp__store__get_part__invoke,
+    .invoke_unary_done = vlp__store__get_part__done,
   },
 };
 
 const cgrpc_service_desc vlp__store__cgrpc_service = {
-  "very.long.pkg.Store",
-  2,
-  vlp__store__methods,
+  .name = "very.long.pkg.Store",
+  .n_methods = 2,
+  .methods = vlp__store__methods,
 };
 
 cgrpc_code vlp__store_client__get(cgrpc_channel *channel,

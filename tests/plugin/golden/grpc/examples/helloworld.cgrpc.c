@@ -26,21 +26,21 @@ static const cgrpc_method_policy helloworld__greeter__say_hello__policy = {
 
 static const cgrpc_method_desc helloworld__greeter__methods[1] = {
   {
-    "/helloworld.Greeter/SayHello",
-    "SayHello",
-    CGRPC_METHOD_UNARY,
-    &helloworld__hello_request__descriptor,
-    &helloworld__hello_reply__descriptor,
-    &helloworld__greeter__say_hello__policy,
-    helloworld__greeter__say_hello__invoke,
-    helloworld__greeter__say_hello__done,
+    .path = "/helloworld.Greeter/SayHello",
+    .name = "SayHello",
+    .kind = CGRPC_METHOD_UNARY,
+    .request = &helloworld__hello_request__descriptor,
+    .response = &helloworld__hello_reply__descriptor,
+    .policy = &helloworld__greeter__say_hello__policy,
+    .invoke_handler = helloworld__greeter__say_hello__invoke,
+    .invoke_unary_done = helloworld__greeter__say_hello__done,
   },
 };
 
 const cgrpc_service_desc helloworld__greeter__cgrpc_service = {
-  "helloworld.Greeter",
-  1,
-  helloworld__greeter__methods,
+  .name = "helloworld.Greeter",
+  .n_methods = 1,
+  .methods = helloworld__greeter__methods,
 };
 
 cgrpc_code helloworld__greeter_client__say_hello(cgrpc_channel *channel,

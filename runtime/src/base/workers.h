@@ -1,0 +1,25 @@
+/* Internal: a pool of threads that run tasks (server handlers): it starts with min threads
+ * and grows by one whenever a task comes and no thread is idle, up to max. */
+#ifndef CGRPC_WORKERS_H
+#define CGRPC_WORKERS_H
+
+#include "base/loop.h"
+
+typedef struct cgrpc_workers cgrpc_workers;
+
+/* Starts min threads (0 <= min <= max, max >= 1), named name.  Returns 0, CGRPC_ERR_NOMEM or
+ * CGRPC_ERR_SYSTEM. */
+int cgrpc_workers_new(cgrpc_workers **out, const char *name, int min, int max,
+                      const cgrpc_allocator *alloc);
+/* Queues t; one of the threads runs it, a new one if none is idle and the pool may grow.
+ * Returns 1 when t has to wait for a busy thread (the pool is at max), else 0.  Any thread. */
+int cgrpc_workers_submit(cgrpc_workers *w, cgrpc_task *t);
+/* Takes t out of the queue if no thread has picked it up yet.  Returns 1 when it did (t will
+ * not run), 0 otherwise. */
+int cgrpc_workers_cancel(cgrpc_workers *w, cgrpc_task *t);
+/* How many threads the pool has now. */
+int cgrpc_workers_size(cgrpc_workers *w);
+/* Runs what is queued, then stops and joins the threads.  NULL-safe. */
+void cgrpc_workers_free(cgrpc_workers *w);
+
+#endif

@@ -1,0 +1,831 @@
+/* Server calls on the I/O thread: parse the request stream, dispatch it, send the answer. */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cgrpc/extension.h>
+
+#include "base/alloc.h"
+#include "server/server_call.h"
+#include "wire/compress.h"
+#include "wire/frame.h"
+#include "wire/headers.h"
+#include "wire/metadata_internal.h"
+#include "wire/status_map.h"
+#include "wire/timeout.h"
+
+/* The send buffer of a streaming handler, and what may wait unread (decoded). */
+#define SERVER_STREAM_SEND_LIMIT (64 * 1024)
+#define SERVER_STREAM_RECV_LIMIT (64 * 1024)
+
+_Static_assert(offsetof(cgrpc_server_call, links) == 0, "client calls find the links first");
+
+/* ---- the state machine ----------------------------------------------------------------------- */
+
+#define MOVE(s) (1u << (s))
+static const unsigned call_moves[] = {
+    [CGRPC_SCALL_HEADERS] = MOVE(CGRPC_SCALL_OPEN) | MOVE(CGRPC_SCALL_ANSWERED) |
+                            MOVE(CGRPC_SCALL_CLOSED),
+    [CGRPC_SCALL_OPEN] = MOVE(CGRPC_SCALL_ANSWERED) | MOVE(CGRPC_SCALL_CLOSED),
+    [CGRPC_SCALL_ANSWERED] = MOVE(CGRPC_SCALL_CLOSED),
+    [CGRPC_SCALL_CLOSED] = 0,
+};
+
+static void call_set_state(cgrpc_server_call *call, cgrpc_server_call_state to)
+{
+  assert(call_moves[call->state] & MOVE(to));
+  call->state = to;
+}
+
+/* Nonzero once our answer is submitted or the stream is gone: nothing more to send. */
+static int call_over(const cgrpc_server_call *call)
+{
+  return call->state == CGRPC_SCALL_ANSWERED || call->state == CGRPC_SCALL_CLOSED;
+}
+
+/* ---- life ------------------------------------------------------------------------------------ */
+
+static void call_unref(cgrpc_server_call *call)
+{
+  if (--call->refs > 0)
+    return;
+  cgrpc_server *srv = call->srv;
+  cgrpc_link_parent_release(&call->links);
+  cgrpc_loop_timer_stop(srv->loop, &call->deadline_timer);
+  cgrpc_stream_clear(&call->stream); /* buffers not sent are freed (call_stream_buf_done) */
+  if (call->streams_in || call->streams_out) {
+    if (call->last_recv != NULL)
+      protobuf_c_message_free_unpacked((ProtobufCMessage *)call->last_recv, &srv->pb);
+    cgrpc_pipe_clear(&call->pipe);
+  }
+  for (cgrpc_server_attachment *a = call->attachments; a != NULL; a = a->next)
+    if (a->free_fn != NULL)
+      a->free_fn(a->data);
+  cgrpc_arena_clear(&call->arena);
+  cgrpc_free(&srv->alloc, call);
+  cgrpc_server_call_released(srv);
+}
+
+/* The call can no longer succeed: tell the handler, however it listens. */
+static void call_cancel(cgrpc_server_call *call)
+{
+  if (!cgrpc_link_cancel(&call->links)) /* and the calls it made on its behalf */
+    return;
+  if (call->streams_in || call->streams_out)
+    cgrpc_pipe_set_over(&call->pipe);
+  if (cgrpc_server_call_callbacks_live(call) && call->cbs.on_cancel != NULL)
+    call->cbs.on_cancel(call, call->cbs_user_data);
+}
+
+/* The stream is gone (closed, or the connection died). */
+static void call_detach(cgrpc_server_call *call)
+{
+  if (call->state == CGRPC_SCALL_CLOSED)
+    return;
+  if (call->dispatched && !call->hooked_done)
+    cgrpc_server_call_hook_done(call, CGRPC_STATUS_CANCELLED, "the client went away");
+  call_set_state(call, CGRPC_SCALL_CLOSED);
+  /* A call still waiting for a handler thread will never be answered: take it out of the
+   * queue now rather than keep its request in memory. */
+  if (call->dispatched && cgrpc_server_workers_cancel(call->srv, &call->dispatch_task))
+    call->refs--; /* the handler's; the stream's goes below */
+  if (cgrpc_list_linked(&call->node))
+    cgrpc_list_remove(&call->node);
+  if (call->conn != NULL && !call->conn->dead)
+    nghttp2_session_set_stream_user_data(call->conn->ng, call->stream.id, NULL);
+  call->conn = NULL;
+  cgrpc_stream_detach(&call->stream);
+  cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
+  call_unref(call);
+}
+
+/* ---- answering ------------------------------------------------------------------------------- */
+
+static int call_add_common_headers(cgrpc_nvbuf *nv, int http_status)
+{
+  static const char *const statuses[] = {"200", "405", "415"};
+  const char *s = http_status == 405 ? statuses[1] : http_status == 415 ? statuses[2] : statuses[0];
+  int rv = cgrpc_nvbuf_add_static(nv, ":status", s);
+  rv = rv ? rv : cgrpc_nvbuf_add_static(nv, "content-type", "application/grpc");
+  return rv ? rv : cgrpc_nvbuf_add_static(nv, "grpc-accept-encoding", CGRPC_ACCEPT_ENCODING);
+}
+
+/* with_md: also send the handler's metadata, which only the handler's side may touch until
+ * it has finished. */
+static int call_submit_trailers_only(cgrpc_server_call *call, int http_status, cgrpc_code code,
+                                     const char *message, int with_md)
+{
+  cgrpc_nvbuf nv;
+  cgrpc_nvbuf_init(&nv, &call->srv->alloc);
+  int rv = call_add_common_headers(&nv, http_status);
+  rv = rv ? rv : cgrpc_nvbuf_add_status(&nv, code, message);
+  if (with_md) {
+    rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->initial_md);
+    rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->trailing_md);
+  }
+  if (rv == 0)
+    rv = nghttp2_submit_response(call->conn->ng, call->stream.id, nv.nv, nv.n, NULL);
+  cgrpc_nvbuf_clear(&nv);
+  return rv;
+}
+
+/* The trailers after the last message (the engine's on_send_end): the runtime's own status if
+ * it ended the call mid-stream, else the handler's with its trailing metadata. */
+static int call_stream_send_end(cgrpc_stream *s)
+{
+  cgrpc_server_call *call = cgrpc_container_of(s, cgrpc_server_call, stream);
+  cgrpc_nvbuf nv;
+  cgrpc_nvbuf_init(&nv, &call->srv->alloc);
+  int rv = call->rejected ? cgrpc_nvbuf_add_status(&nv, call->reject_code, call->reject_msg)
+                          : cgrpc_nvbuf_add_status(&nv, call->code, call->message);
+  if (rv == 0 && !call->rejected)
+    rv = cgrpc_nvbuf_add_metadata(&nv, call->trailing_md);
+  if (rv == 0)
+    rv = nghttp2_submit_trailer(s->conn->ng, s->id, nv.nv, nv.n);
+  cgrpc_nvbuf_clear(&nv);
+  return rv;
+}
+
+/* Response headers (with the initial metadata) and the data provider. */
+static int call_submit_headers(cgrpc_server_call *call)
+{
+  cgrpc_nvbuf nv;
+  cgrpc_nvbuf_init(&nv, &call->srv->alloc);
+  int rv = call_add_common_headers(&nv, 200);
+  if (rv == 0 && call->send_enc != CGRPC_ENCODING_IDENTITY)
+    rv = cgrpc_nvbuf_add_static(&nv, "grpc-encoding", cgrpc_encoding_name(call->send_enc));
+  rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->initial_md);
+  if (rv == 0) {
+    nghttp2_data_provider prd;
+    cgrpc_stream_provider(&call->stream, &prd);
+    rv = nghttp2_submit_response(call->conn->ng, call->stream.id, nv.nv, nv.n, &prd);
+  }
+  cgrpc_nvbuf_clear(&nv);
+  call->headers_sent = rv == 0;
+  return rv;
+}
+
+/* Response headers now, ahead of any message: a failure resets the stream. */
+static void call_send_headers_now(cgrpc_server_call *call)
+{
+  if (call_submit_headers(call) != 0)
+    nghttp2_submit_rst_stream(call->conn->ng, NGHTTP2_FLAG_NONE, call->stream.id,
+                              NGHTTP2_INTERNAL_ERROR);
+  cgrpc_conn_kick(call->conn);
+}
+
+/* The answer is submitted (rv: how that went): write it. */
+static void call_submitted(cgrpc_server_call *call, int rv)
+{
+  if (rv != 0)
+    nghttp2_submit_rst_stream(call->conn->ng, NGHTTP2_FLAG_NONE, call->stream.id,
+                              NGHTTP2_INTERNAL_ERROR);
+  /* Answered before the client finished sending: stop its upload once our END_STREAM is out
+   * (a reset before it would lose the status). */
+  if (!call->shut_rd)
+    call->rst_after_send = 1;
+  cgrpc_conn_kick(call->conn);
+}
+
+/* Takes what a streaming handler sent into the stream. */
+static void call_take_outgoing(cgrpc_server_call *call)
+{
+  cgrpc_queue q;
+  cgrpc_queue_init(&q);
+  int closed;
+  cgrpc_pipe_take_out(&call->pipe, &q, &closed);
+  for (cgrpc_qnode *n; (n = cgrpc_queue_pop(&q)) != NULL;)
+    cgrpc_stream_push(&call->stream, cgrpc_queue_entry(n, cgrpc_buf, node));
+  if (call_over(call)) {
+    cgrpc_bufq_drop(&call->stream.out.q); /* nobody will read them */
+    return;
+  }
+  if (call->stream.out.q.bytes == 0)
+    return;
+  if (!call->headers_sent)
+    call_send_headers_now(call);
+  else
+    cgrpc_stream_flush(&call->stream);
+}
+
+/* Sends the status after what went out already (response headers are out). */
+static void call_end_after_messages(cgrpc_server_call *call)
+{
+  cgrpc_stream_end_send(&call->stream);
+  cgrpc_stream_flush(&call->stream);
+  if (!call->shut_rd)
+    call->rst_after_send = 1;
+}
+
+/* Answers with what the handler's side decided (it has finished). */
+static void call_respond(cgrpc_server_call *call)
+{
+  if (call->streams_out)
+    call_take_outgoing(call);
+  if (call_over(call))
+    return;
+  call_set_state(call, CGRPC_SCALL_ANSWERED);
+  cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
+  /* Too late, whatever the handler said: the client's deadline has passed. */
+  int late = call->deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->deadline;
+  cgrpc_code code = late ? CGRPC_STATUS_DEADLINE_EXCEEDED : call->code;
+  const char *message = late ? "Deadline Exceeded" : call->message;
+  cgrpc_server_call_hook_done(call, code, message);
+  int with_response = !late && call->code == CGRPC_STATUS_OK && call->resp_buf.data != NULL;
+  if (call->headers_sent) {
+    /* Headers (and maybe messages) went out: the response and the status follow them. */
+    if (late) {
+      call->rejected = 1;
+      call->reject_code = code;
+      snprintf(call->reject_msg, sizeof call->reject_msg, "%s", message);
+    }
+    if (with_response)
+      cgrpc_stream_push(&call->stream, &call->resp_buf);
+    call_end_after_messages(call);
+    return;
+  }
+  if (!with_response) {
+    call_submitted(call, call_submit_trailers_only(call, 200, code, message, 1));
+    return;
+  }
+  cgrpc_stream_push(&call->stream, &call->resp_buf);
+  cgrpc_stream_end_send(&call->stream);
+  call_submitted(call, call_submit_headers(call));
+}
+
+/* Ends the call now with a status of the runtime's own.  Once dispatched, the call's arena,
+ * status and metadata belong to the handler's side, so only what is passed here goes out
+ * (and the handler sees a cancellation). */
+static void call_reject(cgrpc_server_call *call, int http_status, cgrpc_code code,
+                        const char *fmt, ...) CGRPC_PRINTF(4, 5);
+
+static void call_reject(cgrpc_server_call *call, int http_status, cgrpc_code code,
+                        const char *fmt, ...)
+{
+  if (call_over(call))
+    return;
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  call_set_state(call, CGRPC_SCALL_ANSWERED);
+  call_cancel(call);
+  cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
+  if (call->dispatched)
+    cgrpc_server_call_hook_done(call, code, buf);
+  if (call->headers_sent) {
+    /* Mid-stream: what is queued still goes (nghttp2 may be sending from it), then trailers
+     * carrying our status; the handler sends no more. */
+    call->rejected = 1;
+    call->reject_code = code;
+    snprintf(call->reject_msg, sizeof call->reject_msg, "%.127s", buf);
+    call_end_after_messages(call);
+    return;
+  }
+  call_submitted(call, call_submit_trailers_only(call, http_status, code, buf, !call->dispatched));
+}
+
+static void call_respond_task(void *ud)
+{
+  cgrpc_server_call *call = ud;
+  call_respond(call);
+  call_unref(call); /* the handler's reference */
+}
+
+void cgrpc_server_call_answer(cgrpc_server_call *call)
+{
+  cgrpc_server *srv = call->srv;
+  /* Deferred answers may come from any thread; only the loop's may answer directly. */
+  if (!cgrpc_server_call_may_block(call) && cgrpc_loop_on_thread(srv->loop))
+    call_respond_task(call);
+  else
+    cgrpc_loop_post(srv->loop, &call->respond_task);
+}
+
+static void call_on_deadline(void *ud)
+{
+  call_reject(ud, 200, CGRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded");
+}
+
+/* ---- streaming handlers' tasks ------------------------------------------------------------------ */
+
+/* Tasks posted by a handler hold no reference: the handler's keeps the call alive until its
+ * answer is handled, and that comes after them (the loop runs posted tasks in order). */
+
+static void call_stream_buf_done(cgrpc_stream *s, cgrpc_buf *b)
+{
+  cgrpc_server_call *call = cgrpc_container_of(s, cgrpc_server_call, stream);
+  if (b == &call->resp_buf)
+    return; /* the single response, in the arena */
+  size_t len = b->len;
+  cgrpc_free(&call->srv->alloc, b);
+  if (cgrpc_pipe_sent(&call->pipe, len) && call->has_callbacks &&
+      call->state != CGRPC_SCALL_CLOSED && cgrpc_loop_defer(call->srv->loop, &call->ready_task))
+    call->refs++; /* the queued task's: the answer may come first */
+}
+
+static void call_send_task(void *ud)
+{
+  call_take_outgoing(ud);
+}
+
+static void call_resume_task(void *ud)
+{
+  cgrpc_server_call *call = ud;
+  if (call->state == CGRPC_SCALL_OPEN)
+    cgrpc_stream_resume_recv(&call->stream);
+}
+
+static void call_ready_task(void *ud)
+{
+  cgrpc_server_call *call = ud;
+  if (call->cbs.on_send_ready != NULL && !call_over(call) && cgrpc_server_call_callbacks_live(call))
+    call->cbs.on_send_ready(call, call->cbs_user_data);
+  call_unref(call);
+}
+
+/* The handler sends its headers before its first message (cgrpc_server_call_send_headers). */
+static void call_headers_task(void *ud)
+{
+  cgrpc_server_call *call = ud;
+  if (!call_over(call) && !call->headers_sent)
+    call_send_headers_now(call);
+}
+
+/* The handler switched to callbacks: deliver what already waits, then go on so. */
+static void call_callbacks_task(void *ud)
+{
+  cgrpc_server_call *call = ud;
+  call->has_callbacks = 1;
+  void *m;
+  int resume;
+  while (call->streams_in && cgrpc_pipe_read(&call->pipe, &m, 0, &resume, NULL) == 1) {
+    if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call))
+      call->cbs.on_message(call, m, call->cbs_user_data);
+    protobuf_c_message_free_unpacked(m, &call->srv->pb);
+  }
+  if (call->streams_in && call->state == CGRPC_SCALL_OPEN)
+    cgrpc_stream_resume_recv(&call->stream); /* from now on nothing waits */
+  if (!cgrpc_server_call_callbacks_live(call))
+    return;
+  if (cgrpc_server_call_cancelled(call)) {
+    if (call->cbs.on_cancel != NULL)
+      call->cbs.on_cancel(call, call->cbs_user_data);
+  } else if (call->streams_in && call->shut_rd && !call->stream.end_pending &&
+             call->cbs.on_recv_done != NULL) {
+    call->cbs.on_recv_done(call, call->cbs_user_data);
+  }
+}
+
+/* ---- the request ----------------------------------------------------------------------------- */
+
+static void call_dispatch(cgrpc_server_call *call)
+{
+  cgrpc_server *srv = call->srv;
+  const ProtobufCMessageDescriptor *rd = call->entry->desc->response;
+  call->response = cgrpc_arena_alloc(&call->arena, rd->sizeof_message);
+  call->nstages = srv->ninterceptors + 1;
+  call->stages = cgrpc_arena_alloc(&call->arena, call->nstages * sizeof *call->stages);
+  if (call->response == NULL || call->stages == NULL) {
+    call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return;
+  }
+  rd->message_init(call->response);
+  call->dispatched = 1;
+  call->refs++; /* the handler's, until its answer is handled on the loop */
+  cgrpc_server_dispatch(srv, &call->dispatch_task, call->streams_in || call->streams_out);
+}
+
+static cgrpc_server_call *server_stream_call(nghttp2_session *ng, int32_t stream_id)
+{
+  return nghttp2_session_get_stream_user_data(ng, stream_id);
+}
+
+static const cgrpc_stream_ops call_stream_ops;
+
+static int server_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
+{
+  cgrpc_conn *conn = ud;
+  cgrpc_server *srv = conn->owner;
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+    return 0;
+  cgrpc_server_call *call = cgrpc_malloc(&srv->alloc, sizeof *call);
+  if (call == NULL) {
+    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+    return 0;
+  }
+  memset(call, 0, offsetof(cgrpc_server_call, arena_mem));
+  call->srv = srv;
+  call->refs = 1; /* the stream's */
+  call->state = CGRPC_SCALL_HEADERS;
+  call->start_time = cgrpc_now();
+  cgrpc_arena_init(&call->arena, &srv->alloc, call->arena_mem, sizeof call->arena_mem);
+  cgrpc_arena_allocator(&call->arena, &call->arena_alloc);
+  call->conn = conn;
+  cgrpc_stream_init(&call->stream, &call_stream_ops, &srv->alloc, srv->max_recv);
+  cgrpc_stream_attach(&call->stream, conn, frame->hd.stream_id);
+  cgrpc_list_init(&call->node);
+  cgrpc_link_parent_init(&call->links, CGRPC_TIME_INFINITE);
+  cgrpc_list_push_back(&conn->streams, &call->node);
+  cgrpc_timer_init(&call->deadline_timer, call_on_deadline, call);
+  cgrpc_task_init(&call->dispatch_task, cgrpc_server_call_run, call);
+  cgrpc_task_init(&call->respond_task, call_respond_task, call);
+  cgrpc_task_init(&call->headers_task, call_headers_task, call);
+  call->deadline = CGRPC_TIME_INFINITE;
+  call->path = "";
+  call->authority = "";
+  call->peer = cgrpc_arena_strndup(&call->arena, conn->peer, strlen(conn->peer));
+  const char *id = conn->tp->vt->peer_identity != NULL ? conn->tp->vt->peer_identity(conn->tp)
+                                                       : NULL;
+  if (id != NULL) { /* copied: a handler may outlive the connection */
+    size_t len = 0;
+    while (id[len] != 0)
+      len += strlen(id + len) + 1;
+    char *copy = cgrpc_arena_alloc(&call->arena, len + 1);
+    if (copy != NULL)
+      memcpy(copy, id, len + 1);
+    call->peer_identity = copy;
+  }
+  srv->ncalls++;
+  nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, call);
+  return 0;
+}
+
+static void call_header_error(cgrpc_server_call *call, cgrpc_code code, const char *msg)
+{
+  if (call->header_error == CGRPC_STATUS_OK) {
+    call->header_error = code;
+    call->header_error_msg = msg;
+  }
+}
+
+static int server_on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name,
+                            size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                            void *ud)
+{
+  (void)flags;
+  (void)ud;
+  cgrpc_server_call *call = server_stream_call(ng, frame->hd.stream_id);
+  if (call == NULL || call->state != CGRPC_SCALL_HEADERS)
+    return 0; /* request trailers carry nothing for gRPC */
+  call->header_bytes += namelen + valuelen + 32;
+  if (call->header_bytes > CGRPC_SERVER_MAX_HEADER_BYTES) {
+    call_header_error(call, CGRPC_STATUS_RESOURCE_EXHAUSTED, "request metadata too large");
+    return 0;
+  }
+  switch (cgrpc_header_classify(name, namelen)) {
+  case CGRPC_HDR_METHOD:
+    call->bad_method = !(valuelen == 4 && memcmp(value, "POST", 4) == 0);
+    break;
+  case CGRPC_HDR_PATH:
+    call->path = cgrpc_arena_strndup(&call->arena, (const char *)value, valuelen);
+    break;
+  case CGRPC_HDR_AUTHORITY:
+    call->authority = cgrpc_arena_strndup(&call->arena, (const char *)value, valuelen);
+    break;
+  case CGRPC_HDR_CONTENT_TYPE:
+    call->got_content_type = cgrpc_content_type_is_grpc(value, valuelen);
+    break;
+  case CGRPC_HDR_GRPC_TIMEOUT: {
+    int64_t ns;
+    if (cgrpc_timeout_parse((const char *)value, valuelen, &ns) != 0)
+      call_header_error(call, CGRPC_STATUS_INTERNAL, "malformed grpc-timeout");
+    else
+      call->deadline =
+          ns >= CGRPC_TIME_INFINITE - cgrpc_now() ? CGRPC_TIME_INFINITE : cgrpc_now() + ns;
+    break;
+  }
+  case CGRPC_HDR_GRPC_ENCODING:
+    call->stream.recv_enc = cgrpc_encoding_parse((const char *)value, valuelen);
+    if (call->stream.recv_enc == CGRPC_ENCODING_UNKNOWN)
+      call_header_error(call, CGRPC_STATUS_UNIMPLEMENTED,
+                        "grpc-encoding not supported (" CGRPC_ACCEPT_ENCODING " are)");
+    break;
+  case CGRPC_HDR_GRPC_OTHER:
+    if (namelen == 26 && memcmp(name, "grpc-previous-rpc-attempts", 26) == 0) {
+      int n = 0;
+      for (size_t i = 0; i < valuelen && i < 4 && value[i] >= '0' && value[i] <= '9'; i++)
+        n = n * 10 + (value[i] - '0');
+      call->previous_attempts = n;
+    }
+    break;
+  case CGRPC_HDR_OTHER: {
+    int rv = cgrpc_metadata_ensure(&call->md, &call->arena_alloc);
+    if (rv == 0)
+      rv = cgrpc_metadata_append_wire(call->md, (const char *)name, namelen, (const char *)value,
+                                      valuelen);
+    if (rv == CGRPC_ERR_PROTO)
+      call_header_error(call, CGRPC_STATUS_INTERNAL, "invalid base64 in binary metadata");
+    else if (rv != 0)
+      call_header_error(call, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    break;
+  }
+  default:
+    break;
+  }
+  return 0;
+}
+
+static void call_free_msg(void *msg, void *user_data)
+{
+  protobuf_c_message_free_unpacked(msg, user_data);
+}
+
+/* The request headers are complete: decide whether the call can go on. */
+static void call_headers_done(cgrpc_server_call *call)
+{
+  cgrpc_server *srv = call->srv;
+  if (call->path == NULL || call->authority == NULL || call->peer == NULL) {
+    call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return;
+  }
+  if (call->bad_method) {
+    call_reject(call, 405, CGRPC_STATUS_INTERNAL, "gRPC requires POST");
+    return;
+  }
+  if (!call->got_content_type) {
+    call_reject(call, 415, CGRPC_STATUS_INTERNAL, "content-type is not application/grpc");
+    return;
+  }
+  if (call->header_error != CGRPC_STATUS_OK) {
+    call_reject(call, 200, call->header_error, "%s", call->header_error_msg);
+    return;
+  }
+  if (srv->draining) {
+    call_reject(call, 200, CGRPC_STATUS_UNAVAILABLE, "server is shutting down");
+    return;
+  }
+  call->entry = cgrpc_registry_find(&srv->registry, call->path, strlen(call->path));
+  if (call->entry == NULL) {
+    call_reject(call, 200, CGRPC_STATUS_UNIMPLEMENTED, "Method not found: %s", call->path);
+    return;
+  }
+  if (call->entry->handler == NULL || call->entry->desc->invoke_handler == NULL) {
+    call_reject(call, 200, CGRPC_STATUS_UNIMPLEMENTED, "Method not implemented: %s", call->path);
+    return;
+  }
+  cgrpc_method_kind kind = call->entry->desc->kind;
+  call->streams_in = kind == CGRPC_METHOD_CLIENT_STREAMING || kind == CGRPC_METHOD_BIDI_STREAMING;
+  call->streams_out = kind == CGRPC_METHOD_SERVER_STREAMING || kind == CGRPC_METHOD_BIDI_STREAMING;
+  if (call->streams_in || call->streams_out) {
+    cgrpc_pipe_init(&call->pipe, &srv->alloc, SERVER_STREAM_SEND_LIMIT, SERVER_STREAM_RECV_LIMIT,
+                    call_free_msg, &srv->pb);
+    cgrpc_task_init(&call->send_task, call_send_task, call);
+    cgrpc_task_init(&call->resume_task, call_resume_task, call);
+    cgrpc_task_init(&call->ready_task, call_ready_task, call);
+    cgrpc_task_init(&call->callbacks_task, call_callbacks_task, call);
+  }
+  call->links.deadline = call->deadline; /* for the calls it makes (before the handler runs) */
+  if (call->deadline != CGRPC_TIME_INFINITE &&
+      cgrpc_loop_timer_start(srv->loop, &call->deadline_timer, call->deadline) != 0) {
+    call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return;
+  }
+  call_set_state(call, CGRPC_SCALL_OPEN);
+  if (call->streams_in)
+    call_dispatch(call); /* the handler reads the requests as they come */
+}
+
+/* A request message (the stream engine's on_message). */
+static int call_stream_message(cgrpc_stream *s, const uint8_t *msg, size_t len, int compressed)
+{
+  cgrpc_server_call *call = cgrpc_container_of(s, cgrpc_server_call, stream);
+  cgrpc_server *srv = call->srv;
+  const ProtobufCMessageDescriptor *rd = call->entry->desc->request;
+  if (call->streams_in) {
+    ProtobufCMessage *m = protobuf_c_message_unpack(rd, &srv->pb, len, msg);
+    if (m == NULL) {
+      call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)", rd->name);
+      return -1;
+    }
+    cgrpc_server_call_hook_recv(call, m);
+    if (!call->has_callbacks)
+      return cgrpc_pipe_deliver(&call->pipe, m, CGRPC_FRAME_PREFIX + len, compressed);
+    call->last_compressed = compressed;
+    if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call))
+      call->cbs.on_message(call, m, call->cbs_user_data);
+    protobuf_c_message_free_unpacked(m, &srv->pb);
+    return 0;
+  }
+  if (call->request != NULL) {
+    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s takes one request message, got more",
+                call->path);
+    return -1;
+  }
+  /* Decoded into the call's arena: no allocation of its own, freed with it. */
+  call->request = protobuf_c_message_unpack(rd, &call->arena.pb, len, msg);
+  call->last_compressed = compressed;
+  if (call->request == NULL) {
+    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)", rd->name);
+    return -1;
+  }
+  return 0;
+}
+
+static void call_stream_error(cgrpc_stream *s, cgrpc_code code, const char *msg)
+{
+  call_reject(cgrpc_container_of(s, cgrpc_server_call, stream), 200, code, "%s", msg);
+}
+
+/* The client ended its side and every message it sent has been handed over. */
+static void call_request_done(cgrpc_server_call *call)
+{
+  if (call->state != CGRPC_SCALL_OPEN)
+    return;
+  if (cgrpc_stream_partial(&call->stream)) {
+    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "request ended in the middle of a message");
+  } else if (call->streams_in) {
+    cgrpc_pipe_in_done(&call->pipe);
+    if (cgrpc_server_call_callbacks_live(call) && call->cbs.on_recv_done != NULL)
+      call->cbs.on_recv_done(call, call->cbs_user_data);
+  } else if (call->request == NULL) {
+    call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s received no request message",
+                call->path);
+  } else {
+    cgrpc_server_call_hook_recv(call, call->request);
+    call_dispatch(call);
+  }
+}
+
+static void call_stream_recv_end(cgrpc_stream *s)
+{
+  call_request_done(cgrpc_container_of(s, cgrpc_server_call, stream));
+}
+
+static const cgrpc_stream_ops call_stream_ops = {
+    .on_message = call_stream_message,
+    .on_recv_error = call_stream_error,
+    .on_buf_done = call_stream_buf_done,
+    .on_recv_end = call_stream_recv_end,
+    .on_send_end = call_stream_send_end,
+};
+
+static int server_on_data(nghttp2_session *ng, uint8_t flags, int32_t stream_id,
+                          const uint8_t *data, size_t len, void *ud)
+{
+  (void)flags;
+  cgrpc_server_call *call = server_stream_call(ng, stream_id);
+  if (call == NULL || call->state != CGRPC_SCALL_OPEN) {
+    cgrpc_stream_discard(ud, stream_id, len);
+    return 0;
+  }
+  cgrpc_stream_recv(&call->stream, data, len);
+  return 0;
+}
+
+static int server_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
+{
+  cgrpc_conn *conn = ud;
+  if (frame->hd.stream_id == 0) {
+    cgrpc_conn_on_frame(conn, frame);
+    return 0;
+  }
+  cgrpc_server_call *call = server_stream_call(ng, frame->hd.stream_id);
+  if (call == NULL)
+    return 0;
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+    call_headers_done(call);
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+    call->shut_rd = 1;
+    /* Messages the handler had no room for yet are decoded first (on_recv_end). */
+    if (cgrpc_stream_end_recv(&call->stream))
+      call_request_done(call);
+  }
+  return 0;
+}
+
+static int server_on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
+{
+  if (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)
+    cgrpc_keepalive_on_send(ud); /* A8: the client may ping again */
+  if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+      !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+    return 0;
+  cgrpc_server_call *call = server_stream_call(ng, frame->hd.stream_id);
+  if (call != NULL && call->rst_after_send && !call->shut_rd)
+    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+  return 0;
+}
+
+static int server_on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t error_code,
+                                  void *ud)
+{
+  (void)ud;
+  cgrpc_server_call *call = server_stream_call(ng, stream_id);
+  if (call == NULL)
+    return 0;
+  if (error_code != NGHTTP2_NO_ERROR || call->state != CGRPC_SCALL_ANSWERED)
+    call_cancel(call); /* the client went away before the answer */
+  call_detach(call);
+  return 0;
+}
+
+void cgrpc_server_conn_setup(nghttp2_session_callbacks *cbs)
+{
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, server_on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, server_on_header);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, server_on_data);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, server_on_frame_recv);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, server_on_frame_send);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, server_on_stream_close);
+}
+
+void cgrpc_server_conn_fail_streams(cgrpc_conn *conn)
+{
+  while (!cgrpc_list_empty(&conn->streams)) {
+    cgrpc_server_call *call = cgrpc_container_of(conn->streams.next, cgrpc_server_call, node);
+    call_cancel(call);
+    call_detach(call);
+  }
+}
+
+void cgrpc_server_conn_cancel_streams(cgrpc_conn *conn)
+{
+  for (cgrpc_list *n = conn->streams.next; n != &conn->streams;) {
+    cgrpc_server_call *call = cgrpc_container_of(n, cgrpc_server_call, node);
+    n = n->next;
+    call_reject(call, 200, CGRPC_STATUS_UNAVAILABLE, "server shutting down");
+  }
+}
+
+/* ---- what the handler's side asks of the stream (any thread) ------------------------------ */
+
+void cgrpc_server_call_post_send(cgrpc_server_call *call)
+{
+  cgrpc_loop_post(call->srv->loop, &call->send_task);
+}
+
+void cgrpc_server_call_post_resume(cgrpc_server_call *call)
+{
+  cgrpc_loop_post(call->srv->loop, &call->resume_task);
+}
+
+void cgrpc_server_call_post_callbacks(cgrpc_server_call *call)
+{
+  cgrpc_loop_post(call->srv->loop, &call->callbacks_task);
+}
+
+void cgrpc_server_call_post_headers(cgrpc_server_call *call)
+{
+  cgrpc_loop_post(call->srv->loop, &call->headers_task);
+}
+
+/* ---- the extension API ------------------------------------------------------------------------ */
+
+void cgrpc_server_call_attach(cgrpc_server_call *call, const void *kind, void *data,
+                              void (*free_fn)(void *data))
+{
+  cgrpc_server_attachment *a = call->attachments;
+  while (a != NULL && a->kind != kind)
+    a = a->next;
+  if (a == NULL) {
+    a = cgrpc_arena_alloc(&call->arena, sizeof *a);
+    if (a == NULL) {
+      if (free_fn != NULL)
+        free_fn(data);
+      return;
+    }
+    a->next = call->attachments;
+    a->kind = kind;
+    a->free_fn = NULL;
+    call->attachments = a;
+  }
+  if (a->free_fn != NULL)
+    a->free_fn(a->data);
+  a->data = data;
+  a->free_fn = free_fn;
+}
+
+void *cgrpc_server_call_attachment(const cgrpc_server_call *call, const void *kind)
+{
+  for (const cgrpc_server_attachment *a = call != NULL ? call->attachments : NULL; a != NULL;
+       a = a->next)
+    if (a->kind == kind)
+      return a->data;
+  return NULL;
+}
+
+const cgrpc_metadata *cgrpc_server_call_initial_metadata_out(const cgrpc_server_call *call)
+{
+  static const cgrpc_metadata empty;
+  return call->initial_md != NULL ? call->initial_md : &empty;
+}
+
+const cgrpc_metadata *cgrpc_server_call_trailing_metadata_out(const cgrpc_server_call *call)
+{
+  static const cgrpc_metadata empty;
+  return call->trailing_md != NULL ? call->trailing_md : &empty;
+}
+
+ProtobufCAllocator *cgrpc_server_call_protobuf_allocator(cgrpc_server_call *call)
+{
+  return &call->arena.pb;
+}
+
+int cgrpc_server_call_may_block(const cgrpc_server_call *call)
+{
+  return call->srv->workers != NULL;
+}
