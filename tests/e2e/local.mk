@@ -61,6 +61,31 @@ tests_e2e_check_flow_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
 tests_e2e_check_flow_LDFLAGS = -no-install
 TESTS += tests/e2e/check_flow
 
+# Suites with an in-process server of every kind of method (kinds_server.c).
+KINDS_SOURCES = tests/e2e/harness.c tests/e2e/harness.h tests/e2e/kinds_server.c \
+	tests/e2e/kinds_server.h
+check_PROGRAMS += tests/e2e/check_interceptors tests/e2e/check_headers tests/e2e/check_handlers
+tests_e2e_check_interceptors_SOURCES = tests/e2e/check_interceptors.c $(KINDS_SOURCES)
+nodist_tests_e2e_check_interceptors_SOURCES = tests/e2e/e2e.pb-c.c
+tests_e2e_check_interceptors_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_interceptors_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
+tests_e2e_check_interceptors_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_interceptors_LDFLAGS = -no-install
+tests_e2e_check_headers_SOURCES = tests/e2e/check_headers.c $(KINDS_SOURCES)
+nodist_tests_e2e_check_headers_SOURCES = tests/e2e/e2e.pb-c.c
+tests_e2e_check_headers_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_headers_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
+tests_e2e_check_headers_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_headers_LDFLAGS = -no-install
+tests_e2e_check_handlers_SOURCES = tests/e2e/check_handlers.c $(KINDS_SOURCES)
+nodist_tests_e2e_check_handlers_SOURCES = tests/e2e/e2e.pb-c.c
+tests_e2e_check_handlers_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_handlers_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
+tests_e2e_check_handlers_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_handlers_LDFLAGS = -no-install
+TESTS += tests/e2e/check_interceptors tests/e2e/check_headers tests/e2e/check_handlers
+VALGRIND_TESTS += tests/e2e/check_interceptors tests/e2e/check_headers tests/e2e/check_handlers
+
 check_PROGRAMS += tests/e2e/check_leaks
 tests_e2e_check_leaks_SOURCES = tests/e2e/check_leaks.c tests/e2e/harness.c tests/e2e/harness.h \
 	tests/e2e/counting_alloc.c tests/e2e/counting_alloc.h
@@ -85,7 +110,8 @@ EXTRA_DIST += tests/e2e/stream_memory.sh
 $(tests_e2e_e2e_server_OBJECTS) $(tests_e2e_check_e2e_OBJECTS) \
 $(tests_e2e_check_client_errors_OBJECTS) $(tests_e2e_check_stream_OBJECTS) \
 $(tests_e2e_check_leaks_OBJECTS) $(tests_e2e_stream_memory_OBJECTS) \
-$(tests_e2e_check_flow_OBJECTS): tests/e2e/e2e.stamp
+$(tests_e2e_check_flow_OBJECTS) $(tests_e2e_check_interceptors_OBJECTS) \
+$(tests_e2e_check_headers_OBJECTS) $(tests_e2e_check_handlers_OBJECTS): tests/e2e/e2e.stamp
 
 TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream \
 	tests/e2e/check_leaks

@@ -12,6 +12,8 @@
 #include <cgrpc/interceptor.h>
 #include <cgrpc/server.h>
 #include <cgrpc/dedup.h>
+#include <cgrpc/extension.h>
+#include <cgrpc/log.h>
 #include <cgrpc/jwt.h>
 
 #endif
