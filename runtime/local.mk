@@ -58,7 +58,8 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/client/target.h runtime/src/client/throttle.c runtime/src/client/throttle.h \
 	runtime/src/client/unary.c runtime/src/server/registry.c runtime/src/server/registry.h \
 	runtime/src/server/server.c runtime/src/server/server_call.c runtime/src/server/server_call.h \
-	runtime/src/server/server_core.h runtime/src/server/server_handler.c runtime/src/ext/dedup.c \
+	runtime/src/server/server_core.h runtime/src/server/server_extension.c \
+	runtime/src/server/server_handler.c runtime/src/server/server_options.c runtime/src/ext/dedup.c \
 	runtime/src/ext/dedup_memory.c runtime/src/ext/dedup_memory.h runtime/src/ext/jwt_claims.c \
 	runtime/src/ext/jwt_codec.c runtime/src/ext/jwt_interceptor.c runtime/src/ext/jwt_internal.h \
 	runtime/src/ext/jwt_jwks.c runtime/src/ext/jwt_keys.c runtime/src/ext/jwt_sign.c \

@@ -25,6 +25,9 @@
 #   BENCH_GRPCXX_MODE [async]   grpcxx_server --mode (async, sync or callback)
 #   BENCH_CGRPC_THREADS ["default 0"]  bench_server --threads settings to measure
 #   BENCH_KEEP [0]          1 keeps the work directory (h2load logs, server output)
+#   BENCH_BASELINE []       another build directory (an earlier commit, say): its bench_server
+#                           and bench_client run in the same rounds, labelled base, so that a
+#                           change is measured against what it changes, side by side
 
 set -u -o pipefail
 
@@ -212,6 +215,22 @@ if [ -n "$CGRPC_SERVER" ]; then
   done
 else
   note "bench_server not built (needs libcgrpc and protoc-gen-cgrpc): cgrpc server skipped"
+fi
+BASE_SERVER=""
+BASE_CLIENT=""
+if [ -n "${BENCH_BASELINE:-}" ]; then
+  BASE_BIN=$(cd "$BENCH_BASELINE" 2>/dev/null && pwd)/examples/bench
+  [ -x "$BASE_BIN/bench_server" ] && BASE_SERVER=$BASE_BIN/bench_server
+  [ -x "$BASE_BIN/bench_client" ] && BASE_CLIENT=$BASE_BIN/bench_client
+  [ -z "$BASE_SERVER$BASE_CLIENT" ] && fail "BENCH_BASELINE: no bench programs in $BASE_BIN"
+  for t in $CGRPC_THREADS; do
+    [ -z "$BASE_SERVER" ] && break
+    if [ "$t" = default ]; then
+      SERVERS+=("base|$BASE_SERVER")
+    else
+      SERVERS+=("base-t$t|$BASE_SERVER --threads $t")
+    fi
+  done
 fi
 if [ -n "$GRPCXX_SERVER" ]; then
   SERVERS+=("grpc++|$GRPCXX_SERVER --mode $GRPCXX_MODE")
@@ -466,6 +485,7 @@ fi
 CLIENTS=()
 [ -n "$CGRPC_CLIENT" ] && CLIENTS+=("cgrpc|$CGRPC_CLIENT")
 [ -n "$GRPCXX_CLIENT" ] && CLIENTS+=("grpc++|$GRPCXX_CLIENT")
+[ -n "$BASE_CLIENT" ] && CLIENTS+=("base|$BASE_CLIENT")
 [ -z "$CGRPC_CLIENT" ] && note "bench_client not built: cgrpc client skipped"
 [ -z "$GRPCXX_CLIENT" ] && note "grpcxx_client not built: grpc C++ client skipped"
 

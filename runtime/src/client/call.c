@@ -198,10 +198,12 @@ void cgrpc_call_run_stage(cgrpc_call *call, size_t stage)
    * function that started the call runs; an interceptor proceeding later has no request). */
   if (call->request != NULL && ic->hooks.on_send != NULL)
     ic->hooks.on_send(&call->ctx[stage], call->request, ic->user_data);
-  if (ic->hooks.start != NULL)
+  if (ic->hooks.start != NULL) {
     ic->hooks.start(&call->ctx[stage], ic->user_data);
-  else
-    cgrpc_client_ctx_proceed(&call->ctx[stage], NULL, NULL);
+    return;
+  }
+  call->ctx[stage].done = NULL; /* no start hook: on inwards, the result passes out unchanged */
+  cgrpc_call_run_stage(call, stage + 1);
 }
 
 void cgrpc_call_finish_stage(cgrpc_call *call, size_t stage)

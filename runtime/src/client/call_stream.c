@@ -5,7 +5,6 @@
 #include "base/alloc.h"
 #include "client/call.h"
 #include "wire/compress.h"
-#include "wire/message.h"
 #include "wire/metadata_internal.h"
 #include "wire/status_map.h"
 
@@ -116,23 +115,18 @@ int cgrpc_call_send_flags(cgrpc_call *call, const ProtobufCMessage *msg, unsigne
   if (call == NULL || !call->streaming || msg == NULL ||
       msg->descriptor != call->method->request)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  int err;
   int enc = flags & CGRPC_SEND_NO_COMPRESS ? CGRPC_ENCODING_IDENTITY : call->req.send_enc;
-  cgrpc_buf *b = cgrpc_message_encode(call->alloc, msg, enc, call->ch->max_send, &err);
-  if (b == NULL && err == CGRPC_ERR_TOO_LARGE) {
+  int rv = cgrpc_pipe_write_message(&call->pipe, msg, enc, call->ch->max_send,
+                                    !(flags & CGRPC_SEND_NO_BLOCK));
+  if (rv == CGRPC_ERR_TOO_LARGE) {
     /* Ends the call with RESOURCE_EXHAUSTED, as the server would. */
     __atomic_store_n(&call->cancel_code, CGRPC_STATUS_RESOURCE_EXHAUSTED, __ATOMIC_RELEASE);
     cgrpc_call_cancel(call);
     return CGRPC_ERR_CLOSED;
   }
-  if (b == NULL)
-    return err;
-  cgrpc_call_hook_send(call, msg);
-  int rv = cgrpc_pipe_write(&call->pipe, b, !(flags & CGRPC_SEND_NO_BLOCK));
-  if (rv != 0) {
-    cgrpc_free(call->alloc, b);
+  if (rv != 0)
     return rv;
-  }
+  cgrpc_call_hook_send(call, msg);
   cgrpc_call_post(call, &call->send_task);
   return 0;
 }

@@ -7,7 +7,6 @@
 #include "server/server_call.h"
 #include "wire/compress.h"
 #include "wire/frame.h"
-#include "wire/message.h"
 #include "wire/metadata_internal.h"
 
 int cgrpc_server_call_cancelled(const cgrpc_server_call *call)
@@ -210,19 +209,14 @@ int cgrpc_server_call_send_flags(cgrpc_server_call *call, const ProtobufCMessage
     return CGRPC_ERR_INVALID_ARGUMENT;
   if (cgrpc_server_call_cancelled(call))
     return CGRPC_ERR_CLOSED;
-  int err;
   int enc = flags & CGRPC_SEND_NO_COMPRESS ? CGRPC_ENCODING_IDENTITY : call->send_enc;
-  cgrpc_buf *b = cgrpc_message_encode(&call->srv->alloc, msg, enc, call->srv->max_send, &err);
-  if (b == NULL)
-    return err;
   /* The loop sends the initial metadata with it. */
   __atomic_store_n(&call->headers_frozen, 1, __ATOMIC_RELEASE);
-  cgrpc_server_call_hook_send(call, msg);
-  int rv = cgrpc_pipe_write(&call->pipe, b, !(flags & CGRPC_SEND_NO_BLOCK));
-  if (rv != 0) {
-    cgrpc_free(&call->srv->alloc, b);
+  int rv = cgrpc_pipe_write_message(&call->pipe, msg, enc, call->srv->max_send,
+                                    !(flags & CGRPC_SEND_NO_BLOCK));
+  if (rv != 0)
     return rv;
-  }
+  cgrpc_server_call_hook_send(call, msg);
   cgrpc_server_call_post_send(call);
   return 0;
 }

@@ -4,6 +4,7 @@
 #include "base/alloc.h"
 #include "stream/pipe.h"
 #include "wire/frame.h"
+#include "wire/message.h"
 
 typedef struct cgrpc_pipe_msg {
   cgrpc_qnode node;
@@ -59,6 +60,19 @@ int cgrpc_pipe_write(cgrpc_pipe *p, cgrpc_buf *b, int block)
     p->out_bytes += b->len;
   }
   pthread_mutex_unlock(&p->mu);
+  return rv;
+}
+
+int cgrpc_pipe_write_message(cgrpc_pipe *p, const ProtobufCMessage *msg, int encoding, int64_t max,
+                             int block)
+{
+  int rv;
+  cgrpc_buf *b = cgrpc_message_encode(p->alloc, msg, encoding, max, &rv);
+  if (b == NULL)
+    return rv;
+  rv = cgrpc_pipe_write(p, b, block);
+  if (rv != 0)
+    cgrpc_free(p->alloc, b);
   return rv;
 }
 

@@ -5,6 +5,8 @@
 
 #include <pthread.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "base/bufq.h"
 #include "base/queue.h"
 
@@ -53,6 +55,11 @@ void cgrpc_pipe_clear(cgrpc_pipe *p);
 /* Queues b (the pipe takes it on 0).  block: wait for room; else CGRPC_ERR_AGAIN when full
  * (and want_send_ready is set).  CGRPC_ERR_CLOSED when the call is over or the side closed. */
 int cgrpc_pipe_write(cgrpc_pipe *p, cgrpc_buf *b, int block);
+/* Encodes msg for the wire (wire/message.h: compressed with encoding, framed) and writes it
+ * as cgrpc_pipe_write does.  Returns 0, CGRPC_ERR_TOO_LARGE (over max), CGRPC_ERR_NOMEM,
+ * CGRPC_ERR_AGAIN or CGRPC_ERR_CLOSED. */
+int cgrpc_pipe_write_message(cgrpc_pipe *p, const ProtobufCMessage *msg, int encoding, int64_t max,
+                             int block);
 /* Returns 0, or CGRPC_ERR_CLOSED if already over. */
 int cgrpc_pipe_close_out(cgrpc_pipe *p);
 /* Takes the next message: 1 with *msg, 0 when done (or over), waiting while empty unless
