@@ -81,19 +81,20 @@ static cgrpc_code early(cgrpc_server_call *call)
 
 static cgrpc_code hold(cgrpc_server_call *call)
 {
-  E2e__Chunk c = E2E__CHUNK__INIT;
-  if (cgrpc_server_call_send(call, &c.base) != 0)
-    return CGRPC_STATUS_CANCELLED;
   pthread_mutex_lock(&hold_mu);
-  holding++;
-  while (!hold_released && !cgrpc_server_call_is_cancelled(call)) {
+  holding++; /* before the chunk: a client that got it knows the handler holds */
+  pthread_mutex_unlock(&hold_mu);
+  E2e__Chunk c = E2E__CHUNK__INIT;
+  int sent = cgrpc_server_call_send(call, &c.base);
+  pthread_mutex_lock(&hold_mu);
+  while (sent == 0 && !hold_released && !cgrpc_server_call_is_cancelled(call)) {
     pthread_mutex_unlock(&hold_mu);
     sleep_ms(2);
     pthread_mutex_lock(&hold_mu);
   }
   holding--;
   pthread_mutex_unlock(&hold_mu);
-  return CGRPC_STATUS_OK;
+  return sent == 0 ? CGRPC_STATUS_OK : CGRPC_STATUS_CANCELLED;
 }
 
 /* K_RELAY: callbacks on the I/O thread answer each chunk; the handler returns at once. */

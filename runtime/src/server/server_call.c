@@ -54,7 +54,7 @@ static void call_unref(cgrpc_server_call *call)
   cgrpc_link_parent_release(&call->links);
   cgrpc_loop_timer_stop(srv->loop, &call->deadline_timer);
   cgrpc_stream_clear(&call->stream); /* buffers not sent are freed (call_stream_buf_done) */
-  if (call->streams_in || call->streams_out) {
+  if (call->req.streams_in || call->req.streams_out) {
     if (call->last_recv != NULL)
       protobuf_c_message_free_unpacked((ProtobufCMessage *)call->last_recv, &srv->pb);
     cgrpc_pipe_clear(&call->pipe);
@@ -72,7 +72,7 @@ static void call_cancel(cgrpc_server_call *call)
 {
   if (!cgrpc_link_cancel(&call->links)) /* and the calls it made on its behalf */
     return;
-  if (call->streams_in || call->streams_out)
+  if (call->req.streams_in || call->req.streams_out)
     cgrpc_pipe_set_over(&call->pipe);
   if (cgrpc_server_call_callbacks_live(call) && call->cbs.on_cancel != NULL)
     call->cbs.on_cancel(call, call->cbs_user_data);
@@ -121,8 +121,8 @@ static int call_submit_trailers_only(cgrpc_server_call *call, int http_status, c
   int rv = call_add_common_headers(&nv, http_status);
   rv = rv ? rv : cgrpc_nvbuf_add_status(&nv, code, message);
   if (with_md) {
-    rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->initial_md);
-    rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->trailing_md);
+    rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->ans.initial_md);
+    rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->ans.trailing_md);
   }
   if (rv == 0)
     rv = nghttp2_submit_response(call->conn->ng, call->stream.id, nv.nv, nv.n, NULL);
@@ -138,9 +138,9 @@ static int call_stream_send_end(cgrpc_stream *s)
   cgrpc_nvbuf nv;
   cgrpc_nvbuf_init(&nv, &call->srv->alloc);
   int rv = call->rejected ? cgrpc_nvbuf_add_status(&nv, call->reject_code, call->reject_msg)
-                          : cgrpc_nvbuf_add_status(&nv, call->code, call->message);
+                          : cgrpc_nvbuf_add_status(&nv, call->ans.code, call->ans.message);
   if (rv == 0 && !call->rejected)
-    rv = cgrpc_nvbuf_add_metadata(&nv, call->trailing_md);
+    rv = cgrpc_nvbuf_add_metadata(&nv, call->ans.trailing_md);
   if (rv == 0)
     rv = nghttp2_submit_trailer(s->conn->ng, s->id, nv.nv, nv.n);
   cgrpc_nvbuf_clear(&nv);
@@ -153,9 +153,9 @@ static int call_submit_headers(cgrpc_server_call *call)
   cgrpc_nvbuf nv;
   cgrpc_nvbuf_init(&nv, &call->srv->alloc);
   int rv = call_add_common_headers(&nv, 200);
-  if (rv == 0 && call->send_enc != CGRPC_ENCODING_IDENTITY)
-    rv = cgrpc_nvbuf_add_static(&nv, "grpc-encoding", cgrpc_encoding_name(call->send_enc));
-  rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->initial_md);
+  if (rv == 0 && call->ans.send_enc != CGRPC_ENCODING_IDENTITY)
+    rv = cgrpc_nvbuf_add_static(&nv, "grpc-encoding", cgrpc_encoding_name(call->ans.send_enc));
+  rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->ans.initial_md);
   if (rv == 0) {
     nghttp2_data_provider prd;
     cgrpc_stream_provider(&call->stream, &prd);
@@ -221,18 +221,18 @@ static void call_end_after_messages(cgrpc_server_call *call)
 /* Answers with what the handler's side decided (it has finished). */
 static void call_respond(cgrpc_server_call *call)
 {
-  if (call->streams_out)
+  if (call->req.streams_out)
     call_take_outgoing(call);
   if (call_over(call))
     return;
   call_set_state(call, CGRPC_SCALL_ANSWERED);
   cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
   /* Too late, whatever the handler said: the client's deadline has passed. */
-  int late = call->deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->deadline;
-  cgrpc_code code = late ? CGRPC_STATUS_DEADLINE_EXCEEDED : call->code;
-  const char *message = late ? "Deadline Exceeded" : call->message;
+  int late = call->req.deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->req.deadline;
+  cgrpc_code code = late ? CGRPC_STATUS_DEADLINE_EXCEEDED : call->ans.code;
+  const char *message = late ? "Deadline Exceeded" : call->ans.message;
   cgrpc_server_call_hook_done(call, code, message);
-  int with_response = !late && call->code == CGRPC_STATUS_OK && call->resp_buf.data != NULL;
+  int with_response = !late && call->ans.code == CGRPC_STATUS_OK && call->ans.resp_buf.data != NULL;
   if (call->headers_sent) {
     /* Headers (and maybe messages) went out: the response and the status follow them. */
     if (late) {
@@ -241,7 +241,7 @@ static void call_respond(cgrpc_server_call *call)
       snprintf(call->reject_msg, sizeof call->reject_msg, "%s", message);
     }
     if (with_response)
-      cgrpc_stream_push(&call->stream, &call->resp_buf);
+      cgrpc_stream_push(&call->stream, &call->ans.resp_buf);
     call_end_after_messages(call);
     return;
   }
@@ -249,7 +249,7 @@ static void call_respond(cgrpc_server_call *call)
     call_submitted(call, call_submit_trailers_only(call, 200, code, message, 1));
     return;
   }
-  cgrpc_stream_push(&call->stream, &call->resp_buf);
+  cgrpc_stream_push(&call->stream, &call->ans.resp_buf);
   cgrpc_stream_end_send(&call->stream);
   call_submitted(call, call_submit_headers(call));
 }
@@ -317,7 +317,7 @@ static void call_on_deadline(void *ud)
 static void call_stream_buf_done(cgrpc_stream *s, cgrpc_buf *b)
 {
   cgrpc_server_call *call = cgrpc_container_of(s, cgrpc_server_call, stream);
-  if (b == &call->resp_buf)
+  if (b == &call->ans.resp_buf)
     return; /* the single response, in the arena */
   size_t len = b->len;
   cgrpc_free(&call->srv->alloc, b);
@@ -361,19 +361,19 @@ static void call_callbacks_task(void *ud)
   call->has_callbacks = 1;
   void *m;
   int resume;
-  while (call->streams_in && cgrpc_pipe_read(&call->pipe, &m, 0, &resume, NULL) == 1) {
+  while (call->req.streams_in && cgrpc_pipe_read(&call->pipe, &m, 0, &resume, NULL) == 1) {
     if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call))
       call->cbs.on_message(call, m, call->cbs_user_data);
     protobuf_c_message_free_unpacked(m, &call->srv->pb);
   }
-  if (call->streams_in && call->state == CGRPC_SCALL_OPEN)
+  if (call->req.streams_in && call->state == CGRPC_SCALL_OPEN)
     cgrpc_stream_resume_recv(&call->stream); /* from now on nothing waits */
   if (!cgrpc_server_call_callbacks_live(call))
     return;
   if (cgrpc_server_call_cancelled(call)) {
     if (call->cbs.on_cancel != NULL)
       call->cbs.on_cancel(call, call->cbs_user_data);
-  } else if (call->streams_in && call->shut_rd && !call->stream.end_pending &&
+  } else if (call->req.streams_in && call->shut_rd && !call->stream.end_pending &&
              call->cbs.on_recv_done != NULL) {
     call->cbs.on_recv_done(call, call->cbs_user_data);
   }
@@ -384,18 +384,18 @@ static void call_callbacks_task(void *ud)
 static void call_dispatch(cgrpc_server_call *call)
 {
   cgrpc_server *srv = call->srv;
-  const ProtobufCMessageDescriptor *rd = call->entry->desc->response;
-  call->response = cgrpc_arena_alloc(&call->arena, rd->sizeof_message);
+  const ProtobufCMessageDescriptor *rd = call->req.entry->desc->response;
+  call->ans.response = cgrpc_arena_alloc(&call->arena, rd->sizeof_message);
   call->nstages = srv->ninterceptors + 1;
   call->stages = cgrpc_arena_alloc(&call->arena, call->nstages * sizeof *call->stages);
-  if (call->response == NULL || call->stages == NULL) {
+  if (call->ans.response == NULL || call->stages == NULL) {
     call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     return;
   }
-  rd->message_init(call->response);
+  rd->message_init(call->ans.response);
   call->dispatched = 1;
   call->refs++; /* the handler's, until its answer is handled on the loop */
-  cgrpc_server_dispatch(srv, &call->dispatch_task, call->streams_in || call->streams_out);
+  cgrpc_server_dispatch(srv, &call->dispatch_task, call->req.streams_in || call->req.streams_out);
 }
 
 static cgrpc_server_call *server_stream_call(nghttp2_session *ng, int32_t stream_id)
@@ -433,10 +433,10 @@ static int server_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *fra
   cgrpc_task_init(&call->dispatch_task, cgrpc_server_call_run, call);
   cgrpc_task_init(&call->respond_task, call_respond_task, call);
   cgrpc_task_init(&call->headers_task, call_headers_task, call);
-  call->deadline = CGRPC_TIME_INFINITE;
-  call->path = "";
-  call->authority = "";
-  call->peer = cgrpc_arena_strndup(&call->arena, conn->peer, strlen(conn->peer));
+  call->req.deadline = CGRPC_TIME_INFINITE;
+  call->req.path = "";
+  call->req.authority = "";
+  call->req.peer = cgrpc_arena_strndup(&call->arena, conn->peer, strlen(conn->peer));
   const char *id = conn->tp->vt->peer_identity != NULL ? conn->tp->vt->peer_identity(conn->tp)
                                                        : NULL;
   if (id != NULL) { /* copied: a handler may outlive the connection */
@@ -446,7 +446,7 @@ static int server_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *fra
     char *copy = cgrpc_arena_alloc(&call->arena, len + 1);
     if (copy != NULL)
       memcpy(copy, id, len + 1);
-    call->peer_identity = copy;
+    call->req.peer_identity = copy;
   }
   srv->ncalls++;
   nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, call);
@@ -455,9 +455,9 @@ static int server_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *fra
 
 static void call_header_error(cgrpc_server_call *call, cgrpc_code code, const char *msg)
 {
-  if (call->header_error == CGRPC_STATUS_OK) {
-    call->header_error = code;
-    call->header_error_msg = msg;
+  if (call->req.header_error == CGRPC_STATUS_OK) {
+    call->req.header_error = code;
+    call->req.header_error_msg = msg;
   }
 }
 
@@ -470,30 +470,30 @@ static int server_on_header(nghttp2_session *ng, const nghttp2_frame *frame, con
   cgrpc_server_call *call = server_stream_call(ng, frame->hd.stream_id);
   if (call == NULL || call->state != CGRPC_SCALL_HEADERS)
     return 0; /* request trailers carry nothing for gRPC */
-  call->header_bytes += namelen + valuelen + 32;
-  if (call->header_bytes > CGRPC_SERVER_MAX_HEADER_BYTES) {
+  call->req.header_bytes += namelen + valuelen + 32;
+  if (call->req.header_bytes > CGRPC_SERVER_MAX_HEADER_BYTES) {
     call_header_error(call, CGRPC_STATUS_RESOURCE_EXHAUSTED, "request metadata too large");
     return 0;
   }
   switch (cgrpc_header_classify(name, namelen)) {
   case CGRPC_HDR_METHOD:
-    call->bad_method = !(valuelen == 4 && memcmp(value, "POST", 4) == 0);
+    call->req.bad_method = !(valuelen == 4 && memcmp(value, "POST", 4) == 0);
     break;
   case CGRPC_HDR_PATH:
-    call->path = cgrpc_arena_strndup(&call->arena, (const char *)value, valuelen);
+    call->req.path = cgrpc_arena_strndup(&call->arena, (const char *)value, valuelen);
     break;
   case CGRPC_HDR_AUTHORITY:
-    call->authority = cgrpc_arena_strndup(&call->arena, (const char *)value, valuelen);
+    call->req.authority = cgrpc_arena_strndup(&call->arena, (const char *)value, valuelen);
     break;
   case CGRPC_HDR_CONTENT_TYPE:
-    call->got_content_type = cgrpc_content_type_is_grpc(value, valuelen);
+    call->req.got_content_type = cgrpc_content_type_is_grpc(value, valuelen);
     break;
   case CGRPC_HDR_GRPC_TIMEOUT: {
     int64_t ns;
     if (cgrpc_timeout_parse((const char *)value, valuelen, &ns) != 0)
       call_header_error(call, CGRPC_STATUS_INTERNAL, "malformed grpc-timeout");
     else
-      call->deadline =
+      call->req.deadline =
           ns >= CGRPC_TIME_INFINITE - cgrpc_now() ? CGRPC_TIME_INFINITE : cgrpc_now() + ns;
     break;
   }
@@ -508,13 +508,13 @@ static int server_on_header(nghttp2_session *ng, const nghttp2_frame *frame, con
       int n = 0;
       for (size_t i = 0; i < valuelen && i < 4 && value[i] >= '0' && value[i] <= '9'; i++)
         n = n * 10 + (value[i] - '0');
-      call->previous_attempts = n;
+      call->req.previous_attempts = n;
     }
     break;
   case CGRPC_HDR_OTHER: {
-    int rv = cgrpc_metadata_ensure(&call->md, &call->arena_alloc);
+    int rv = cgrpc_metadata_ensure(&call->req.md, &call->arena_alloc);
     if (rv == 0)
-      rv = cgrpc_metadata_append_wire(call->md, (const char *)name, namelen, (const char *)value,
+      rv = cgrpc_metadata_append_wire(call->req.md, (const char *)name, namelen, (const char *)value,
                                       valuelen);
     if (rv == CGRPC_ERR_PROTO)
       call_header_error(call, CGRPC_STATUS_INTERNAL, "invalid base64 in binary metadata");
@@ -537,39 +537,39 @@ static void call_free_msg(void *msg, void *user_data)
 static void call_headers_done(cgrpc_server_call *call)
 {
   cgrpc_server *srv = call->srv;
-  if (call->path == NULL || call->authority == NULL || call->peer == NULL) {
+  if (call->req.path == NULL || call->req.authority == NULL || call->req.peer == NULL) {
     call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     return;
   }
-  if (call->bad_method) {
+  if (call->req.bad_method) {
     call_reject(call, 405, CGRPC_STATUS_INTERNAL, "gRPC requires POST");
     return;
   }
-  if (!call->got_content_type) {
+  if (!call->req.got_content_type) {
     call_reject(call, 415, CGRPC_STATUS_INTERNAL, "content-type is not application/grpc");
     return;
   }
-  if (call->header_error != CGRPC_STATUS_OK) {
-    call_reject(call, 200, call->header_error, "%s", call->header_error_msg);
+  if (call->req.header_error != CGRPC_STATUS_OK) {
+    call_reject(call, 200, call->req.header_error, "%s", call->req.header_error_msg);
     return;
   }
   if (srv->draining) {
     call_reject(call, 200, CGRPC_STATUS_UNAVAILABLE, "server is shutting down");
     return;
   }
-  call->entry = cgrpc_registry_find(&srv->registry, call->path, strlen(call->path));
-  if (call->entry == NULL) {
-    call_reject(call, 200, CGRPC_STATUS_UNIMPLEMENTED, "Method not found: %s", call->path);
+  call->req.entry = cgrpc_registry_find(&srv->registry, call->req.path, strlen(call->req.path));
+  if (call->req.entry == NULL) {
+    call_reject(call, 200, CGRPC_STATUS_UNIMPLEMENTED, "Method not found: %s", call->req.path);
     return;
   }
-  if (call->entry->handler == NULL || call->entry->desc->invoke_handler == NULL) {
-    call_reject(call, 200, CGRPC_STATUS_UNIMPLEMENTED, "Method not implemented: %s", call->path);
+  if (call->req.entry->handler == NULL || call->req.entry->desc->invoke_handler == NULL) {
+    call_reject(call, 200, CGRPC_STATUS_UNIMPLEMENTED, "Method not implemented: %s", call->req.path);
     return;
   }
-  cgrpc_method_kind kind = call->entry->desc->kind;
-  call->streams_in = kind == CGRPC_METHOD_CLIENT_STREAMING || kind == CGRPC_METHOD_BIDI_STREAMING;
-  call->streams_out = kind == CGRPC_METHOD_SERVER_STREAMING || kind == CGRPC_METHOD_BIDI_STREAMING;
-  if (call->streams_in || call->streams_out) {
+  cgrpc_method_kind kind = call->req.entry->desc->kind;
+  call->req.streams_in = kind == CGRPC_METHOD_CLIENT_STREAMING || kind == CGRPC_METHOD_BIDI_STREAMING;
+  call->req.streams_out = kind == CGRPC_METHOD_SERVER_STREAMING || kind == CGRPC_METHOD_BIDI_STREAMING;
+  if (call->req.streams_in || call->req.streams_out) {
     cgrpc_pipe_init(&call->pipe, &srv->alloc, SERVER_STREAM_SEND_LIMIT, SERVER_STREAM_RECV_LIMIT,
                     call_free_msg, &srv->pb);
     cgrpc_task_init(&call->send_task, call_send_task, call);
@@ -577,14 +577,14 @@ static void call_headers_done(cgrpc_server_call *call)
     cgrpc_task_init(&call->ready_task, call_ready_task, call);
     cgrpc_task_init(&call->callbacks_task, call_callbacks_task, call);
   }
-  call->links.deadline = call->deadline; /* for the calls it makes (before the handler runs) */
-  if (call->deadline != CGRPC_TIME_INFINITE &&
-      cgrpc_loop_timer_start(srv->loop, &call->deadline_timer, call->deadline) != 0) {
+  call->links.deadline = call->req.deadline; /* for the calls it makes (before the handler runs) */
+  if (call->req.deadline != CGRPC_TIME_INFINITE &&
+      cgrpc_loop_timer_start(srv->loop, &call->deadline_timer, call->req.deadline) != 0) {
     call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     return;
   }
   call_set_state(call, CGRPC_SCALL_OPEN);
-  if (call->streams_in)
+  if (call->req.streams_in)
     call_dispatch(call); /* the handler reads the requests as they come */
 }
 
@@ -593,8 +593,8 @@ static int call_stream_message(cgrpc_stream *s, const uint8_t *msg, size_t len, 
 {
   cgrpc_server_call *call = cgrpc_container_of(s, cgrpc_server_call, stream);
   cgrpc_server *srv = call->srv;
-  const ProtobufCMessageDescriptor *rd = call->entry->desc->request;
-  if (call->streams_in) {
+  const ProtobufCMessageDescriptor *rd = call->req.entry->desc->request;
+  if (call->req.streams_in) {
     ProtobufCMessage *m = protobuf_c_message_unpack(rd, &srv->pb, len, msg);
     if (m == NULL) {
       call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)", rd->name);
@@ -603,21 +603,21 @@ static int call_stream_message(cgrpc_stream *s, const uint8_t *msg, size_t len, 
     cgrpc_server_call_hook_recv(call, m);
     if (!call->has_callbacks)
       return cgrpc_pipe_deliver(&call->pipe, m, CGRPC_FRAME_PREFIX + len, compressed);
-    call->last_compressed = compressed;
+    call->req.last_compressed = compressed;
     if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call))
       call->cbs.on_message(call, m, call->cbs_user_data);
     protobuf_c_message_free_unpacked(m, &srv->pb);
     return 0;
   }
-  if (call->request != NULL) {
+  if (call->req.request != NULL) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s takes one request message, got more",
-                call->path);
+                call->req.path);
     return -1;
   }
   /* Decoded into the call's arena: no allocation of its own, freed with it. */
-  call->request = protobuf_c_message_unpack(rd, &call->arena.pb, len, msg);
-  call->last_compressed = compressed;
-  if (call->request == NULL) {
+  call->req.request = protobuf_c_message_unpack(rd, &call->arena.pb, len, msg);
+  call->req.last_compressed = compressed;
+  if (call->req.request == NULL) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)", rd->name);
     return -1;
   }
@@ -636,15 +636,15 @@ static void call_request_done(cgrpc_server_call *call)
     return;
   if (cgrpc_stream_partial(&call->stream)) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "request ended in the middle of a message");
-  } else if (call->streams_in) {
+  } else if (call->req.streams_in) {
     cgrpc_pipe_in_done(&call->pipe);
     if (cgrpc_server_call_callbacks_live(call) && call->cbs.on_recv_done != NULL)
       call->cbs.on_recv_done(call, call->cbs_user_data);
-  } else if (call->request == NULL) {
+  } else if (call->req.request == NULL) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s received no request message",
-                call->path);
+                call->req.path);
   } else {
-    cgrpc_server_call_hook_recv(call, call->request);
+    cgrpc_server_call_hook_recv(call, call->req.request);
     call_dispatch(call);
   }
 }

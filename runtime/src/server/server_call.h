@@ -42,6 +42,39 @@ typedef struct cgrpc_server_attachment {
   void (*free_fn)(void *data);
 } cgrpc_server_attachment;
 
+/* The request as the stream side parsed it. */
+typedef struct cgrpc_server_request {
+  const cgrpc_registry_entry *entry;
+  const char *path;
+  const char *authority;
+  const char *peer;
+  const char *peer_identity; /* TLS client certificate: "=subject\0san\0...\0", or NULL */
+  cgrpc_metadata *md;
+  cgrpc_time deadline;
+  int previous_attempts; /* grpc-previous-rpc-attempts: a client's retry */
+  int bad_method;        /* :method is not POST */
+  int got_content_type;  /* an application/grpc one */
+  cgrpc_code header_error; /* OK, or why the headers are unusable */
+  const char *header_error_msg;
+  size_t header_bytes;
+  int streams_in;  /* requests come through the pipe (client-streaming, bidi) */
+  int streams_out; /* responses go through it (server-streaming, bidi) */
+  ProtobufCMessage *request; /* unary and server-streaming: the one request */
+  int last_compressed;       /* the request, or the last message recv gave, was */
+} cgrpc_server_request;
+
+/* The answer the handler's side builds. */
+typedef struct cgrpc_server_answer {
+  ProtobufCMessage *response; /* unary and client-streaming */
+  cgrpc_code code;
+  const char *message;
+  cgrpc_metadata *initial_md;
+  cgrpc_metadata *trailing_md;
+  int send_enc;       /* responses' cgrpc_encoding */
+  cgrpc_buf resp_buf; /* a single response, framed, in the arena */
+  int headers_frozen; /* atomic: the initial metadata is out, or going */
+} cgrpc_server_answer;
+
 struct cgrpc_server_call {
   /* First: a client call made on this one's behalf (cgrpc_call_options_set_parent) finds its
    * deadline and cancellation here without knowing the server call. */
@@ -75,40 +108,16 @@ struct cgrpc_server_call {
   cgrpc_task callbacks_task; /* the handler switched to callbacks */
   cgrpc_task headers_task;   /* the handler sends its headers now */
 
-  /* The request as parsed (loop thread until dispatched, then read-only). */
-  const cgrpc_registry_entry *entry;
-  const char *path;
-  const char *authority;
-  const char *peer;
-  const char *peer_identity; /* TLS client certificate: "=subject\0san\0...\0", or NULL */
-  cgrpc_metadata *md;
-  cgrpc_time deadline;
-  int previous_attempts; /* grpc-previous-rpc-attempts: a client's retry */
-  int bad_method;        /* :method is not POST */
-  int got_content_type;  /* an application/grpc one */
-  cgrpc_code header_error; /* OK, or why the headers are unusable */
-  const char *header_error_msg;
-  size_t header_bytes;
-  int streams_in;  /* requests come through the pipe (client-streaming, bidi) */
-  int streams_out; /* responses go through it (server-streaming, bidi) */
-  ProtobufCMessage *request; /* unary and server-streaming: the one request */
-  int last_compressed;       /* the request, or the last message recv gave, was */
+  cgrpc_server_request req; /* loop thread until dispatched, then read-only */
 
-  /* The handler's side: once dispatched, arena, response, status and metadata are its own
-   * until its answer is posted back. */
+  /* The handler's side: once dispatched, arena, answer and metadata are its own until its
+   * answer is posted back. */
   size_t stage;
   size_t nstages;
   cgrpc_server_stage *stages;
   int defer_state;  /* atomic: a cgrpc_server_defer */
   int handler_done; /* atomic: finished; no callback starts any more */
-  int headers_frozen; /* atomic: the initial metadata is out, or going */
-  ProtobufCMessage *response;
-  cgrpc_code code;
-  const char *message;
-  cgrpc_metadata *initial_md;
-  cgrpc_metadata *trailing_md;
-  int send_enc;      /* responses' cgrpc_encoding */
-  cgrpc_buf resp_buf; /* a single response, framed, in the arena */
+  cgrpc_server_answer ans;
   const ProtobufCMessage *last_recv; /* freed at the next recv */
   cgrpc_pipe pipe;                  /* streaming kinds */
   cgrpc_server_call_callbacks cbs;

@@ -40,13 +40,13 @@ void *cgrpc_server_call_attachment(const cgrpc_server_call *call, const void *ki
 const cgrpc_metadata *cgrpc_server_call_initial_metadata_out(const cgrpc_server_call *call)
 {
   static const cgrpc_metadata empty;
-  return call->initial_md != NULL ? call->initial_md : &empty;
+  return call->ans.initial_md != NULL ? call->ans.initial_md : &empty;
 }
 
 const cgrpc_metadata *cgrpc_server_call_trailing_metadata_out(const cgrpc_server_call *call)
 {
   static const cgrpc_metadata empty;
-  return call->trailing_md != NULL ? call->trailing_md : &empty;
+  return call->ans.trailing_md != NULL ? call->ans.trailing_md : &empty;
 }
 
 ProtobufCAllocator *cgrpc_server_call_protobuf_allocator(cgrpc_server_call *call)

@@ -56,35 +56,35 @@ static void handler_compress_response(cgrpc_server_call *call, uint8_t *framed, 
 {
   uint8_t *buf;
   size_t blen;
-  if (cgrpc_compress((cgrpc_encoding)call->send_enc, &call->arena_alloc, framed + CGRPC_FRAME_PREFIX,
+  if (cgrpc_compress((cgrpc_encoding)call->ans.send_enc, &call->arena_alloc, framed + CGRPC_FRAME_PREFIX,
                      len, CGRPC_FRAME_PREFIX, &buf, &blen) != 0 ||
       blen - CGRPC_FRAME_PREFIX > UINT32_MAX) {
-    call->send_enc = CGRPC_ENCODING_IDENTITY; /* send it plain then */
+    call->ans.send_enc = CGRPC_ENCODING_IDENTITY; /* send it plain then */
     return;
   }
   cgrpc_frame_write_prefix(buf, 1, (uint32_t)(blen - CGRPC_FRAME_PREFIX));
-  cgrpc_buf_wrap(&call->resp_buf, buf, blen);
+  cgrpc_buf_wrap(&call->ans.resp_buf, buf, blen);
 }
 
-/* Frames the single response of unary and client-streaming calls into call->resp_buf. */
+/* Frames the single response of unary and client-streaming calls into call->ans.resp_buf. */
 static void handler_encode_response(cgrpc_server_call *call)
 {
   cgrpc_server *srv = call->srv;
-  size_t len = protobuf_c_message_get_packed_size(call->response);
+  size_t len = protobuf_c_message_get_packed_size(call->ans.response);
   uint8_t *framed;
   if (srv->max_send >= 0 && (int64_t)len > srv->max_send) {
-    call->code = CGRPC_STATUS_RESOURCE_EXHAUSTED;
-    call->message = cgrpc_server_call_printf(call, "response message larger than max (%zu vs. %lld)",
+    call->ans.code = CGRPC_STATUS_RESOURCE_EXHAUSTED;
+    call->ans.message = cgrpc_server_call_printf(call, "response message larger than max (%zu vs. %lld)",
                                              len, (long long)srv->max_send);
   } else if (len > UINT32_MAX ||
              (framed = cgrpc_arena_alloc(&call->arena, CGRPC_FRAME_PREFIX + len)) == NULL) {
-    call->code = CGRPC_STATUS_RESOURCE_EXHAUSTED;
-    call->message = "out of memory encoding the response";
+    call->ans.code = CGRPC_STATUS_RESOURCE_EXHAUSTED;
+    call->ans.message = "out of memory encoding the response";
   } else {
     cgrpc_frame_write_prefix(framed, 0, (uint32_t)len);
-    protobuf_c_message_pack(call->response, framed + CGRPC_FRAME_PREFIX);
-    cgrpc_buf_wrap(&call->resp_buf, framed, CGRPC_FRAME_PREFIX + len);
-    if (call->send_enc != CGRPC_ENCODING_IDENTITY)
+    protobuf_c_message_pack(call->ans.response, framed + CGRPC_FRAME_PREFIX);
+    cgrpc_buf_wrap(&call->ans.resp_buf, framed, CGRPC_FRAME_PREFIX + len);
+    if (call->ans.send_enc != CGRPC_ENCODING_IDENTITY)
       handler_compress_response(call, framed, len);
   }
 }
@@ -93,8 +93,8 @@ static void handler_encode_response(cgrpc_server_call *call)
 static void handler_finish_outer(cgrpc_server_call *call)
 {
   __atomic_store_n(&call->handler_done, 1, __ATOMIC_RELEASE); /* no more callbacks */
-  if (!call->streams_out && call->code == CGRPC_STATUS_OK && !cgrpc_server_call_cancelled(call)) {
-    cgrpc_server_call_hook_send(call, call->response);
+  if (!call->req.streams_out && call->ans.code == CGRPC_STATUS_OK && !cgrpc_server_call_cancelled(call)) {
+    cgrpc_server_call_hook_send(call, call->ans.response);
     handler_encode_response(call);
   }
   cgrpc_server_call_answer(call);
@@ -125,12 +125,12 @@ static void handler_stage_run(cgrpc_server_call *call)
       cgrpc_server_call_proceed(call, NULL, NULL);
     return;
   }
-  const cgrpc_registry_entry *e = call->entry;
-  cgrpc_code code = e->desc->invoke_handler(e->handler, call, call->request, call->response,
+  const cgrpc_registry_entry *e = call->req.entry;
+  cgrpc_code code = e->desc->invoke_handler(e->handler, call, call->req.request, call->ans.response,
                                             e->user_data);
   int expected = CGRPC_DEFER_RUNNING;
   if (__atomic_load_n(&call->defer_state, __ATOMIC_ACQUIRE) == CGRPC_DEFER_NONE)
-    call->code = code;
+    call->ans.code = code;
   else if (__atomic_compare_exchange_n(&call->defer_state, &expected, CGRPC_DEFER_RETURNED, 0,
                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
     return; /* the answer comes later, from cgrpc_server_call_finish */
@@ -163,7 +163,7 @@ void cgrpc_server_call_run(void *ud)
   cgrpc_server_call *call = ud;
   call->stage = 0;
   if (cgrpc_server_call_cancelled(call)) {
-    call->code = CGRPC_STATUS_CANCELLED;
+    call->ans.code = CGRPC_STATUS_CANCELLED;
     handler_finish_outer(call);
     return;
   }
@@ -179,7 +179,7 @@ void cgrpc_server_call_defer(cgrpc_server_call *call)
 
 int cgrpc_server_call_recv(cgrpc_server_call *call, const ProtobufCMessage **msg)
 {
-  if (call == NULL || !call->streams_in || msg == NULL)
+  if (call == NULL || !call->req.streams_in || msg == NULL)
     return CGRPC_ERR_INVALID_ARGUMENT;
   *msg = NULL;
   if (call->last_recv != NULL) {
@@ -194,7 +194,7 @@ int cgrpc_server_call_recv(cgrpc_server_call *call, const ProtobufCMessage **msg
     cgrpc_server_call_post_resume(call);
   if (rv == 1) {
     call->last_recv = m;
-    call->last_compressed = compressed;
+    call->req.last_compressed = compressed;
     *msg = m;
     return 1;
   }
@@ -204,14 +204,14 @@ int cgrpc_server_call_recv(cgrpc_server_call *call, const ProtobufCMessage **msg
 int cgrpc_server_call_send_flags(cgrpc_server_call *call, const ProtobufCMessage *msg,
                                  unsigned flags)
 {
-  if (call == NULL || !call->streams_out || msg == NULL ||
-      msg->descriptor != call->entry->desc->response)
+  if (call == NULL || !call->req.streams_out || msg == NULL ||
+      msg->descriptor != call->req.entry->desc->response)
     return CGRPC_ERR_INVALID_ARGUMENT;
   if (cgrpc_server_call_cancelled(call))
     return CGRPC_ERR_CLOSED;
-  int enc = flags & CGRPC_SEND_NO_COMPRESS ? CGRPC_ENCODING_IDENTITY : call->send_enc;
+  int enc = flags & CGRPC_SEND_NO_COMPRESS ? CGRPC_ENCODING_IDENTITY : call->ans.send_enc;
   /* The loop sends the initial metadata with it. */
-  __atomic_store_n(&call->headers_frozen, 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&call->ans.headers_frozen, 1, __ATOMIC_RELEASE);
   int rv = cgrpc_pipe_write_message(&call->pipe, msg, enc, call->srv->max_send,
                                     !(flags & CGRPC_SEND_NO_BLOCK));
   if (rv != 0)
@@ -237,7 +237,7 @@ int cgrpc_server_call_send_headers(cgrpc_server_call *call)
     return CGRPC_ERR_INVALID_ARGUMENT;
   if (cgrpc_server_call_cancelled(call))
     return CGRPC_ERR_CLOSED;
-  if (__atomic_exchange_n(&call->headers_frozen, 1, __ATOMIC_ACQ_REL))
+  if (__atomic_exchange_n(&call->ans.headers_frozen, 1, __ATOMIC_ACQ_REL))
     return CGRPC_ERR_STATE;
   cgrpc_server_call_post_headers(call);
   return 0;
@@ -254,21 +254,21 @@ int cgrpc_server_call_set_compression(cgrpc_server_call *call, const char *encod
                                       : CGRPC_ENCODING_IDENTITY;
   if (call == NULL || e == CGRPC_ENCODING_UNKNOWN)
     return CGRPC_ERR_INVALID_ARGUMENT;
-  if (__atomic_load_n(&call->headers_frozen, __ATOMIC_ACQUIRE))
+  if (__atomic_load_n(&call->ans.headers_frozen, __ATOMIC_ACQUIRE))
     return CGRPC_ERR_STATE; /* the response headers are out */
-  call->send_enc = e;
+  call->ans.send_enc = e;
   return 0;
 }
 
 int cgrpc_server_call_request_compressed(const cgrpc_server_call *call)
 {
-  return call->last_compressed;
+  return call->req.last_compressed;
 }
 
 void cgrpc_server_call_set_callbacks(cgrpc_server_call *call,
                                      const cgrpc_server_call_callbacks *callbacks, void *user_data)
 {
-  if (call == NULL || callbacks == NULL || !(call->streams_in || call->streams_out))
+  if (call == NULL || callbacks == NULL || !(call->req.streams_in || call->req.streams_out))
     return;
   call->cbs = *callbacks;
   call->cbs_user_data = user_data;
@@ -280,7 +280,7 @@ void cgrpc_server_call_set_callbacks(cgrpc_server_call *call,
  * method's invoker. */
 static void typed_invoke(cgrpc_server_call *call, int which, const void *arg, void *ud)
 {
-  call->entry->desc->invoke_server_callback(call->typed[which], which, call, (void *)arg, ud);
+  call->req.entry->desc->invoke_server_callback(call->typed[which], which, call, (void *)arg, ud);
 }
 
 static void typed_on_message(cgrpc_server_call *call, const ProtobufCMessage *msg, void *ud)
@@ -307,7 +307,7 @@ void cgrpc_server_call_set_callbacks_typed(cgrpc_server_call *call,
                                            const cgrpc_fn callbacks[CGRPC_SERVER_CALLBACK_COUNT],
                                            void *user_data)
 {
-  if (call == NULL || callbacks == NULL || call->entry->desc->invoke_server_callback == NULL)
+  if (call == NULL || callbacks == NULL || call->req.entry->desc->invoke_server_callback == NULL)
     return;
   memcpy(call->typed, callbacks, sizeof call->typed);
   cgrpc_server_call_callbacks cbs = {
@@ -324,27 +324,27 @@ void cgrpc_server_call_set_callbacks_typed(cgrpc_server_call *call,
 
 const cgrpc_method_desc *cgrpc_server_call_method(const cgrpc_server_call *call)
 {
-  return call->entry != NULL ? call->entry->desc : NULL;
+  return call->req.entry != NULL ? call->req.entry->desc : NULL;
 }
 
 const char *cgrpc_server_call_path(const cgrpc_server_call *call)
 {
-  return call->path;
+  return call->req.path;
 }
 
 const char *cgrpc_server_call_authority(const cgrpc_server_call *call)
 {
-  return call->authority;
+  return call->req.authority;
 }
 
 const char *cgrpc_server_call_peer(const cgrpc_server_call *call)
 {
-  return call->peer;
+  return call->req.peer;
 }
 
 const char *cgrpc_server_call_peer_subject(const cgrpc_server_call *call)
 {
-  return call != NULL && call->peer_identity != NULL ? call->peer_identity + 1 : NULL;
+  return call != NULL && call->req.peer_identity != NULL ? call->req.peer_identity + 1 : NULL;
 }
 
 const char *cgrpc_server_call_peer_san(const cgrpc_server_call *call, int i)
@@ -362,7 +362,7 @@ const char *cgrpc_server_call_peer_san(const cgrpc_server_call *call, int i)
 const cgrpc_metadata *cgrpc_server_call_metadata(const cgrpc_server_call *call)
 {
   static const cgrpc_metadata empty;
-  return call->md != NULL ? call->md : &empty;
+  return call->req.md != NULL ? call->req.md : &empty;
 }
 
 const char *cgrpc_server_call_idempotency_key(const cgrpc_server_call *call)
@@ -371,30 +371,30 @@ const char *cgrpc_server_call_idempotency_key(const cgrpc_server_call *call)
   const char *header = m != NULL && m->policy != NULL && m->policy->idempotency_key_header != NULL
                            ? m->policy->idempotency_key_header
                            : CGRPC_IDEMPOTENCY_KEY_HEADER;
-  const char *key = cgrpc_metadata_get(call->md, header);
+  const char *key = cgrpc_metadata_get(call->req.md, header);
   return key != NULL && key[0] != '\0' ? key : NULL;
 }
 
 const ProtobufCMessage *cgrpc_server_call_request(const cgrpc_server_call *call)
 {
-  return call->request;
+  return call->req.request;
 }
 
 ProtobufCMessage *cgrpc_server_call_response(cgrpc_server_call *call)
 {
-  return call->response;
+  return call->ans.response;
 }
 
 cgrpc_time cgrpc_server_call_deadline(const cgrpc_server_call *call)
 {
-  return call->deadline;
+  return call->req.deadline;
 }
 
 int64_t cgrpc_server_call_remaining_ms(const cgrpc_server_call *call)
 {
-  if (call->deadline == CGRPC_TIME_INFINITE)
+  if (call->req.deadline == CGRPC_TIME_INFINITE)
     return -1;
-  cgrpc_time left = call->deadline - cgrpc_now();
+  cgrpc_time left = call->req.deadline - cgrpc_now();
   return left > 0 ? left / 1000000 : 0;
 }
 
@@ -402,7 +402,7 @@ int cgrpc_server_call_is_cancelled(const cgrpc_server_call *call)
 {
   if (cgrpc_server_call_cancelled(call))
     return 1;
-  return call->deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->deadline;
+  return call->req.deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->req.deadline;
 }
 
 static int handler_add_md(cgrpc_server_call *call, cgrpc_metadata **md, const char *key,
@@ -415,29 +415,29 @@ static int handler_add_md(cgrpc_server_call *call, cgrpc_metadata **md, const ch
 int cgrpc_server_call_add_initial_metadata(cgrpc_server_call *call, const char *key,
                                            const void *value, size_t len)
 {
-  if (__atomic_load_n(&call->headers_frozen, __ATOMIC_ACQUIRE))
+  if (__atomic_load_n(&call->ans.headers_frozen, __ATOMIC_ACQUIRE))
     return CGRPC_ERR_STATE; /* sent with the first message, or by send_headers */
-  return handler_add_md(call, &call->initial_md, key, value, len);
+  return handler_add_md(call, &call->ans.initial_md, key, value, len);
 }
 
 int cgrpc_server_call_add_trailing_metadata(cgrpc_server_call *call, const char *key,
                                             const void *value, size_t len)
 {
-  return handler_add_md(call, &call->trailing_md, key, value, len);
+  return handler_add_md(call, &call->ans.trailing_md, key, value, len);
 }
 
 int cgrpc_server_call_previous_attempts(const cgrpc_server_call *call)
 {
-  return call->previous_attempts;
+  return call->req.previous_attempts;
 }
 
 int cgrpc_server_call_set_retry_pushback_ms(cgrpc_server_call *call, int64_t ms)
 {
   char v[24];
   int n = snprintf(v, sizeof v, "%lld", (long long)(ms < 0 ? -1 : ms));
-  int rv = cgrpc_metadata_ensure(&call->trailing_md, &call->arena_alloc);
+  int rv = cgrpc_metadata_ensure(&call->ans.trailing_md, &call->arena_alloc);
   return rv != 0 ? rv
-                 : cgrpc_metadata_append(call->trailing_md, "grpc-retry-pushback-ms", 22,
+                 : cgrpc_metadata_append(call->ans.trailing_md, "grpc-retry-pushback-ms", 22,
                                          (const uint8_t *)v, (size_t)n);
 }
 
@@ -477,12 +477,12 @@ char *cgrpc_server_call_printf(cgrpc_server_call *call, const char *fmt, ...)
 cgrpc_code cgrpc_server_call_set_status(cgrpc_server_call *call, cgrpc_code code, const char *fmt,
                                         ...)
 {
-  call->code = code;
-  call->message = NULL;
+  call->ans.code = code;
+  call->ans.message = NULL;
   if (fmt != NULL) {
     va_list ap;
     va_start(ap, fmt);
-    call->message = handler_vprintf(call, fmt, ap);
+    call->ans.message = handler_vprintf(call, fmt, ap);
     va_end(ap);
   }
   return code;
@@ -490,10 +490,10 @@ cgrpc_code cgrpc_server_call_set_status(cgrpc_server_call *call, cgrpc_code code
 
 cgrpc_code cgrpc_server_call_status_code(const cgrpc_server_call *call)
 {
-  return call->code;
+  return call->ans.code;
 }
 
 const char *cgrpc_server_call_status_message(const cgrpc_server_call *call)
 {
-  return call->message != NULL ? call->message : "";
+  return call->ans.message != NULL ? call->ans.message : "";
 }
