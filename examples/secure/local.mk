@@ -1,5 +1,4 @@
-# examples/secure: the helloworld Greeter over TLS with JWT bearer tokens (the README's "TLS
-# and credentials").  Built from examples/helloworld's generated code (examples/local.mk).
+# examples/secure: the helloworld Greeter over TLS with JWT bearer tokens (doc/tls-and-auth.md).  Built from examples/helloworld's generated code (examples/local.mk).
 EXTRA_DIST += examples/secure/demo-check.test
 
 if BUILD_EXAMPLES

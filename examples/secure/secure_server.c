@@ -1,6 +1,6 @@
 /* secure: the helloworld Greeter over TLS, with a JWT (HS256) required on SayHello.  The
  * handler greets the token's subject.  SIGHUP re-reads the certificate and key; SIGTERM or
- * Ctrl-C stops it.  See the README's "TLS and credentials" and demo-check.test. */
+ * Ctrl-C stops it.  See doc/tls-and-auth.md and demo-check.test. */
 #define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask */
 
 #include <pthread.h>

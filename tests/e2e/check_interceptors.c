@@ -345,6 +345,7 @@ START_TEST(server_on_done_sees_a_status_the_runtime_enforced)
   /* A message over the server's limit (4 MiB): the runtime ends the call mid-stream. */
   cgrpc_call *call;
   ck_assert_int_eq(cgrpc_call_start_stream(ch, &kinds_methods[K_UPLOAD], NULL, NULL, &call), 0);
+  wait_for("T.sstart", 1); /* the handler's side is in: its interceptors hear of the end */
   static uint8_t big[5 * 1024 * 1024];
   E2e__Chunk c = E2E__CHUNK__INIT;
   c.data.data = big;

@@ -13,9 +13,9 @@ extern "C" {
  * Attachments: an interceptor may attach data of its own to a call -- what an
  * authentication interceptor learnt of the caller, say -- for handlers and later stages to
  * read.  kind tells attachments apart: the address of something static of the attaching
- * module.  A call holds one attachment; attaching another frees the one before (through its
- * free_fn, which may be NULL).  The last one is freed with the call.  One thread at a time
- * per call.
+ * module.  A call holds one attachment of each kind; attaching again with the same kind frees
+ * the one before (through its free_fn, which may be NULL).  What is attached when the call
+ * ends is freed with it.  One thread at a time per call.
  */
 CGRPC_EXTERN void cgrpc_server_call_attach(cgrpc_server_call *call, const void *kind, void *data,
                                            void (*free_fn)(void *data));

@@ -29,7 +29,7 @@ typedef struct cgrpc_retry_policy {
   int max_attempts;           /* attempts in all, the first included; < 2: no retries */
   int64_t initial_backoff_ms; /* > 0 */
   int64_t max_backoff_ms;     /* >= initial_backoff_ms */
-  double backoff_multiplier;  /* >= 1 */
+  double backoff_multiplier;  /* > 0 (gRFC A6); the .proto's options ask for >= 1 */
   double jitter;              /* 0..1 */
   uint32_t retryable_codes;   /* bit (1u << code) for each cgrpc_code that is retried */
 } cgrpc_retry_policy;

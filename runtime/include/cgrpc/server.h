@@ -124,21 +124,27 @@ CGRPC_EXTERN int cgrpc_server_options_set_max_connection_age(cgrpc_server_option
  *              (go on inwards) or ends the call with
  *              cgrpc_server_call_set_status + cgrpc_server_call_finish (an
  *              authentication check, a cache); NULL proceeds.
- *   on_recv    each request message, before the handler gets it (the I/O
- *              thread; for unary and server-streaming calls the one request,
- *              just before start).
+ *   on_recv    each request message as the handler gets it: the one request
+ *              of unary and server-streaming calls just before the handler
+ *              runs (its thread), each message of a client stream as
+ *              cgrpc_server_call_recv returns it (the handler's thread) or
+ *              just before on_message (the I/O thread).
  *   on_send    each response message, as the handler sends it (its thread;
  *              for unary and client-streaming calls the one response, when
  *              the handler has finished).
- *   on_done    once, with the status the call ends with (the I/O thread):
- *              the handler's, the runtime's own (a passed deadline, a
- *              malformed message), or CANCELLED when the client went away.
+ *   on_done    once, with the status the call ends with: the handler's, the
+ *              runtime's own (a passed deadline, a malformed message), or
+ *              CANCELLED when the client went away -- once the status is
+ *              settled and the handler has finished (so on the I/O thread,
+ *              or on the handler's thread when it finishes last).
  * On the way out (start, on_send) hooks run outermost first; on the way in
- * (on_recv) and at the end (on_done) innermost first.  Hooks other than
- * start observe: messages are valid during the hook and must not be kept or
- * changed.  on_send may run concurrently with on_recv and on_done of the same
- * (streaming) call.  None may block.  Calls the runtime refuses before any
- * handler could run (unknown method, malformed headers) go through no hook.
+ * (on_recv) and at the end (on_done) innermost first.  Only interceptors
+ * whose start ran see the other hooks (an outer one may end the call before
+ * the inner ones start).  Hooks other than start observe: messages are valid
+ * during the hook and must not be kept or changed.  on_send may run
+ * concurrently with on_recv and on_done of the same (streaming) call.  None
+ * may block.  Calls the runtime refuses before any handler could run
+ * (unknown method, malformed headers) go through no hook.
  */
 typedef void (*cgrpc_server_interceptor_fn)(cgrpc_server_call *call, void *user_data);
 
@@ -250,13 +256,16 @@ CGRPC_EXTERN void cgrpc_server_free(cgrpc_server *srv);
 
 /* The next request message.  Blocks until one arrives: returns 1 with *msg,
  * valid until the next recv or the end of the handler; 0 once the client
- * has closed its side; CGRPC_ERR_CLOSED if the call was cancelled. */
+ * has closed its side; CGRPC_ERR_CLOSED if the call was cancelled.  On the
+ * I/O thread (0 handler threads, or from a callback) it never blocks: it
+ * returns CGRPC_ERR_AGAIN when no message waits (use the callbacks there). */
 CGRPC_EXTERN int cgrpc_server_call_recv(cgrpc_server_call *call, const ProtobufCMessage **msg);
 
 /* Sends one response message (serialised before this returns; the first one
  * also sends the response headers).  Blocks while the send buffer is full
- * because the client reads slower.  Returns 0, or CGRPC_ERR_CLOSED when the
- * call was cancelled or is over. */
+ * because the client reads slower -- except on the I/O thread, where it
+ * acts as cgrpc_server_call_try_send.  Returns 0, or CGRPC_ERR_CLOSED when
+ * the call was cancelled or is over. */
 CGRPC_EXTERN int cgrpc_server_call_send(cgrpc_server_call *call, const ProtobufCMessage *msg);
 
 /* As cgrpc_server_call_send, but CGRPC_ERR_AGAIN instead of blocking; then

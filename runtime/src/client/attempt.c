@@ -1,5 +1,6 @@
 /* Client attempts: the request headers, the stream, the response headers and trailers, the
  * outcome; and the queue of attempts waiting for a connection. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,24 @@
 
 /* Received metadata beyond this ends the attempt with RESOURCE_EXHAUSTED. */
 #define ATTEMPT_MAX_HEADER_BYTES (64 * 1024)
+
+/* ---- the state machine ----------------------------------------------------------------------- */
+
+#define MOVE(s) (1u << (s))
+static const unsigned attempt_moves[] = {
+    [CGRPC_ATTEMPT_IDLE] = MOVE(CGRPC_ATTEMPT_PICKING),
+    [CGRPC_ATTEMPT_PICKING] = MOVE(CGRPC_ATTEMPT_QUEUED) | MOVE(CGRPC_ATTEMPT_OPEN) |
+                              MOVE(CGRPC_ATTEMPT_PICKING) /* a connection out of ids */ |
+                              MOVE(CGRPC_ATTEMPT_IDLE),
+    [CGRPC_ATTEMPT_QUEUED] = MOVE(CGRPC_ATTEMPT_PICKING) | MOVE(CGRPC_ATTEMPT_IDLE),
+    [CGRPC_ATTEMPT_OPEN] = MOVE(CGRPC_ATTEMPT_IDLE),
+};
+
+static void attempt_set_state(cgrpc_attempt *a, cgrpc_attempt_state to)
+{
+  assert(attempt_moves[a->state] & MOVE(to));
+  a->state = to;
+}
 
 static cgrpc_attempt *attempt_of_stream_engine(cgrpc_stream *s)
 {
@@ -63,7 +82,7 @@ static void attempt_detach(cgrpc_attempt *a)
 static void attempt_end(cgrpc_attempt *a)
 {
   attempt_detach(a);
-  a->state = CGRPC_ATTEMPT_IDLE;
+  attempt_set_state(a, CGRPC_ATTEMPT_IDLE);
   cgrpc_stream_reset_state(&a->stream); /* messages not sent go to on_buf_done */
   cgrpc_status_clear(&a->rx);
   a->ops->on_end(a);
@@ -174,7 +193,7 @@ static void attempt_submit(cgrpc_attempt *a, cgrpc_conn *conn)
                         nghttp2_strerror(id));
     return;
   }
-  a->state = CGRPC_ATTEMPT_OPEN;
+  attempt_set_state(a, CGRPC_ATTEMPT_OPEN);
   cgrpc_stream_attach(&a->stream, conn, id);
   cgrpc_list_push_back(&conn->streams, &a->node);
   conn->nstreams++;
@@ -200,7 +219,7 @@ static int attempt_pick(cgrpc_attempt *a, int may_connect)
 /* The load balancer said "wait". */
 static void attempt_queue(cgrpc_attempt *a)
 {
-  a->state = CGRPC_ATTEMPT_QUEUED;
+  attempt_set_state(a, CGRPC_ATTEMPT_QUEUED);
   cgrpc_list_push_back(&a->env->queue, &a->node);
   a->env->nqueued++;
 }
@@ -208,7 +227,7 @@ static void attempt_queue(cgrpc_attempt *a)
 void cgrpc_attempt_start(cgrpc_attempt *a, int previous)
 {
   a->previous = previous;
-  a->state = CGRPC_ATTEMPT_PICKING;
+  attempt_set_state(a, CGRPC_ATTEMPT_PICKING);
   if (attempt_pick(a, 1) && a->state == CGRPC_ATTEMPT_PICKING)
     attempt_queue(a);
 }
@@ -229,7 +248,7 @@ void cgrpc_attempt_dispatch(cgrpc_attempt_env *env)
     cgrpc_attempt *a = cgrpc_container_of(todo.next, cgrpc_attempt, node);
     cgrpc_list_remove(&a->node);
     env->nqueued--;
-    a->state = CGRPC_ATTEMPT_PICKING;
+    attempt_set_state(a, CGRPC_ATTEMPT_PICKING);
     if (attempt_pick(a, 0) && a->state == CGRPC_ATTEMPT_PICKING)
       attempt_queue(a);
   }

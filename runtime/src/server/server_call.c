@@ -78,13 +78,24 @@ static void call_cancel(cgrpc_server_call *call)
     call->cbs.on_cancel(call, call->cbs_user_data);
 }
 
+/* The stream side has settled the status a dispatched call ends with (its on_done hooks run
+ * once the handler's side has finished too). */
+static void call_settle(cgrpc_server_call *call, cgrpc_code code, const char *message)
+{
+  if (!call->dispatched || call->final_known)
+    return;
+  call->final_known = 1;
+  call->final_code = code;
+  snprintf(call->final_msg, sizeof call->final_msg, "%.127s", message != NULL ? message : "");
+  cgrpc_server_call_party_done(call);
+}
+
 /* The stream is gone (closed, or the connection died). */
 static void call_detach(cgrpc_server_call *call)
 {
   if (call->state == CGRPC_SCALL_CLOSED)
     return;
-  if (call->dispatched && !call->hooked_done)
-    cgrpc_server_call_hook_done(call, CGRPC_STATUS_CANCELLED, "the client went away");
+  call_settle(call, CGRPC_STATUS_CANCELLED, "the client went away");
   call_set_state(call, CGRPC_SCALL_CLOSED);
   /* A call still waiting for a handler thread will never be answered: take it out of the
    * queue now rather than keep its request in memory. */
@@ -231,7 +242,7 @@ static void call_respond(cgrpc_server_call *call)
   int late = call->req.deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->req.deadline;
   cgrpc_code code = late ? CGRPC_STATUS_DEADLINE_EXCEEDED : call->ans.code;
   const char *message = late ? "Deadline Exceeded" : call->ans.message;
-  cgrpc_server_call_hook_done(call, code, message);
+  call_settle(call, code, message);
   int with_response = !late && call->ans.code == CGRPC_STATUS_OK && call->ans.resp_buf.data != NULL;
   if (call->headers_sent) {
     /* Headers (and maybe messages) went out: the response and the status follow them. */
@@ -273,8 +284,7 @@ static void call_reject(cgrpc_server_call *call, int http_status, cgrpc_code cod
   call_set_state(call, CGRPC_SCALL_ANSWERED);
   call_cancel(call);
   cgrpc_loop_timer_stop(call->srv->loop, &call->deadline_timer);
-  if (call->dispatched)
-    cgrpc_server_call_hook_done(call, code, buf);
+  call_settle(call, code, buf);
   if (call->headers_sent) {
     /* Mid-stream: what is queued still goes (nghttp2 may be sending from it), then trailers
      * carrying our status; the handler sends no more. */
@@ -362,8 +372,10 @@ static void call_callbacks_task(void *ud)
   void *m;
   int resume;
   while (call->req.streams_in && cgrpc_pipe_read(&call->pipe, &m, 0, &resume, NULL) == 1) {
-    if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call))
+    if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call)) {
+      cgrpc_server_call_hook_recv(call, m);
       call->cbs.on_message(call, m, call->cbs_user_data);
+    }
     protobuf_c_message_free_unpacked(m, &call->srv->pb);
   }
   if (call->req.streams_in && call->state == CGRPC_SCALL_OPEN)
@@ -394,6 +406,7 @@ static void call_dispatch(cgrpc_server_call *call)
   }
   rd->message_init(call->ans.response);
   call->dispatched = 1;
+  call->done_parties = 2; /* the stream side and the handler's side: on_done after both */
   call->refs++; /* the handler's, until its answer is handled on the loop */
   cgrpc_server_dispatch(srv, &call->dispatch_task, call->req.streams_in || call->req.streams_out);
 }
@@ -600,12 +613,13 @@ static int call_stream_message(cgrpc_stream *s, const uint8_t *msg, size_t len, 
       call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)", rd->name);
       return -1;
     }
-    cgrpc_server_call_hook_recv(call, m);
     if (!call->has_callbacks)
       return cgrpc_pipe_deliver(&call->pipe, m, CGRPC_FRAME_PREFIX + len, compressed);
     call->req.last_compressed = compressed;
-    if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call))
+    if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call)) {
+      cgrpc_server_call_hook_recv(call, m);
       call->cbs.on_message(call, m, call->cbs_user_data);
+    }
     protobuf_c_message_free_unpacked(m, &srv->pb);
     return 0;
   }
@@ -644,7 +658,6 @@ static void call_request_done(cgrpc_server_call *call)
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s received no request message",
                 call->req.path);
   } else {
-    cgrpc_server_call_hook_recv(call, call->req.request);
     call_dispatch(call);
   }
 }

@@ -93,13 +93,18 @@ struct cgrpc_server_call {
   unsigned rst_after_send : 1; /* reset the stream once our END_STREAM is out */
   unsigned rejected : 1;       /* the runtime ended it mid-stream with reject_* */
   unsigned has_callbacks : 1;  /* deliver through cbs rather than the pipe */
-  unsigned hooked_done : 1;    /* the interceptors' on_done hooks ran */
+  unsigned final_known : 1;    /* the stream side settled the status the call ends with */
   cgrpc_conn *conn;
   cgrpc_list node; /* in conn->streams */
   cgrpc_stream stream;
   cgrpc_timer deadline_timer;
   cgrpc_code reject_code;
   char reject_msg[128];
+  /* The status the call ends with, for the interceptors' on_done: it runs once both the
+   * stream side has settled it and the handler's side has finished (done_parties). */
+  cgrpc_code final_code;
+  char final_msg[128];
+  int done_parties; /* atomic */
   cgrpc_task dispatch_task;
   cgrpc_task respond_task;
   cgrpc_task send_task;      /* take what a streaming handler sent */
@@ -115,6 +120,7 @@ struct cgrpc_server_call {
   size_t stage;
   size_t nstages;
   cgrpc_server_stage *stages;
+  size_t entered;   /* atomic: interceptor stages entered so far (their hooks run) */
   int defer_state;  /* atomic: a cgrpc_server_defer */
   int handler_done; /* atomic: finished; no callback starts any more */
   cgrpc_server_answer ans;
@@ -156,6 +162,8 @@ int cgrpc_server_call_callbacks_live(const cgrpc_server_call *call);
 /* The interceptors' hooks, each once per message or per call (see server.h). */
 void cgrpc_server_call_hook_recv(cgrpc_server_call *call, const ProtobufCMessage *msg);
 void cgrpc_server_call_hook_send(cgrpc_server_call *call, const ProtobufCMessage *msg);
-void cgrpc_server_call_hook_done(cgrpc_server_call *call, cgrpc_code code, const char *message);
+/* One side is done with a dispatched call (the stream side having settled its final status,
+ * or the handler's side having finished); the second runs the on_done hooks. */
+void cgrpc_server_call_party_done(cgrpc_server_call *call);
 
 #endif

@@ -24,7 +24,7 @@ int cgrpc_server_call_callbacks_live(const cgrpc_server_call *call)
 void cgrpc_server_call_hook_recv(cgrpc_server_call *call, const ProtobufCMessage *msg)
 {
   const cgrpc_server *srv = call->srv;
-  for (size_t i = srv->ninterceptors; i-- > 0;)
+  for (size_t i = __atomic_load_n(&call->entered, __ATOMIC_ACQUIRE); i-- > 0;)
     if (srv->interceptors[i].hooks.on_recv != NULL)
       srv->interceptors[i].hooks.on_recv(call, msg, srv->interceptors[i].user_data);
 }
@@ -32,20 +32,20 @@ void cgrpc_server_call_hook_recv(cgrpc_server_call *call, const ProtobufCMessage
 void cgrpc_server_call_hook_send(cgrpc_server_call *call, const ProtobufCMessage *msg)
 {
   const cgrpc_server *srv = call->srv;
-  for (size_t i = 0; i < srv->ninterceptors; i++)
+  size_t entered = __atomic_load_n(&call->entered, __ATOMIC_ACQUIRE);
+  for (size_t i = 0; i < entered; i++)
     if (srv->interceptors[i].hooks.on_send != NULL)
       srv->interceptors[i].hooks.on_send(call, msg, srv->interceptors[i].user_data);
 }
 
-void cgrpc_server_call_hook_done(cgrpc_server_call *call, cgrpc_code code, const char *message)
+void cgrpc_server_call_party_done(cgrpc_server_call *call)
 {
-  const cgrpc_server *srv = call->srv;
-  if (call->hooked_done)
+  if (__atomic_sub_fetch(&call->done_parties, 1, __ATOMIC_ACQ_REL) != 0)
     return;
-  call->hooked_done = 1;
-  for (size_t i = srv->ninterceptors; i-- > 0;)
+  const cgrpc_server *srv = call->srv;
+  for (size_t i = __atomic_load_n(&call->entered, __ATOMIC_ACQUIRE); i-- > 0;)
     if (srv->interceptors[i].hooks.on_done != NULL)
-      srv->interceptors[i].hooks.on_done(call, code, message != NULL ? message : "",
+      srv->interceptors[i].hooks.on_done(call, call->final_code, call->final_msg,
                                          srv->interceptors[i].user_data);
 }
 
@@ -97,6 +97,7 @@ static void handler_finish_outer(cgrpc_server_call *call)
     cgrpc_server_call_hook_send(call, call->ans.response);
     handler_encode_response(call);
   }
+  cgrpc_server_call_party_done(call); /* before answering: the call may go with the answer */
   cgrpc_server_call_answer(call);
 }
 
@@ -119,6 +120,8 @@ static void handler_stage_run(cgrpc_server_call *call)
   cgrpc_server *srv = call->srv;
   if (call->stage < srv->ninterceptors) {
     const cgrpc_server_interceptor *ic = &srv->interceptors[call->stage];
+    if (call->stage >= __atomic_load_n(&call->entered, __ATOMIC_RELAXED))
+      __atomic_store_n(&call->entered, call->stage + 1, __ATOMIC_RELEASE);
     if (ic->hooks.start != NULL)
       ic->hooks.start(call, ic->user_data);
     else
@@ -126,6 +129,8 @@ static void handler_stage_run(cgrpc_server_call *call)
     return;
   }
   const cgrpc_registry_entry *e = call->req.entry;
+  if (!call->req.streams_in)
+    cgrpc_server_call_hook_recv(call, call->req.request); /* the handler gets it now */
   cgrpc_code code = e->desc->invoke_handler(e->handler, call, call->req.request, call->ans.response,
                                             e->user_data);
   int expected = CGRPC_DEFER_RUNNING;
@@ -189,12 +194,17 @@ int cgrpc_server_call_recv(cgrpc_server_call *call, const ProtobufCMessage **msg
   void *m = NULL;
   int resume = 0;
   int compressed = 0;
-  int rv = cgrpc_pipe_read(&call->pipe, &m, 1, &resume, &compressed);
+  /* On the I/O thread a wait would stall the very loop that brings the message. */
+  int block = !cgrpc_loop_on_thread(call->srv->loop);
+  int rv = cgrpc_pipe_read(&call->pipe, &m, block, &resume, &compressed);
   if (resume)
     cgrpc_server_call_post_resume(call);
+  if (rv == CGRPC_ERR_AGAIN)
+    return rv;
   if (rv == 1) {
     call->last_recv = m;
     call->req.last_compressed = compressed;
+    cgrpc_server_call_hook_recv(call, m);
     *msg = m;
     return 1;
   }
@@ -212,8 +222,8 @@ int cgrpc_server_call_send_flags(cgrpc_server_call *call, const ProtobufCMessage
   int enc = flags & CGRPC_SEND_NO_COMPRESS ? CGRPC_ENCODING_IDENTITY : call->ans.send_enc;
   /* The loop sends the initial metadata with it. */
   __atomic_store_n(&call->ans.headers_frozen, 1, __ATOMIC_RELEASE);
-  int rv = cgrpc_pipe_write_message(&call->pipe, msg, enc, call->srv->max_send,
-                                    !(flags & CGRPC_SEND_NO_BLOCK));
+  int block = !(flags & CGRPC_SEND_NO_BLOCK) && !cgrpc_loop_on_thread(call->srv->loop);
+  int rv = cgrpc_pipe_write_message(&call->pipe, msg, enc, call->srv->max_send, block);
   if (rv != 0)
     return rv;
   cgrpc_server_call_hook_send(call, msg);
