@@ -23,6 +23,7 @@ plugin_protoc_gen_cgrpc_SOURCES = \
 	plugin/names.cc plugin/names.h \
 	plugin/collisions.cc plugin/collisions.h \
 	plugin/options.cc plugin/options.h \
+	plugin/policy_comment.cc plugin/policy_comment.h \
 	plugin/duration.cc plugin/duration.h \
 	plugin/comments.cc plugin/comments.h \
 	plugin/diagnostics.cc plugin/diagnostics.h \

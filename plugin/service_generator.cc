@@ -8,20 +8,33 @@
 #include "comments.h"
 #include "names.h"
 #include "options.h"
+#include "policy_comment.h"
 
 namespace cgrpc {
 
 using google::protobuf::MethodDescriptor;
 using google::protobuf::ServiceDescriptor;
 
+// A callback of an asynchronous streaming call: its member in the method's callbacks struct
+// (header_method.client_MEMBER or server_MEMBER, and the invoker's case, source_method's
+// section of the same name) and its index in the array the runtime keeps.
+struct Callback {
+  const char *member;
+  const char *index;
+};
+
 // The functions of a method of each kind are sections of header_method.tmpl and
-// source_method.tmpl, the same name in both, generated in this order.
+// source_method.tmpl, the same name in both, generated in this order.  Each kind has only
+// what it can use: no receiving function where nothing streams in, no callback that can
+// never be called.
 struct MethodKind {
   const char *enumerator;           // in the method table
   const char *words;                // in comments and messages
   const char *section;              // its handler_type_* and invoke_* sections
   std::vector<std::string> client;  // the client functions
   std::vector<std::string> server;  // what the handler reads and writes its streams with
+  std::vector<Callback> client_callbacks;  // the members of the client's callbacks struct
+  std::vector<Callback> server_callbacks;  // and of the server's
 
   bool Has(const std::string &function) const
   {
@@ -32,17 +45,49 @@ struct MethodKind {
 
 namespace {
 
+const Callback kOnHeaders = {"on_headers", "CGRPC_CALLBACK_HEADERS"};
+const Callback kOnMessage = {"on_message", "CGRPC_CALLBACK_MESSAGE"};
+const Callback kOnSendReady = {"on_send_ready", "CGRPC_CALLBACK_SEND_READY"};
+const Callback kOnDone = {"on_done", "CGRPC_CALLBACK_DONE"};
+const Callback kOnRequest = {"on_message", "CGRPC_SERVER_CALLBACK_MESSAGE"};
+const Callback kOnRecvDone = {"on_recv_done", "CGRPC_SERVER_CALLBACK_RECV_DONE"};
+const Callback kOnServerSendReady = {"on_send_ready", "CGRPC_SERVER_CALLBACK_SEND_READY"};
+const Callback kOnCancel = {"on_cancel", "CGRPC_SERVER_CALLBACK_CANCEL"};
+
 const MethodKind kUnary = {"CGRPC_METHOD_UNARY", "unary", "unary",
-                           {"unary_call", "unary_async"}, {}};
+                           {"unary_call", "unary_async"}, {"server_defer", "server_finish"},
+                           {}, {}};
 const MethodKind kClientStreaming = {
-    "CGRPC_METHOD_CLIENT_STREAMING", "client-streaming", "client_streaming",
-    {"stream_start", "stream_send", "stream_close_and_recv", "stream_async"}, {"server_recv"}};
+    "CGRPC_METHOD_CLIENT_STREAMING",
+    "client-streaming",
+    "client_streaming",
+    {"stream_start", "stream_send", "stream_try_send", "stream_close_send", "stream_recv_headers",
+     "stream_close_and_recv", "stream_cancel", "stream_free", "stream_async", "stream_call"},
+    {"server_recv", "server_send_headers", "server_defer", "server_set_callbacks",
+     "server_finish", "server_call"},
+    {kOnHeaders, kOnMessage, kOnSendReady, kOnDone},
+    {kOnRequest, kOnRecvDone, kOnCancel}};
 const MethodKind kServerStreaming = {
-    "CGRPC_METHOD_SERVER_STREAMING", "server-streaming", "server_streaming",
-    {"stream_start", "stream_recv", "stream_async"}, {"server_send"}};
+    "CGRPC_METHOD_SERVER_STREAMING",
+    "server-streaming",
+    "server_streaming",
+    {"stream_start", "stream_recv_headers", "stream_recv", "stream_finish", "stream_cancel",
+     "stream_free", "stream_async", "stream_call"},
+    {"server_send", "server_try_send", "server_send_headers", "server_defer",
+     "server_set_callbacks", "server_finish", "server_call"},
+    {kOnHeaders, kOnMessage, kOnDone},
+    {kOnServerSendReady, kOnCancel}};
 const MethodKind kBidi = {
-    "CGRPC_METHOD_BIDI_STREAMING", "bidi-streaming", "bidi",
-    {"stream_start", "stream_send", "stream_recv", "stream_async"}, {"server_recv", "server_send"}};
+    "CGRPC_METHOD_BIDI_STREAMING",
+    "bidi-streaming",
+    "bidi",
+    {"stream_start", "stream_send", "stream_try_send", "stream_close_send", "stream_recv_headers",
+     "stream_recv", "stream_finish", "stream_cancel", "stream_free", "stream_async",
+     "stream_call"},
+    {"server_recv", "server_send", "server_try_send", "server_send_headers", "server_defer",
+     "server_set_callbacks", "server_finish", "server_call"},
+    {kOnHeaders, kOnMessage, kOnSendReady, kOnDone},
+    {kOnRequest, kOnRecvDone, kOnServerSendReady, kOnCancel}};
 
 const MethodKind &KindOf(const MethodDescriptor *method)
 {
@@ -71,16 +116,36 @@ const GeneratedName kServiceNames[] = {
 const GeneratedName kMethodNames[] = {
     {"index_macro", "the index macro of method"},
     {"client_fn", "the client stub of method"},
+    {"call_type", "the call type of method", "stream_start"},
     {"send_fn", "the send function of method", "stream_send"},
+    {"try_send_fn", "the try-send function of method", "stream_try_send"},
+    {"close_send_fn", "the close-send function of method", "stream_close_send"},
+    {"recv_headers_fn", "the headers function of method", "stream_recv_headers"},
     {"recv_fn", "the receive function of method", "stream_recv"},
     {"close_and_recv_fn", "the close-and-receive function of method", "stream_close_and_recv"},
+    {"finish_fn", "the finish function of method", "stream_finish"},
+    {"cancel_fn", "the cancel function of method", "stream_cancel"},
+    {"free_fn", "the free function of method", "stream_free"},
     {"async_fn", "the asynchronous client stub of method"},
+    {"callbacks_type", "the callbacks type of method", "stream_async"},
+    {"call_fn", "the untyped handle function of method", "stream_call"},
     {"done_type", "the callback type of method", "unary_async"},
     {"handler_type", "the handler type of method"},
+    {"server_call_type", "the server call type of method", "server_call"},
     {"server_recv_fn", "the server's receive function of method", "server_recv"},
     {"server_send_fn", "the server's send function of method", "server_send"},
+    {"server_try_send_fn", "the server's try-send function of method", "server_try_send"},
+    {"server_send_headers_fn", "the server's headers function of method", "server_send_headers"},
+    {"server_defer_fn", "the server's defer function of method", "server_defer"},
+    {"server_callbacks_type", "the server callbacks type of method", "server_set_callbacks"},
+    {"server_set_callbacks_fn", "the server's callbacks function of method",
+     "server_set_callbacks"},
+    {"server_finish_fn", "the server's finish function of method", "server_finish"},
+    {"server_call_fn", "the server's untyped handle function of method", "server_call"},
     {"invoke_fn", "the handler invoker of method"},
     {"done_fn", "the callback invoker of method", "unary_async"},
+    {"client_invoker_fn", "the client callback invoker of method", "stream_async"},
+    {"server_invoker_fn", "the server callback invoker of method", "server_set_callbacks"},
     {"policy_var", "the policy of method"},
 };
 
@@ -95,58 +160,54 @@ std::string DoubleLiteral(double value)
 // columns.
 constexpr size_t kPolicyWidth = 88;
 
-// The policy baked into the method table (policy_var's initialiser) and told in the comment
-// above the stubs ($policy$, common.comment_* lines).
+// The policy baked into the method table (policy_var's initialiser), and told in the comment
+// above the stubs ($policy$).
 void AddPolicyVars(const MethodPolicy &policy, Vars *vars)
 {
   Vars &v = *vars;
   const RetryConfig &retry = policy.retry;
   v["timeout_ms"] = std::to_string(policy.timeout_ms);
   v["idempotent"] = policy.idempotent ? "1" : "0";
-  v["key_header"] = policy.idempotency_key_header.empty() ? kDefaultKeyHeader
-                                                          : policy.idempotency_key_header;
+  v["key_header"] = policy.idempotency_key_header;
   v["policy_key_header"] = policy.idempotency_key_header.empty()
                                ? ""
                                : Render("source_method.policy_key_header", v);
-
-  Vars words = v;  // in the comment
-  words["key_header"] = "\"" + v["key_header"] + "\"";
-  words["timeout"] = RenderInline(
-      policy.timeout_ms > 0 ? "header_method.policy_timeout" : "header_method.policy_no_timeout",
-      v);
-  words["retry"] = RenderInline("header_method.policy_no_retry", v);
   v["policy_retry"] = "";
   if (retry.max_attempts > 0) {
-    v["max_attempts"] = words["max_attempts"] = std::to_string(retry.max_attempts);
-    v["initial_backoff_ms"] = words["initial_backoff_ms"] =
-        std::to_string(retry.initial_backoff_ms);
-    v["max_backoff_ms"] = words["max_backoff_ms"] = std::to_string(retry.max_backoff_ms);
+    v["max_attempts"] = std::to_string(retry.max_attempts);
+    v["initial_backoff_ms"] = std::to_string(retry.initial_backoff_ms);
+    v["max_backoff_ms"] = std::to_string(retry.max_backoff_ms);
     v["backoff_multiplier"] = DoubleLiteral(retry.backoff_multiplier);
-    words["backoff_multiplier"] = FormatDouble(retry.backoff_multiplier);
     v["jitter"] = DoubleLiteral(retry.jitter);
-    words["jitter"] = RenderInline(retry.jitter == 1   ? "header_method.policy_full_jitter"
-                                   : retry.jitter == 0 ? "header_method.policy_no_jitter"
-                                                       : "header_method.policy_jitter",
-                                   {{"jitter", FormatDouble(retry.jitter)}});
     v["retryable_codes"] = "";
-    words["codes"] = "";
-    for (int code : retry.codes) {
-      const std::string name = StatusCodeName(code);
-      const bool first = words["codes"].empty();
-      v["retryable_codes"] += RenderInline(
-          first ? "source_method.retryable_code" : "source_method.retryable_code_more",
-          {{"code_enum", "CGRPC_STATUS_" + name}});
-      words["codes"] += (first ? "" : ", ") + name;
-    }
+    for (int code : retry.codes)
+      v["retryable_codes"] += RenderInline(v["retryable_codes"].empty()
+                                               ? "source_method.retryable_code"
+                                               : "source_method.retryable_code_more",
+                                           {{"code_enum", "CGRPC_STATUS_" + StatusCodeName(code)}});
     v["policy_retry"] = Render("source_method.policy_retry", v);
-    words["retry"] = RenderInline("header_method.policy_retry", words);
   }
-  const char *idempotency = policy.idempotent          ? "header_method.policy_idempotent"
-                            : retry.max_attempts > 0 ? "header_method.policy_retried_anyway"
-                                                     : "header_method.policy_not_idempotent";
-  words["idempotency"] = RenderInline(idempotency, words);
-  const std::string text = RenderInline("header_method.policy", words);
-  v["policy"] = CommentBody(WrapWords(text, kPolicyWidth, "  "));
+  v["policy"] = CommentBody(WrapWords(PolicyComment(policy), kPolicyWidth, "  "));
+}
+
+// The members of a callbacks struct (FILE.SIDE_MEMBER for each callback), or the entries
+// that fill the runtime's array from one (source_method.callback_entry).
+std::string RenderCallbacks(const std::string &file, const std::string &side,
+                            const std::vector<Callback> &callbacks, const Vars &vars)
+{
+  std::string text;
+  for (const Callback &callback : callbacks)
+    text += Render(file + "." + side + "_" + callback.member, vars);
+  return text;
+}
+
+std::string RenderCallbackEntries(const std::vector<Callback> &callbacks)
+{
+  std::string text;
+  for (const Callback &callback : callbacks)
+    text += Render("source_method.callback_entry",
+                   {{"callback", callback.member}, {"callback_index", callback.index}});
+  return text;
 }
 
 // The sections file.FUNCTION for each of functions, concatenated.
@@ -234,16 +295,34 @@ void ServiceGenerator::AddMethod(const MethodDescriptor *method, const MethodPol
   vars["member"] = MemberName(lower);
   vars["index_macro"] = service_upper + "__METHOD_" + CamelToUpper(method->name());
   vars["client_fn"] = client_fn;
+  vars["call_type"] = service_type + "_" + camel + "Call";
   vars["send_fn"] = client_fn + "_send";
+  vars["try_send_fn"] = client_fn + "_try_send";
+  vars["close_send_fn"] = client_fn + "_close_send";
+  vars["recv_headers_fn"] = client_fn + "_recv_headers";
   vars["recv_fn"] = client_fn + "_recv";
   vars["close_and_recv_fn"] = client_fn + "_close_and_recv";
+  vars["finish_fn"] = client_fn + "_finish";
+  vars["cancel_fn"] = client_fn + "_cancel";
+  vars["free_fn"] = client_fn + "_free";
   vars["async_fn"] = client_fn + "_async";
+  vars["callbacks_type"] = service_type + "_" + camel + "Callbacks";
+  vars["call_fn"] = client_fn + "_call";
   vars["done_type"] = service_type + "_" + camel + "Done";
   vars["handler_type"] = service_type + "_" + camel + "Handler";
   vars["server_recv_fn"] = server_fn + "_recv";
   vars["server_send_fn"] = server_fn + "_send";
+  vars["server_try_send_fn"] = server_fn + "_try_send";
+  vars["server_send_headers_fn"] = server_fn + "_send_headers";
+  vars["server_defer_fn"] = server_fn + "_defer";
+  vars["server_callbacks_type"] = service_type + "_" + camel + "ServerCallbacks";
+  vars["server_set_callbacks_fn"] = server_fn + "_set_callbacks";
+  vars["server_finish_fn"] = server_fn + "_finish";
+  vars["server_call_fn"] = server_fn + "_call";
   vars["invoke_fn"] = service_lower + "__" + lower + "__invoke";
   vars["done_fn"] = service_lower + "__" + lower + "__done";
+  vars["client_invoker_fn"] = service_lower + "__" + lower + "__client_callback";
+  vars["server_invoker_fn"] = service_lower + "__" + lower + "__server_callback";
   vars["policy_var"] = service_lower + "__" + lower + "__policy";
   vars["request_type"] = MessageType(method->input_type());
   vars["response_type"] = MessageType(method->output_type());
@@ -257,11 +336,33 @@ void ServiceGenerator::AddMethod(const MethodDescriptor *method, const MethodPol
   vars["request_arg"] = RenderInline(method->client_streaming() ? "source_method.no_request_arg"
                                                                 : "source_method.request_arg",
                                      vars);
-  // Only a unary call completes with one typed callback.
+  // A unary call completes with one typed callback, and its handler keeps the untyped
+  // handle; a streaming call has a typed handle on each side, and typed callbacks.
   const bool unary = &kind == &kUnary;
-  vars["done_invoker"] = unary ? Render("source_method.done_invoker", vars) : "";
-  vars["done_entry"] =
-      RenderInline(unary ? "source_method.done_entry" : "source_method.no_done_entry", vars);
+  vars["server_call_type"] =
+      unary ? "cgrpc_server_call" : service_type + "_" + camel + "ServerCall";
+  vars["raw_server_call"] = unary ? "call" : RenderInline("source_method.raw_server_call", vars);
+  vars["client_callback_members"] =
+      RenderCallbacks("header_method", "client", kind.client_callbacks, vars);
+  vars["server_callback_members"] =
+      RenderCallbacks("header_method", "server", kind.server_callbacks, vars);
+  vars["client_callback_entries"] = RenderCallbackEntries(kind.client_callbacks);
+  vars["server_callback_entries"] = RenderCallbackEntries(kind.server_callbacks);
+  if (unary) {
+    vars["invokers"] = Render("source_method.done_invoker", vars);
+    vars["entry_invokers"] = Render("source_method.unary_entry", vars);
+  } else {
+    vars["client_cases"] = RenderCallbacks("source_method", "client", kind.client_callbacks, vars);
+    vars["server_cases"] = RenderCallbacks("source_method", "server", kind.server_callbacks, vars);
+    // Only on_message has an argument on the server's side.
+    const bool takes_message =
+        std::any_of(kind.server_callbacks.begin(), kind.server_callbacks.end(),
+                    [](const Callback &c) { return c.index == kOnRequest.index; });
+    vars["server_unused_arg"] = takes_message ? "" : Render("source_method.unused_arg", vars);
+    vars["invokers"] = Render("source_method.client_invoker", vars) +
+                       Render("source_method.server_invoker", vars);
+    vars["entry_invokers"] = Render("source_method.stream_entry", vars);
+  }
   vars["invoke_body"] = Render(std::string("source_method.invoke_") + kind.section, vars);
 
   AddPolicyVars(policy, &vars);
@@ -297,9 +398,9 @@ std::string ServiceGenerator::Header() const
     vars["index_macros"] += Render("header_method.index_macro", method.vars);
     vars["client_functions"] += Render("header_method.client", method.vars) +
                                 RenderFunctions("header_method", kind.client, method.vars);
-    vars["handler_types"] +=
-        Render(std::string("header_method.handler_type_") + kind.section, method.vars);
-    vars["server_functions"] += RenderFunctions("header_method", kind.server, method.vars);
+    vars["server_methods"] +=
+        Render(std::string("header_method.handler_type_") + kind.section, method.vars) +
+        RenderFunctions("header_method", kind.server, method.vars);
     vars["server_members"] += Render("header_method.server_member", method.vars);
   }
   return Render("header_service.service", vars);

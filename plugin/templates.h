@@ -22,6 +22,8 @@ using Vars = std::map<std::string, std::string>;
 // Renders a template with vars ($name$ -> vars["name"]).  A line that starts with $align$
 // is a continuation: it is indented to just after the last parenthesis left open on the
 // line above it (or to where the line above was, if that was a continuation too).
+// A comment that opens with text ("/* Sends...") and runs past 95 columns, with the long
+// names it was given, is filled anew within them.
 // Throws std::logic_error if the template does not exist or uses a variable vars lacks.
 std::string Render(const std::string &name, const Vars &vars);
 

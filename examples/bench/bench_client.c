@@ -82,7 +82,7 @@ typedef struct slot {
 /* One ping-pong stream.  busy, unsent and ended are under the bench's mu. */
 typedef struct stream {
   bench *b;
-  cgrpc_call *call;
+  Grpc__Testing__BenchmarkService_StreamingCallCall *call;
   cgrpc_time start; /* when the request in flight was sent */
   int busy;         /* a request is out and its answer not in */
   int unsent;       /* async: that request waits for on_send_ready */
@@ -231,7 +231,7 @@ static void run_unary_async(bench *b, slot *slots)
  * flight. */
 static void stream_ping(stream *s)
 {
-  int rc = cgrpc_call_try_send(s->call, &s->b->request->base);
+  int rc = grpc__testing__benchmark_service_client__streaming_call_try_send(s->call, s->b->request);
   if (rc == CGRPC_ERR_AGAIN) {
     /* The send buffer is full (never seen with one message out): on_send_ready
      * sends it. */
@@ -239,19 +239,19 @@ static void stream_ping(stream *s)
     s->unsent = 1;
     pthread_mutex_unlock(&s->b->mu);
   } else if (rc != 0) {
-    cgrpc_call_cancel(s->call);
+    grpc__testing__benchmark_service_client__streaming_call_cancel(s->call);
   }
 }
 
-static void stream_on_message(cgrpc_call *call, ProtobufCMessage *msg, void *user_data)
+static void stream_on_message(Grpc__Testing__BenchmarkService_StreamingCallCall *call,
+                              Grpc__Testing__SimpleResponse *response, void *user_data)
 {
   (void)call;
   stream *s = user_data;
   bench *b = s->b;
   cgrpc_time now = cgrpc_now();
   char buf[256];
-  const char *err = check_reply(b, CGRPC_STATUS_OK, NULL, (Grpc__Testing__SimpleResponse *)msg,
-                                buf, sizeof buf);
+  const char *err = check_reply(b, CGRPC_STATUS_OK, NULL, response, buf, sizeof buf);
   pthread_mutex_lock(&b->mu);
   int again = 0;
   if (!s->busy) {
@@ -268,7 +268,8 @@ static void stream_on_message(cgrpc_call *call, ProtobufCMessage *msg, void *use
   }
 }
 
-static void stream_on_send_ready(cgrpc_call *call, void *user_data)
+static void stream_on_send_ready(Grpc__Testing__BenchmarkService_StreamingCallCall *call,
+                                 void *user_data)
 {
   (void)call;
   stream *s = user_data;
@@ -301,7 +302,8 @@ static void stream_ended_locked(stream *s, cgrpc_code code, const char *message)
   pthread_cond_broadcast(&b->cond);
 }
 
-static void stream_on_done(cgrpc_call *call, cgrpc_status *status, void *user_data)
+static void stream_on_done(Grpc__Testing__BenchmarkService_StreamingCallCall *call,
+                           cgrpc_status *status, void *user_data)
 {
   (void)call;
   stream *s = user_data;
@@ -366,8 +368,10 @@ static void unary_blocking(bench *b)
 static void stream_fail_blocking(stream *s)
 {
   cgrpc_status status = CGRPC_STATUS_INIT;
-  cgrpc_call_cancel(s->call); /* so that finish does not wait on a stream still open */
-  cgrpc_code code = cgrpc_call_finish(s->call, &status);
+  /* Cancelled, so that finish does not wait on a stream still open. */
+  grpc__testing__benchmark_service_client__streaming_call_cancel(s->call);
+  cgrpc_code code =
+      grpc__testing__benchmark_service_client__streaming_call_finish(s->call, &status);
   pthread_mutex_lock(&s->b->mu);
   stream_ended_locked(s, code, status.message);
   pthread_mutex_unlock(&s->b->mu);
@@ -451,7 +455,7 @@ static int run_blocking(bench *b)
 /* Opens opt->concurrency streams.  Returns 0, or -1 (reported) when one cannot start. */
 static int streams_open(bench *b)
 {
-  static const cgrpc_call_callbacks callbacks = {
+  static const Grpc__Testing__BenchmarkService_StreamingCallCallbacks callbacks = {
     .on_message = stream_on_message,
     .on_send_ready = stream_on_send_ready,
     .on_done = stream_on_done,
@@ -494,7 +498,7 @@ static void streams_close(bench *b)
     pthread_mutex_unlock(&b->mu);
     if (s->call == NULL || ended)
       continue;
-    cgrpc_call_close_send(s->call);
+    grpc__testing__benchmark_service_client__streaming_call_close_send(s->call);
     if (!b->opt->blocking)
       continue; /* on_done ends it */
     Grpc__Testing__SimpleResponse *extra = NULL;
@@ -503,10 +507,11 @@ static void streams_close(bench *b)
       pthread_mutex_lock(&b->mu);
       phase_error_locked(b, "an answer to no request");
       pthread_mutex_unlock(&b->mu);
-      cgrpc_call_cancel(s->call);
+      grpc__testing__benchmark_service_client__streaming_call_cancel(s->call);
     }
     cgrpc_status status = CGRPC_STATUS_INIT;
-    cgrpc_code code = cgrpc_call_finish(s->call, &status);
+    cgrpc_code code =
+        grpc__testing__benchmark_service_client__streaming_call_finish(s->call, &status);
     pthread_mutex_lock(&b->mu);
     stream_ended_locked(s, code, status.message);
     pthread_mutex_unlock(&b->mu);
@@ -517,7 +522,7 @@ static void streams_close(bench *b)
     pthread_cond_wait(&b->cond, &b->mu);
   pthread_mutex_unlock(&b->mu);
   for (long i = 0; i < b->opt->concurrency; i++)
-    cgrpc_call_free(b->streams[i].call);
+    grpc__testing__benchmark_service_client__streaming_call_free(b->streams[i].call);
   free(b->streams);
   b->streams = NULL;
 }

@@ -118,16 +118,18 @@ static cgrpc_code negative_size(cgrpc_server_call *call)
 }
 
 /* The blocking form, as most users write it: read a request, write its answer. */
-static cgrpc_code streaming_call_blocking(cgrpc_server_call *call)
+static cgrpc_code streaming_call_blocking(
+    Grpc__Testing__BenchmarkService_StreamingCallServerCall *call)
 {
+  cgrpc_server_call *untyped = grpc__testing__benchmark_service_server__streaming_call_call(call);
   pong p;
   pong_init(&p);
   const Grpc__Testing__SimpleRequest *request;
   int rv;
   while ((rv = grpc__testing__benchmark_service_server__streaming_call_recv(call, &request)) == 1) {
     if (request->response_size < 0)
-      return negative_size(call);
-    cgrpc_code code = pong_fill(call, &p, request->response_size);
+      return negative_size(untyped);
+    cgrpc_code code = pong_fill(untyped, &p, request->response_size);
     if (code != CGRPC_STATUS_OK)
       return code;
     if (grpc__testing__benchmark_service_server__streaming_call_send(call, &p.response) != 0)
@@ -140,62 +142,69 @@ static cgrpc_code streaming_call_blocking(cgrpc_server_call *call)
 /* The asynchronous form: every step is a callback on the I/O thread, so no handler
  * thread waits and nothing changes threads per message.  A ping-pong client never
  * fills the send buffer; the owed ring is for clients that send ahead. */
-static void pong_finish(cgrpc_server_call *call, pong *p)
+static void pong_finish(Grpc__Testing__BenchmarkService_StreamingCallServerCall *call, pong *p,
+                        cgrpc_code code)
 {
   if (!p->finished) {
     p->finished = 1;
-    cgrpc_server_call_finish(call); /* no callback starts after this; p goes with the call */
+    /* No callback starts after this; p goes with the call. */
+    grpc__testing__benchmark_service_server__streaming_call_finish(call, code);
   }
 }
 
 /* Sends an answer of size bytes.  Returns 0, CGRPC_ERR_AGAIN (nothing sent), or
  * -1 after finishing the call. */
-static int pong_send(cgrpc_server_call *call, pong *p, int32_t size)
+static int pong_send(Grpc__Testing__BenchmarkService_StreamingCallServerCall *call, pong *p,
+                     int32_t size)
 {
-  if (pong_fill(call, p, size) != CGRPC_STATUS_OK) {
-    pong_finish(call, p);
+  cgrpc_server_call *untyped = grpc__testing__benchmark_service_server__streaming_call_call(call);
+  cgrpc_code code = pong_fill(untyped, p, size);
+  if (code != CGRPC_STATUS_OK) {
+    pong_finish(call, p, code);
     return -1;
   }
-  int rv = cgrpc_server_call_try_send(call, &p->response.base);
+  int rv = grpc__testing__benchmark_service_server__streaming_call_try_send(call, &p->response);
   if (rv == 0) {
     atomic_fetch_add_explicit(&served, 1, memory_order_relaxed);
     return 0;
   }
   if (rv == CGRPC_ERR_AGAIN)
     return rv;
-  cgrpc_server_call_set_status(call, CGRPC_STATUS_CANCELLED, "send: %s", cgrpc_strerror(rv));
-  pong_finish(call, p);
+  cgrpc_server_call_set_status(untyped, CGRPC_STATUS_CANCELLED, "send: %s", cgrpc_strerror(rv));
+  pong_finish(call, p, CGRPC_STATUS_CANCELLED);
   return -1;
 }
 
-static void pong_on_message(cgrpc_server_call *call, const ProtobufCMessage *msg, void *user_data)
+static void pong_on_message(Grpc__Testing__BenchmarkService_StreamingCallServerCall *call,
+                            const Grpc__Testing__SimpleRequest *request, void *user_data)
 {
   pong *p = user_data;
-  const Grpc__Testing__SimpleRequest *request = (const Grpc__Testing__SimpleRequest *)msg;
+  cgrpc_server_call *untyped = grpc__testing__benchmark_service_server__streaming_call_call(call);
   if (p->finished)
     return;
   if (request->response_size < 0) {
-    negative_size(call);
-    pong_finish(call, p);
+    pong_finish(call, p, negative_size(untyped));
     return;
   }
   if (p->owed_count == 0 && pong_send(call, p, request->response_size) != CGRPC_ERR_AGAIN)
     return;
-  if (p->owed == NULL && (p->owed = cgrpc_server_call_alloc(call, PONG_MAX_OWED * sizeof *p->owed)) == NULL) {
-    cgrpc_server_call_set_status(call, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-    pong_finish(call, p);
+  if (p->owed == NULL &&
+      (p->owed = cgrpc_server_call_alloc(untyped, PONG_MAX_OWED * sizeof *p->owed)) == NULL) {
+    cgrpc_server_call_set_status(untyped, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    pong_finish(call, p, CGRPC_STATUS_RESOURCE_EXHAUSTED);
     return;
   }
   if (p->owed_count == PONG_MAX_OWED) {
-    cgrpc_server_call_set_status(call, CGRPC_STATUS_RESOURCE_EXHAUSTED,
+    cgrpc_server_call_set_status(untyped, CGRPC_STATUS_RESOURCE_EXHAUSTED,
                                  "%d answers waiting: the client does not read", PONG_MAX_OWED);
-    pong_finish(call, p);
+    pong_finish(call, p, CGRPC_STATUS_RESOURCE_EXHAUSTED);
     return;
   }
   p->owed[(p->owed_head + p->owed_count++) % PONG_MAX_OWED] = request->response_size;
 }
 
-static void pong_on_send_ready(cgrpc_server_call *call, void *user_data)
+static void pong_on_send_ready(Grpc__Testing__BenchmarkService_StreamingCallServerCall *call,
+                               void *user_data)
 {
   pong *p = user_data;
   while (!p->finished && p->owed_count > 0) {
@@ -206,40 +215,45 @@ static void pong_on_send_ready(cgrpc_server_call *call, void *user_data)
     p->owed_count--;
   }
   if (p->recv_done)
-    pong_finish(call, p);
+    pong_finish(call, p, CGRPC_STATUS_OK);
 }
 
-static void pong_on_recv_done(cgrpc_server_call *call, void *user_data)
+static void pong_on_recv_done(Grpc__Testing__BenchmarkService_StreamingCallServerCall *call,
+                              void *user_data)
 {
   pong *p = user_data;
   p->recv_done = 1;
   if (p->owed_count == 0)
-    pong_finish(call, p);
+    pong_finish(call, p, CGRPC_STATUS_OK);
 }
 
-static void pong_on_cancel(cgrpc_server_call *call, void *user_data)
+static void pong_on_cancel(Grpc__Testing__BenchmarkService_StreamingCallServerCall *call,
+                           void *user_data)
 {
-  pong_finish(call, user_data);
+  pong_finish(call, user_data, CGRPC_STATUS_CANCELLED);
 }
 
-static cgrpc_code streaming_call_async(cgrpc_server_call *call)
+static cgrpc_code streaming_call_async(
+    Grpc__Testing__BenchmarkService_StreamingCallServerCall *call)
 {
-  static const cgrpc_server_call_callbacks callbacks = {
+  static const Grpc__Testing__BenchmarkService_StreamingCallServerCallbacks callbacks = {
     .on_message = pong_on_message,
     .on_recv_done = pong_on_recv_done,
     .on_send_ready = pong_on_send_ready,
     .on_cancel = pong_on_cancel,
   };
-  pong *p = cgrpc_server_call_alloc(call, sizeof *p); /* freed with the call */
+  cgrpc_server_call *untyped = grpc__testing__benchmark_service_server__streaming_call_call(call);
+  pong *p = cgrpc_server_call_alloc(untyped, sizeof *p); /* freed with the call */
   if (p == NULL)
-    return cgrpc_server_call_set_status(call, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return cgrpc_server_call_set_status(untyped, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   pong_init(p);
-  cgrpc_server_call_defer(call);
-  cgrpc_server_call_set_callbacks(call, &callbacks, p);
+  grpc__testing__benchmark_service_server__streaming_call_defer(call);
+  grpc__testing__benchmark_service_server__streaming_call_set_callbacks(call, &callbacks, p);
   return CGRPC_STATUS_OK; /* ignored: pong_finish answers */
 }
 
-static cgrpc_code streaming_call(cgrpc_server_call *call, void *user_data)
+static cgrpc_code streaming_call(Grpc__Testing__BenchmarkService_StreamingCallServerCall *call,
+                                 void *user_data)
 {
   const int *async = user_data;
   return *async ? streaming_call_async(call) : streaming_call_blocking(call);

@@ -79,7 +79,7 @@ static size_t list_features(cgrpc_channel *channel, const Routeguide__Rectangle 
                             Routeguide__Point *places, size_t max)
 {
   printf("ListFeatures:\n");
-  cgrpc_call *call;
+  Routeguide__RouteGuide_ListFeaturesCall *call;
   int rv = routeguide__route_guide_client__list_features(channel, rect, NULL, &call);
   if (rv != 0) {
     expect(0, "ListFeatures: %s", cgrpc_strerror(rv));
@@ -96,10 +96,10 @@ static size_t list_features(cgrpc_channel *channel, const Routeguide__Rectangle 
     routeguide__feature__free_unpacked(feature, NULL);
   }
   cgrpc_status status = CGRPC_STATUS_INIT;
-  cgrpc_code code = cgrpc_call_finish(call, &status);
+  cgrpc_code code = routeguide__route_guide_client__list_features_finish(call, &status);
   expect_ok(code, &status, "ListFeatures");
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  routeguide__route_guide_client__list_features_free(call);
   return n;
 }
 
@@ -114,15 +114,17 @@ typedef struct listing {
   cgrpc_status status;
 } listing;
 
-static void listing_on_message(cgrpc_call *call, ProtobufCMessage *msg, void *user_data)
+static void listing_on_message(Routeguide__RouteGuide_ListFeaturesCall *call,
+                               Routeguide__Feature *feature, void *user_data)
 {
   (void)call;
   listing *l = user_data;
   l->features++;
-  routeguide__feature__free_unpacked((Routeguide__Feature *)msg, NULL); /* ours to free */
+  routeguide__feature__free_unpacked(feature, NULL); /* ours to free */
 }
 
-static void listing_on_done(cgrpc_call *call, cgrpc_status *status, void *user_data)
+static void listing_on_done(Routeguide__RouteGuide_ListFeaturesCall *call, cgrpc_status *status,
+                            void *user_data)
 {
   (void)call;
   listing *l = user_data;
@@ -136,12 +138,12 @@ static void listing_on_done(cgrpc_call *call, cgrpc_status *status, void *user_d
 static void list_features_async(cgrpc_channel *channel, const Routeguide__Rectangle *rect,
                                 size_t expected)
 {
-  static const cgrpc_call_callbacks callbacks = {
+  static const Routeguide__RouteGuide_ListFeaturesCallbacks callbacks = {
       .on_message = listing_on_message, .on_done = listing_on_done};
   listing l = {.done = 0, .features = 0, .status = CGRPC_STATUS_INIT};
   pthread_mutex_init(&l.lock, NULL);
   pthread_cond_init(&l.done_cond, NULL);
-  cgrpc_call *call;
+  Routeguide__RouteGuide_ListFeaturesCall *call;
   int rv = routeguide__route_guide_client__list_features_async(channel, rect, NULL, &callbacks,
                                                                &l, &call);
   if (rv != 0) {
@@ -155,7 +157,7 @@ static void list_features_async(cgrpc_channel *channel, const Routeguide__Rectan
     expect_ok(l.status.code, &l.status, "ListFeatures (async)");
     expect(l.features == expected, "ListFeatures (async): %zu features, not %zu", l.features,
            expected);
-    cgrpc_call_free(call);
+    routeguide__route_guide_client__list_features_free(call);
   }
   cgrpc_status_clear(&l.status);
   pthread_cond_destroy(&l.done_cond);
@@ -169,7 +171,7 @@ static void record_route(cgrpc_channel *channel, const Routeguide__Point *places
                          unsigned seed)
 {
   enum { POINTS = 10 };
-  cgrpc_call *call;
+  Routeguide__RouteGuide_RecordRouteCall *call;
   int rv = routeguide__route_guide_client__record_route(channel, NULL, &call);
   if (rv != 0) {
     expect(0, "RecordRoute: %s", cgrpc_strerror(rv));
@@ -200,7 +202,7 @@ static void record_route(cgrpc_channel *channel, const Routeguide__Point *places
     routeguide__route_summary__free_unpacked(summary, NULL);
   }
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  routeguide__route_guide_client__record_route_free(call);
 }
 
 /* ---- bidi: send, close_send, recv until 0, finish ---------------------------------------- */
@@ -218,7 +220,7 @@ static void route_chat(cgrpc_channel *channel)
     {0, 1, "Fourth message"}, {0, 2, "Fifth message"},  {0, 3, "Sixth message"},
   };
   enum { N_NOTES = sizeof notes / sizeof notes[0] };
-  cgrpc_call *call;
+  Routeguide__RouteGuide_RouteChatCall *call;
   int rv = routeguide__route_guide_client__route_chat(channel, NULL, &call);
   if (rv != 0) {
     expect(0, "RouteChat: %s", cgrpc_strerror(rv));
@@ -235,7 +237,7 @@ static void route_chat(cgrpc_channel *channel)
            location.longitude);
     rv = routeguide__route_guide_client__route_chat_send(call, &note);
   }
-  cgrpc_call_close_send(call);
+  routeguide__route_guide_client__route_chat_close_send(call);
 
   /* The server answers each note with the notes left at the same place before it: on a
    * fresh server, notes 0, 1, 2 come back for notes 3, 4, 5.  A server that has had
@@ -255,11 +257,11 @@ static void route_chat(cgrpc_channel *channel)
     routeguide__route_note__free_unpacked(note, NULL);
   }
   cgrpc_status status = CGRPC_STATUS_INIT;
-  cgrpc_code code = cgrpc_call_finish(call, &status);
+  cgrpc_code code = routeguide__route_guide_client__route_chat_finish(call, &status);
   expect_ok(code, &status, "RouteChat");
   expect(received >= N_NOTES / 2, "RouteChat: %d notes back, not %d", received, N_NOTES / 2);
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  routeguide__route_guide_client__route_chat_free(call);
 }
 
 int main(int argc, char **argv)

@@ -99,8 +99,8 @@ static cgrpc_code get_feature(cgrpc_server_call *call, const Routeguide__Point *
 }
 
 /* Server-streaming: send any number of messages, then return the status. */
-static cgrpc_code list_features(cgrpc_server_call *call, const Routeguide__Rectangle *request,
-                                void *user_data)
+static cgrpc_code list_features(Routeguide__RouteGuide_ListFeaturesServerCall *call,
+                                const Routeguide__Rectangle *request, void *user_data)
 {
   (void)user_data;
   Routeguide__Point lo = point_or_origin(request->lo), hi = point_or_origin(request->hi);
@@ -128,8 +128,8 @@ static cgrpc_code list_features(cgrpc_server_call *call, const Routeguide__Recta
 }
 
 /* Client-streaming: read until the client closes its side, then fill the one response. */
-static cgrpc_code record_route(cgrpc_server_call *call, Routeguide__RouteSummary *summary,
-                               void *user_data)
+static cgrpc_code record_route(Routeguide__RouteGuide_RecordRouteServerCall *call,
+                               Routeguide__RouteSummary *summary, void *user_data)
 {
   (void)user_data;
   struct timespec start, end;
@@ -172,7 +172,7 @@ static int notes_add(route_guide *guide, Routeguide__Point here, const char *mes
 }
 
 /* Bidi: for each note, send back the earlier notes left at the same place, then keep it. */
-static cgrpc_code route_chat(cgrpc_server_call *call, void *user_data)
+static cgrpc_code route_chat(Routeguide__RouteGuide_RouteChatServerCall *call, void *user_data)
 {
   route_guide *guide = user_data;
   const Routeguide__RouteNote *in;

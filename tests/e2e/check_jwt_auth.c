@@ -42,13 +42,14 @@ static cgrpc_code echo_handler(cgrpc_server_call *call, const Faulty__TryRequest
   return CGRPC_STATUS_OK;
 }
 
-static cgrpc_code stream_handler(cgrpc_server_call *call, const Faulty__TryRequest *req, void *ud)
+static cgrpc_code stream_handler(Faulty__Faulty_TryStreamServerCall *call,
+                                 const Faulty__TryRequest *req, void *ud)
 {
   (void)req;
   (void)ud;
   Faulty__TryReply reply = FAULTY__TRY_REPLY__INIT;
   reply.attempt = 1;
-  cgrpc_server_call_send(call, &reply.base);
+  faulty__faulty_server__try_stream_send(call, &reply);
   return CGRPC_STATUS_OK;
 }
 

@@ -45,7 +45,7 @@ static void free_chunk(cgrpc_channel *ch, E2e__Chunk *c)
 /* One stream, ended the given way; checks it ended with the right status. */
 static void one_stream(cgrpc_channel *shared, ending how)
 {
-  cgrpc_call *call = NULL;
+  cgrpc_call *call = NULL; /* the typed handle's, for the common ending */
   E2e__Chunk *c = NULL;
   cgrpc_code want = CGRPC_STATUS_OK;
   cgrpc_channel *ch = how == END_BY_DISCONNECT ? new_channel() : shared;
@@ -56,51 +56,59 @@ static void one_stream(cgrpc_channel *shared, ending how)
     req.count = how == END_NORMALLY ? 3 : 1000;
     req.size = 100;
     req.sleep_ms = how == END_NORMALLY ? 0 : 2;
-    ck_assert_int_eq(e2e__echo_client__download(ch, &req, NULL, &call), 0);
-    if (e2e__echo_client__download_recv(call, &c) != 1) {
+    E2e__Echo_DownloadCall *download = NULL;
+    ck_assert_int_eq(e2e__echo_client__download(ch, &req, NULL, &download), 0);
+    call = e2e__echo_client__download_call(download);
+    if (e2e__echo_client__download_recv(download, &c) != 1) {
       cgrpc_status st = CGRPC_STATUS_INIT;
-      cgrpc_call_finish(call, &st);
+      e2e__echo_client__download_finish(download, &st);
       ck_abort_msg("%s: no first message: %s (%s)", ending_names[how], cgrpc_code_name(st.code),
                    st.message);
     }
     free_chunk(ch, c);
     if (how == END_BY_CANCEL) {
-      cgrpc_call_cancel(call);
+      e2e__echo_client__download_cancel(download);
       want = CGRPC_STATUS_CANCELLED;
     }
-    while (e2e__echo_client__download_recv(call, &c) == 1)
+    while (e2e__echo_client__download_recv(download, &c) == 1)
       free_chunk(ch, c);
     break;
   }
   case END_BY_DEADLINE: {
     cgrpc_call_options *o = timeout_opts(20);
-    ck_assert_int_eq(e2e__echo_client__chat(ch, o, &call), 0);
+    E2e__Echo_ChatCall *chat = NULL;
+    ck_assert_int_eq(e2e__echo_client__chat(ch, o, &chat), 0);
+    call = e2e__echo_client__chat_call(chat);
     cgrpc_call_options_free(o);
     E2e__Chunk out = E2E__CHUNK__INIT;
     out.sleep_ms = 2000;
-    e2e__echo_client__chat_send(call, &out);
-    while (e2e__echo_client__chat_recv(call, &c) == 1)
+    e2e__echo_client__chat_send(chat, &out);
+    while (e2e__echo_client__chat_recv(chat, &c) == 1)
       free_chunk(ch, c);
     want = CGRPC_STATUS_DEADLINE_EXCEEDED;
     break;
   }
   case END_BY_SERVER: {
-    ck_assert_int_eq(e2e__echo_client__chat(ch, NULL, &call), 0);
+    E2e__Echo_ChatCall *chat = NULL;
+    ck_assert_int_eq(e2e__echo_client__chat(ch, NULL, &chat), 0);
+    call = e2e__echo_client__chat_call(chat);
     E2e__Chunk out = E2E__CHUNK__INIT;
     out.status_code = CGRPC_STATUS_ABORTED;
-    e2e__echo_client__chat_send(call, &out);
+    e2e__echo_client__chat_send(chat, &out);
     out.status_code = 0;
     /* Keep our side open and busy: the server's end resets it. */
-    for (int i = 0; i < 1000 && e2e__echo_client__chat_send(call, &out) == 0; i++)
+    for (int i = 0; i < 1000 && e2e__echo_client__chat_send(chat, &out) == 0; i++)
       if (i % 50 == 49)
         sleep_ms(1);
     want = CGRPC_STATUS_ABORTED;
     break;
   }
   case END_BY_DISCONNECT: {
-    ck_assert_int_eq(e2e__echo_client__upload(ch, NULL, &call), 0);
+    E2e__Echo_UploadCall *upload = NULL;
+    ck_assert_int_eq(e2e__echo_client__upload(ch, NULL, &upload), 0);
+    call = e2e__echo_client__upload_call(upload);
     E2e__Chunk out = E2E__CHUNK__INIT;
-    ck_assert_int_eq(e2e__echo_client__upload_send(call, &out), 0);
+    ck_assert_int_eq(e2e__echo_client__upload_send(upload, &out), 0);
     cgrpc_channel_free(ch); /* closes the connection under the stream */
     want = CGRPC_STATUS_CANCELLED;
     break;

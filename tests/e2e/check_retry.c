@@ -110,20 +110,23 @@ static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest 
   return fail_maybe(call, req, attempt);
 }
 
-static cgrpc_code try_stream_handler(cgrpc_server_call *call, const Faulty__TryRequest *req,
-                                     void *ud)
+static cgrpc_code try_stream_handler(Faulty__Faulty_TryStreamServerCall *typed,
+                                     const Faulty__TryRequest *req, void *ud)
 {
   (void)ud;
+  cgrpc_server_call *call = faulty__faulty_server__try_stream_call(typed);
   int attempt = record(call, req);
   Faulty__TryReply reply = FAULTY__TRY_REPLY__INIT;
   reply.attempt = attempt;
   if (attempt > req->fail || req->headers_first)
-    faulty__faulty_server__try_stream_send(call, &reply);
+    faulty__faulty_server__try_stream_send(typed, &reply);
   return fail_maybe(call, req, attempt);
 }
 
-static cgrpc_code try_upload_handler(cgrpc_server_call *call, Faulty__TryReply *reply, void *ud)
+static cgrpc_code try_upload_handler(Faulty__Faulty_TryUploadServerCall *typed,
+                                     Faulty__TryReply *reply, void *ud)
 {
+  cgrpc_server_call *call = faulty__faulty_server__try_upload_call(typed);
   (void)ud;
   const Faulty__TryRequest *req;
   Faulty__TryRequest first = FAULTY__TRY_REQUEST__INIT;
@@ -131,7 +134,7 @@ static cgrpc_code try_upload_handler(cgrpc_server_call *call, Faulty__TryReply *
   int messages = 0;
   int64_t bytes = 0;
   int rv;
-  while ((rv = faulty__faulty_server__try_upload_recv(call, &req)) == 1) {
+  while ((rv = faulty__faulty_server__try_upload_recv(typed, &req)) == 1) {
     if (messages++ == 0) {
       snprintf(id, sizeof id, "%s", req->id);
       first.fail = req->fail;
@@ -635,7 +638,7 @@ static cgrpc_code upload(cgrpc_channel *ch, const char *id, int count, size_t si
                          Faulty__TryReply **reply)
 {
   static uint8_t payload[128 * 1024];
-  cgrpc_call *call;
+  Faulty__Faulty_TryUploadCall *call;
   ck_assert_int_eq(faulty__faulty_client__try_upload(ch, NULL, &call), 0);
   for (int i = 0; i < count; i++) {
     Faulty__TryRequest req = request(id, fail, CGRPC_STATUS_UNAVAILABLE);
@@ -647,7 +650,7 @@ static cgrpc_code upload(cgrpc_channel *ch, const char *id, int count, size_t si
   cgrpc_status st = CGRPC_STATUS_INIT;
   cgrpc_code code = faulty__faulty_client__try_upload_close_and_recv(call, reply, &st);
   cgrpc_status_clear(&st);
-  cgrpc_call_free(call);
+  faulty__faulty_client__try_upload_free(call);
   return code;
 }
 

@@ -40,7 +40,7 @@ static void *finish_later(void *arg)
   E2e__EchoReply *resp = (E2e__EchoReply *)cgrpc_server_call_response(call);
   sleep_ms(req->sleep_ms);
   resp->payload = req->payload;
-  cgrpc_server_call_finish(call);
+  e2e__echo_server__echo_finish(call, CGRPC_STATUS_OK);
   return NULL;
 }
 
@@ -51,7 +51,7 @@ static cgrpc_code echo(cgrpc_server_call *call, const E2e__EchoRequest *req, E2e
   __atomic_add_fetch(&stat_calls, 1, __ATOMIC_RELAXED);
   if (req->defer) {
     pthread_t t;
-    cgrpc_server_call_defer(call);
+    e2e__echo_server__echo_defer(call);
     if (pthread_create(&t, NULL, finish_later, call) != 0)
       abort();
     pthread_detach(t);
@@ -134,10 +134,17 @@ static cgrpc_code saw_cancel(cgrpc_server_call *call)
   return cgrpc_server_call_set_status(call, CGRPC_STATUS_CANCELLED, "handler saw cancel");
 }
 
-static cgrpc_code download(cgrpc_server_call *call, const E2e__DownloadRequest *req, void *ud)
+static cgrpc_code download_async(E2e__Echo_DownloadServerCall *typed,
+                                 const E2e__DownloadRequest *req);
+
+static cgrpc_code download(E2e__Echo_DownloadServerCall *typed, const E2e__DownloadRequest *req,
+                           void *ud)
 {
   (void)ud;
   __atomic_add_fetch(&stat_calls, 1, __ATOMIC_RELAXED);
+  cgrpc_server_call *call = e2e__echo_server__download_call(typed);
+  if (cgrpc_metadata_find(cgrpc_server_call_metadata(call), "x-async") != NULL)
+    return download_async(typed, req);
   size_t size = req->size > 0 ? (size_t)req->size : 0;
   if (req->compression[0] != '\0' &&
       cgrpc_server_call_set_compression(call, req->compression) != 0)
@@ -165,13 +172,18 @@ static cgrpc_code download(cgrpc_server_call *call, const E2e__DownloadRequest *
   return code;
 }
 
-static cgrpc_code upload(cgrpc_server_call *call, E2e__UploadSummary *resp, void *ud)
+static cgrpc_code upload_async(E2e__Echo_UploadServerCall *typed, E2e__UploadSummary *resp);
+
+static cgrpc_code upload(E2e__Echo_UploadServerCall *typed, E2e__UploadSummary *resp, void *ud)
 {
   (void)ud;
   __atomic_add_fetch(&stat_calls, 1, __ATOMIC_RELAXED);
+  cgrpc_server_call *call = e2e__echo_server__upload_call(typed);
+  if (cgrpc_metadata_find(cgrpc_server_call_metadata(call), "x-async") != NULL)
+    return upload_async(typed, resp);
   const E2e__Chunk *c;
   int rv;
-  while ((rv = e2e__echo_server__upload_recv(call, &c)) == 1) {
+  while ((rv = e2e__echo_server__upload_recv(typed, &c)) == 1) {
     resp->chunks++;
     resp->bytes += (int64_t)c->data.len;
     resp->compressed += cgrpc_server_call_request_compressed(call);
@@ -181,19 +193,20 @@ static cgrpc_code upload(cgrpc_server_call *call, E2e__UploadSummary *resp, void
   return rv < 0 ? saw_cancel(call) : CGRPC_STATUS_OK;
 }
 
-static cgrpc_code chat(cgrpc_server_call *call, void *ud)
+static cgrpc_code chat(E2e__Echo_ChatServerCall *typed, void *ud)
 {
   (void)ud;
   __atomic_add_fetch(&stat_calls, 1, __ATOMIC_RELAXED);
+  cgrpc_server_call *call = e2e__echo_server__chat_call(typed);
   const E2e__Chunk *c;
   int rv;
-  while ((rv = e2e__echo_server__chat_recv(call, &c)) == 1) {
+  while ((rv = e2e__echo_server__chat_recv(typed, &c)) == 1) {
     if (c->status_code != 0)
       return cgrpc_server_call_set_status(call, (cgrpc_code)c->status_code, "chat ended by request");
     if (c->sleep_ms > 0 && sleep_watching(call, c->sleep_ms))
       return saw_cancel(call);
     E2e__Chunk out = *c; /* valid until the next recv */
-    if (e2e__echo_server__chat_send(call, &out) != 0)
+    if (e2e__echo_server__chat_send(typed, &out) != 0)
       return saw_cancel(call);
   }
   return rv < 0 ? saw_cancel(call) : CGRPC_STATUS_OK;
@@ -202,7 +215,7 @@ static cgrpc_code chat(cgrpc_server_call *call, void *ud)
 /* Relay: the same echo as Chat, from callbacks on the I/O thread.  Answers the
  * send buffer refuses wait in a queue until on_send_ready. */
 typedef struct async_chat {
-  cgrpc_server_call *call;
+  E2e__Echo_RelayServerCall *call;
   struct pending {
     struct pending *next;
     E2e__Chunk chunk;
@@ -221,16 +234,15 @@ static void async_chat_finish(async_chat *a, cgrpc_code code)
     a->head = p->next;
     free(p);
   }
-  cgrpc_server_call_set_status(a->call, code, NULL);
-  cgrpc_server_call *call = a->call;
+  E2e__Echo_RelayServerCall *call = a->call;
   free(a);
-  cgrpc_server_call_finish(call);
+  e2e__echo_server__relay_finish(call, code);
 }
 
 static void async_chat_flush(async_chat *a)
 {
   while (a->head != NULL) {
-    int rv = e2e__echo_server__relay_send(a->call, &a->head->chunk);
+    int rv = e2e__echo_server__relay_try_send(a->call, &a->head->chunk);
     if (rv == CGRPC_ERR_AGAIN)
       return; /* on_send_ready brings us back */
     if (rv != 0) {
@@ -247,24 +259,23 @@ static void async_chat_flush(async_chat *a)
     async_chat_finish(a, CGRPC_STATUS_OK);
 }
 
-static void async_chat_message(cgrpc_server_call *call, const ProtobufCMessage *msg, void *ud)
+static void async_chat_message(E2e__Echo_RelayServerCall *call, const E2e__Chunk *c, void *ud)
 {
   async_chat *a = ud;
-  const E2e__Chunk *c = (const E2e__Chunk *)msg;
   (void)call;
   if (a->finished)
     return;
   struct pending *p = malloc(sizeof *p + c->data.len);
   p->next = NULL;
   p->chunk = *c;
-  p->chunk.data.data = (uint8_t *)(p + 1); /* keep a copy: msg lives only now */
+  p->chunk.data.data = (uint8_t *)(p + 1); /* keep a copy: c lives only now */
   memcpy(p->chunk.data.data, c->data.data, c->data.len);
   *a->tail = p;
   a->tail = &p->next;
   async_chat_flush(a);
 }
 
-static void async_chat_recv_done(cgrpc_server_call *call, void *ud)
+static void async_chat_recv_done(E2e__Echo_RelayServerCall *call, void *ud)
 {
   async_chat *a = ud;
   (void)call;
@@ -272,31 +283,140 @@ static void async_chat_recv_done(cgrpc_server_call *call, void *ud)
   async_chat_flush(a);
 }
 
-static void async_chat_ready(cgrpc_server_call *call, void *ud)
+static void async_chat_ready(E2e__Echo_RelayServerCall *call, void *ud)
 {
   (void)call;
   async_chat_flush(ud);
 }
 
-static void async_chat_cancel(cgrpc_server_call *call, void *ud)
+static void async_chat_cancel(E2e__Echo_RelayServerCall *call, void *ud)
 {
   (void)call;
   __atomic_add_fetch(&stat_cancelled, 1, __ATOMIC_RELAXED);
   async_chat_finish(ud, CGRPC_STATUS_CANCELLED);
 }
 
-static cgrpc_code relay(cgrpc_server_call *call, void *ud)
+/* Sends its response headers at once, with x-relay, before any message: a client sees them
+ * (recv_headers, on_headers) before it has sent anything. */
+static cgrpc_code relay(E2e__Echo_RelayServerCall *call, void *ud)
 {
   (void)ud;
   __atomic_add_fetch(&stat_calls, 1, __ATOMIC_RELAXED);
-  static const cgrpc_server_call_callbacks cbs = {async_chat_message, async_chat_recv_done,
-                                                  async_chat_ready, async_chat_cancel};
+  static const E2e__Echo_RelayServerCallbacks cbs = {.on_message = async_chat_message,
+                                                     .on_recv_done = async_chat_recv_done,
+                                                     .on_send_ready = async_chat_ready,
+                                                     .on_cancel = async_chat_cancel};
+  cgrpc_server_call_add_initial_metadata(e2e__echo_server__relay_call(call), "x-relay", "callbacks",
+                                         9);
+  e2e__echo_server__relay_send_headers(call);
   async_chat *a = calloc(1, sizeof *a);
   a->call = call;
   a->tail = &a->head;
-  cgrpc_server_call_defer(call);
-  cgrpc_server_call_set_callbacks(call, &cbs, a);
+  e2e__echo_server__relay_defer(call);
+  e2e__echo_server__relay_set_callbacks(call, &cbs, a);
   return CGRPC_STATUS_OK; /* ignored: the callbacks answer */
+}
+
+/* Upload with "x-async": the summary is counted in callbacks; no thread waits. */
+static void upload_on_message(E2e__Echo_UploadServerCall *call, const E2e__Chunk *c, void *ud)
+{
+  E2e__UploadSummary *resp = ud;
+  resp->chunks++;
+  resp->bytes += (int64_t)c->data.len;
+  resp->compressed += cgrpc_server_call_request_compressed(e2e__echo_server__upload_call(call));
+}
+
+static void upload_on_recv_done(E2e__Echo_UploadServerCall *call, void *ud)
+{
+  (void)ud;
+  e2e__echo_server__upload_finish(call, CGRPC_STATUS_OK);
+}
+
+static void upload_on_cancel(E2e__Echo_UploadServerCall *call, void *ud)
+{
+  (void)ud;
+  __atomic_add_fetch(&stat_cancelled, 1, __ATOMIC_RELAXED);
+  e2e__echo_server__upload_finish(call, CGRPC_STATUS_CANCELLED);
+}
+
+static cgrpc_code upload_async(E2e__Echo_UploadServerCall *call, E2e__UploadSummary *resp)
+{
+  static const E2e__Echo_UploadServerCallbacks cbs = {.on_message = upload_on_message,
+                                                      .on_recv_done = upload_on_recv_done,
+                                                      .on_cancel = upload_on_cancel};
+  e2e__echo_server__upload_defer(call);
+  e2e__echo_server__upload_set_callbacks(call, &cbs, resp); /* the response outlives the call */
+  return CGRPC_STATUS_OK; /* ignored */
+}
+
+/* Download with "x-async": the chunks go out with try_send, from the handler's thread until
+ * the buffer is full, then from on_send_ready; the lock keeps the two apart, and whoever
+ * sends the last chunk, or sees the call end, finishes it.  The state is in the call's
+ * memory: a callback that already started when another thread finished still has it. */
+typedef struct async_download {
+  pthread_mutex_t lock; /* nothing to release: never destroyed */
+  E2e__Echo_DownloadServerCall *call;
+  int count, next, finished;
+  size_t size;
+} async_download;
+
+static void async_download_pump(async_download *a)
+{
+  pthread_mutex_lock(&a->lock);
+  int rv = 0;
+  uint8_t *buf = malloc(a->size + 1);
+  while (!a->finished && a->next < a->count) {
+    memset(buf, a->next & 0xff, a->size);
+    E2e__Chunk c = E2E__CHUNK__INIT;
+    c.data.data = buf;
+    c.data.len = a->size;
+    c.seq = a->next;
+    if ((rv = e2e__echo_server__download_try_send(a->call, &c)) != 0)
+      break;
+    a->next++;
+  }
+  free(buf);
+  int finish = !a->finished && rv != CGRPC_ERR_AGAIN; /* else on_send_ready goes on */
+  a->finished |= finish;
+  E2e__Echo_DownloadServerCall *call = a->call;
+  pthread_mutex_unlock(&a->lock);
+  if (finish)
+    e2e__echo_server__download_finish(call, rv == 0 ? CGRPC_STATUS_OK : CGRPC_STATUS_CANCELLED);
+}
+
+static void download_on_send_ready(E2e__Echo_DownloadServerCall *call, void *ud)
+{
+  (void)call;
+  async_download_pump(ud);
+}
+
+static void download_on_cancel(E2e__Echo_DownloadServerCall *call, void *ud)
+{
+  async_download *a = ud;
+  __atomic_add_fetch(&stat_cancelled, 1, __ATOMIC_RELAXED);
+  pthread_mutex_lock(&a->lock);
+  int finish = !a->finished;
+  a->finished = 1;
+  pthread_mutex_unlock(&a->lock);
+  if (finish)
+    e2e__echo_server__download_finish(call, CGRPC_STATUS_CANCELLED);
+}
+
+static cgrpc_code download_async(E2e__Echo_DownloadServerCall *call,
+                                 const E2e__DownloadRequest *req)
+{
+  static const E2e__Echo_DownloadServerCallbacks cbs = {.on_send_ready = download_on_send_ready,
+                                                        .on_cancel = download_on_cancel};
+  async_download *a = cgrpc_server_call_alloc(e2e__echo_server__download_call(call), sizeof *a);
+  pthread_mutex_init(&a->lock, NULL);
+  a->call = call;
+  a->count = req->count;
+  a->size = req->size > 0 ? (size_t)req->size : 0;
+  a->next = a->finished = 0;
+  e2e__echo_server__download_defer(call);
+  e2e__echo_server__download_set_callbacks(call, &cbs, a);
+  async_download_pump(a);
+  return CGRPC_STATUS_OK; /* ignored */
 }
 
 /* Rejects calls carrying "x-reject", and marks every answer it lets through. */

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 
   /* Client -> slow server. */
   long base = rss_kib(getpid()), peak = base;
-  cgrpc_call *call;
+  E2e__Echo_UploadCall *call;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   if (e2e__echo_client__upload(ch, NULL, &call) != 0)
     return 1;
@@ -77,7 +77,7 @@ int main(int argc, char **argv)
          base / 1024, peak / 1024, (double)(peak - base) / 1024);
   if (sum != NULL)
     e2e__upload_summary__free_unpacked(sum, NULL);
-  cgrpc_call_free(call);
+  e2e__echo_client__upload_free(call);
 
   /* Slow client <- server. */
   base = rss_kib(server);
@@ -86,12 +86,13 @@ int main(int argc, char **argv)
   req.count = (int32_t)chunks;
   req.size = (int32_t)size;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  if (e2e__echo_client__download(ch, &req, NULL, &call) != 0)
+  E2e__Echo_DownloadCall *download;
+  if (e2e__echo_client__download(ch, &req, NULL, &download) != 0)
     return 1;
   E2e__Chunk *c;
   long got = 0;
   struct timespec ms = {0, 1000000};
-  while (e2e__echo_client__download_recv(call, &c) == 1) {
+  while (e2e__echo_client__download_recv(download, &c) == 1) {
     e2e__chunk__free_unpacked(c, NULL);
     nanosleep(&ms, NULL);
     if (++got % 64 == 0) {
@@ -100,13 +101,13 @@ int main(int argc, char **argv)
         peak = now;
     }
   }
-  code = cgrpc_call_finish(call, NULL);
+  code = e2e__echo_client__download_finish(download, NULL);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   printf("server->client: %ld MiB in %.1f s (%s, %ld chunks read); server RSS %ld MiB -> peak "
          "%ld MiB: growth %.1f MiB\n",
          mib, secs(t0, t1), cgrpc_code_name(code), got, base / 1024, peak / 1024,
          (double)(peak - base) / 1024);
-  cgrpc_call_free(call);
+  e2e__echo_client__download_free(download);
   free(data);
   cgrpc_channel_free(ch);
   return 0;

@@ -314,9 +314,47 @@ static void output_request_set_status(output_request *r, int code, const char *m
   r->msg.response_status = &r->status;
 }
 
-/* The generated recv function of StreamingOutputCall, FullDuplexCall or
- * HalfDuplexCall: they all receive StreamingOutputCallResponse. */
-typedef int (*output_recv_fn)(cgrpc_call *call, Grpc__Testing__StreamingOutputCallResponse **response);
+/* The generated functions of StreamingOutputCall, FullDuplexCall or
+ * HalfDuplexCall that finish_stream reads a call with (they all receive
+ * StreamingOutputCallResponse), each on its method's typed handle. */
+typedef struct output_fns {
+  int (*recv)(void *call, Grpc__Testing__StreamingOutputCallResponse **response);
+  cgrpc_code (*finish)(void *call, cgrpc_status *status);
+} output_fns;
+
+static int streaming_output_recv(void *call, Grpc__Testing__StreamingOutputCallResponse **response)
+{
+  return grpc__testing__test_service_client__streaming_output_call_recv(call, response);
+}
+
+static cgrpc_code streaming_output_finish(void *call, cgrpc_status *status)
+{
+  return grpc__testing__test_service_client__streaming_output_call_finish(call, status);
+}
+
+static int full_duplex_recv(void *call, Grpc__Testing__StreamingOutputCallResponse **response)
+{
+  return grpc__testing__test_service_client__full_duplex_call_recv(call, response);
+}
+
+static cgrpc_code full_duplex_finish(void *call, cgrpc_status *status)
+{
+  return grpc__testing__test_service_client__full_duplex_call_finish(call, status);
+}
+
+static int half_duplex_recv(void *call, Grpc__Testing__StreamingOutputCallResponse **response)
+{
+  return grpc__testing__test_service_client__half_duplex_call_recv(call, response);
+}
+
+static cgrpc_code half_duplex_finish(void *call, cgrpc_status *status)
+{
+  return grpc__testing__test_service_client__half_duplex_call_finish(call, status);
+}
+
+static const output_fns streaming_output_fns = {streaming_output_recv, streaming_output_finish};
+static const output_fns full_duplex_fns = {full_duplex_recv, full_duplex_finish};
+static const output_fns half_duplex_fns = {half_duplex_recv, half_duplex_finish};
 
 /*
  * Receives every remaining response of call, then finishes it into status.
@@ -325,7 +363,7 @@ typedef int (*output_recv_fn)(cgrpc_call *call, Grpc__Testing__StreamingOutputCa
  * arrivals not NULL, the arrival time of response i goes to arrivals[i] (for
  * i < n).  first is the index of the first response to come (for messages).
  */
-static int finish_stream(test_ctx *t, cgrpc_call *call, output_recv_fn recv, const size_t *sizes,
+static int finish_stream(test_ctx *t, void *call, const output_fns *fns, const size_t *sizes,
                          size_t n, size_t first, cgrpc_code want, const char *want_message,
                          cgrpc_status *status, cgrpc_time *arrivals)
 {
@@ -336,7 +374,7 @@ static int finish_stream(test_ctx *t, cgrpc_call *call, output_recv_fn recv, con
 
   for (;;) {
     Grpc__Testing__StreamingOutputCallResponse *response = NULL;
-    rv = recv(call, &response);
+    rv = fns->recv(call, &response);
     if (rv != 1) {
       if (rv < 0 && problem[0] == '\0')
         snprintf(problem, sizeof problem, "recv after %zu responses: %s", got,
@@ -353,7 +391,7 @@ static int finish_stream(test_ctx *t, cgrpc_call *call, output_recv_fn recv, con
     got++;
     free_message(t, response);
   }
-  code = cgrpc_call_finish(call, status);
+  code = fns->finish(call, status);
   if (expect_status(t, code, status, want, want_message) != 0)
     return -1;
   if (got != n)
@@ -386,8 +424,8 @@ static int give_up(test_ctx *t, cgrpc_call *call, int cancel)
 /* One ping-pong exchange on a FullDuplexCall: a request of request_size
  * bytes asking for one response of response_size bytes, which must come.
  * On failure the call is finished (see give_up). */
-static int exchange(test_ctx *t, cgrpc_call *call, size_t request_size, size_t response_size,
-                    size_t index)
+static int exchange(test_ctx *t, Grpc__Testing__TestService_FullDuplexCallCall *call,
+                    size_t request_size, size_t response_size, size_t index)
 {
   output_request request;
   Grpc__Testing__StreamingOutputCallResponse *response = NULL;
@@ -398,23 +436,24 @@ static int exchange(test_ctx *t, cgrpc_call *call, size_t request_size, size_t r
   rv = grpc__testing__test_service_client__full_duplex_call_send(call, &request.msg);
   if (rv != 0) {
     fail(t, "sending request %zu: %s", index, cgrpc_strerror(rv));
-    return give_up(t, call, 0);
+    return give_up(t, grpc__testing__test_service_client__full_duplex_call_call(call), 0);
   }
   rv = grpc__testing__test_service_client__full_duplex_call_recv(call, &response);
   if (rv != 1) {
     fail(t, "no response %zu: recv returned %d", index, rv);
-    return give_up(t, call, rv < 0);
+    return give_up(t, grpc__testing__test_service_client__full_duplex_call_call(call), rv < 0);
   }
   snprintf(what, sizeof what, "response %zu", index);
   rv = payload_problem(t->why, sizeof t->why, response->payload, response_size, what);
   free_message(t, response);
   if (rv != 0)
-    return give_up(t, call, 1);
+    return give_up(t, grpc__testing__test_service_client__full_duplex_call_call(call), 1);
   return 0;
 }
 
 /* Starts a FullDuplexCall (or fails, setting why). */
-static int start_full_duplex(test_ctx *t, const cgrpc_call_options *opts, cgrpc_call **call)
+static int start_full_duplex(test_ctx *t, const cgrpc_call_options *opts,
+                             Grpc__Testing__TestService_FullDuplexCallCall **call)
 {
   int rv = grpc__testing__test_service_client__full_duplex_call(t->channel, opts, call);
 
@@ -478,7 +517,7 @@ static int client_streaming(test_ctx *t)
   static const size_t sizes[] = {27182, 8, 1828, 45904};
   Grpc__Testing__StreamingInputCallResponse *response = NULL;
   cgrpc_status status = CGRPC_STATUS_INIT;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_StreamingInputCallCall *call = NULL;
   cgrpc_code code;
   int rv, send_rv = 0;
   size_t i;
@@ -506,7 +545,7 @@ static int client_streaming(test_ctx *t)
     rv = fail(t, "aggregated_payload_size %d, want 74922", (int)response->aggregated_payload_size);
   free_message(t, response);
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__streaming_input_call_free(call);
   return rv;
 }
 
@@ -515,7 +554,7 @@ static int server_streaming(test_ctx *t)
   static const size_t sizes[] = {31415, 9, 2653, 58979};
   output_request request;
   cgrpc_status status = CGRPC_STATUS_INIT;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_StreamingOutputCallCall *call = NULL;
   int rv;
 
   output_request_init(t, &request, sizes, 4, 0, 0);
@@ -523,10 +562,10 @@ static int server_streaming(test_ctx *t)
                                                                  &call);
   if (rv != 0)
     return fail(t, "starting StreamingOutputCall: %s", cgrpc_strerror(rv));
-  rv = finish_stream(t, call, grpc__testing__test_service_client__streaming_output_call_recv,
-                     sizes, 4, 0, CGRPC_STATUS_OK, NULL, &status, NULL);
+  rv = finish_stream(t, call, &streaming_output_fns, sizes, 4, 0, CGRPC_STATUS_OK, NULL, &status,
+                     NULL);
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__streaming_output_call_free(call);
   return rv;
 }
 
@@ -535,48 +574,48 @@ static int ping_pong(test_ctx *t)
   static const size_t request_sizes[] = {27182, 8, 1828, 45904};
   static const size_t response_sizes[] = {31415, 9, 2653, 58979};
   cgrpc_status status = CGRPC_STATUS_INIT;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_FullDuplexCallCall *call = NULL;
   int rv;
 
   if (start_full_duplex(t, NULL, &call) != 0)
     return -1;
   for (size_t i = 0; i < 4; i++) {
     if (exchange(t, call, request_sizes[i], response_sizes[i], i) != 0) {
-      cgrpc_call_free(call);
+      grpc__testing__test_service_client__full_duplex_call_free(call);
       return -1;
     }
   }
-  rv = cgrpc_call_close_send(call);
+  rv = grpc__testing__test_service_client__full_duplex_call_close_send(call);
   if (rv != 0) {
     fail(t, "close_send: %s", cgrpc_strerror(rv));
-    rv = give_up(t, call, 0);
+    rv = give_up(t, grpc__testing__test_service_client__full_duplex_call_call(call), 0);
   } else {
-    rv = finish_stream(t, call, grpc__testing__test_service_client__full_duplex_call_recv, NULL,
+    rv = finish_stream(t, call, &full_duplex_fns, NULL,
                        0, 0, CGRPC_STATUS_OK, NULL, &status, NULL);
   }
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__full_duplex_call_free(call);
   return rv;
 }
 
 static int empty_stream(test_ctx *t)
 {
   cgrpc_status status = CGRPC_STATUS_INIT;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_FullDuplexCallCall *call = NULL;
   int rv;
 
   if (start_full_duplex(t, NULL, &call) != 0)
     return -1;
-  rv = cgrpc_call_close_send(call);
+  rv = grpc__testing__test_service_client__full_duplex_call_close_send(call);
   if (rv != 0) {
     fail(t, "close_send: %s", cgrpc_strerror(rv));
-    rv = give_up(t, call, 0);
+    rv = give_up(t, grpc__testing__test_service_client__full_duplex_call_call(call), 0);
   } else {
-    rv = finish_stream(t, call, grpc__testing__test_service_client__full_duplex_call_recv, NULL,
+    rv = finish_stream(t, call, &full_duplex_fns, NULL,
                        0, 0, CGRPC_STATUS_OK, NULL, &status, NULL);
   }
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__full_duplex_call_free(call);
   return rv;
 }
 
@@ -586,7 +625,7 @@ static int custom_metadata(test_ctx *t)
   cgrpc_call_options *opts = echo_metadata_options(t);
   cgrpc_status status = CGRPC_STATUS_INIT;
   output_request request;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_FullDuplexCallCall *call = NULL;
   int rv;
 
   if (opts == NULL)
@@ -608,18 +647,18 @@ static int custom_metadata(test_ctx *t)
   output_request_init(t, &request, &response_size, 1, 0, LARGE_REQUEST_SIZE);
   rv = grpc__testing__test_service_client__full_duplex_call_send(call, &request.msg);
   if (rv == 0)
-    rv = cgrpc_call_close_send(call);
+    rv = grpc__testing__test_service_client__full_duplex_call_close_send(call);
   if (rv != 0) {
     fail(t, "send/close_send: %s", cgrpc_strerror(rv));
-    rv = give_up(t, call, 0);
+    rv = give_up(t, grpc__testing__test_service_client__full_duplex_call_call(call), 0);
   } else {
-    rv = finish_stream(t, call, grpc__testing__test_service_client__full_duplex_call_recv,
+    rv = finish_stream(t, call, &full_duplex_fns,
                        &response_size, 1, 0, CGRPC_STATUS_OK, NULL, &status, NULL);
     if (rv == 0)
       rv = check_echoed_metadata(t, &status);
   }
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__full_duplex_call_free(call);
   return rv == 0 ? 0 : fail_in(t, "FullDuplexCall");
 }
 
@@ -654,7 +693,7 @@ static int echo_status_full_duplex(test_ctx *t, const char *message)
 {
   output_request request;
   cgrpc_status status = CGRPC_STATUS_INIT;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_FullDuplexCallCall *call = NULL;
   int rv;
 
   if (start_full_duplex(t, NULL, &call) != 0)
@@ -664,11 +703,11 @@ static int echo_status_full_duplex(test_ctx *t, const char *message)
   /* The server may end the call before our half-close: what matters is the
    * status, so send and close_send may fail. */
   (void)grpc__testing__test_service_client__full_duplex_call_send(call, &request.msg);
-  (void)cgrpc_call_close_send(call);
-  rv = finish_stream(t, call, grpc__testing__test_service_client__full_duplex_call_recv, NULL, 0,
+  (void)grpc__testing__test_service_client__full_duplex_call_close_send(call);
+  rv = finish_stream(t, call, &full_duplex_fns, NULL, 0,
                      0, CGRPC_STATUS_UNKNOWN, message, &status, NULL);
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__full_duplex_call_free(call);
   return rv == 0 ? 0 : fail_in(t, "FullDuplexCall");
 }
 
@@ -723,18 +762,18 @@ static int unimplemented_service(test_ctx *t)
 static int cancel_after_begin(test_ctx *t)
 {
   cgrpc_status status = CGRPC_STATUS_INIT;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_StreamingInputCallCall *call = NULL;
   cgrpc_code code;
   int rv;
 
   rv = grpc__testing__test_service_client__streaming_input_call(t->channel, NULL, &call);
   if (rv != 0)
     return fail(t, "starting StreamingInputCall: %s", cgrpc_strerror(rv));
-  cgrpc_call_cancel(call);
-  code = cgrpc_call_finish(call, &status);
+  grpc__testing__test_service_client__streaming_input_call_cancel(call);
+  code = cgrpc_call_finish(grpc__testing__test_service_client__streaming_input_call_call(call), &status);
   rv = expect_status(t, code, &status, CGRPC_STATUS_CANCELLED, NULL);
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__streaming_input_call_free(call);
   return rv;
 }
 
@@ -742,27 +781,27 @@ static int cancel_after_first_response(test_ctx *t)
 {
   Grpc__Testing__StreamingOutputCallResponse *response = NULL;
   cgrpc_status status = CGRPC_STATUS_INIT;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_FullDuplexCallCall *call = NULL;
   cgrpc_code code;
   int rv;
 
   if (start_full_duplex(t, NULL, &call) != 0)
     return -1;
   if (exchange(t, call, 27182, 31415, 0) != 0) {
-    cgrpc_call_free(call);
+    grpc__testing__test_service_client__full_duplex_call_free(call);
     return -1;
   }
-  cgrpc_call_cancel(call);
+  grpc__testing__test_service_client__full_duplex_call_cancel(call);
   /* Nothing more may come, and recv must not block. */
   rv = grpc__testing__test_service_client__full_duplex_call_recv(call, &response);
   free_message(t, response);
-  code = cgrpc_call_finish(call, &status);
+  code = grpc__testing__test_service_client__full_duplex_call_finish(call, &status);
   if (expect_status(t, code, &status, CGRPC_STATUS_CANCELLED, NULL) != 0)
     rv = -1;
   else if (rv != 0)
     rv = fail(t, "recv after cancel returned %d, want 0", rv);
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__full_duplex_call_free(call);
   return rv;
 }
 
@@ -771,7 +810,7 @@ static int timeout_on_sleeping_server(test_ctx *t)
   cgrpc_call_options *opts = NULL;
   cgrpc_status status = CGRPC_STATUS_INIT;
   output_request request;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_FullDuplexCallCall *call = NULL;
   int rv;
 
   if ((rv = cgrpc_call_options_new(&opts)) != 0)
@@ -784,10 +823,10 @@ static int timeout_on_sleeping_server(test_ctx *t)
   output_request_init(t, &request, NULL, 0, 0, 27182);
   /* The deadline may pass before this: then send fails and the status says why. */
   (void)grpc__testing__test_service_client__full_duplex_call_send(call, &request.msg);
-  rv = finish_stream(t, call, grpc__testing__test_service_client__full_duplex_call_recv, NULL, 0,
+  rv = finish_stream(t, call, &full_duplex_fns, NULL, 0,
                      0, CGRPC_STATUS_DEADLINE_EXCEEDED, NULL, &status, NULL);
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__full_duplex_call_free(call);
   return rv;
 }
 
@@ -894,8 +933,8 @@ static int server_compressed_unary(test_ctx *t)
 
 /* One StreamingInputCallRequest of size zero bytes with expect_compressed,
  * sent with flags (CGRPC_SEND_NO_COMPRESS or 0); returns send's result. */
-static int send_expecting(test_ctx *t, cgrpc_call *call, size_t size, int expect_compressed,
-                          unsigned flags)
+static int send_expecting(test_ctx *t, Grpc__Testing__TestService_StreamingInputCallCall *call,
+                          size_t size, int expect_compressed, unsigned flags)
 {
   Grpc__Testing__StreamingInputCallRequest request =
       GRPC__TESTING__STREAMING_INPUT_CALL_REQUEST__INIT;
@@ -908,7 +947,8 @@ static int send_expecting(test_ctx *t, cgrpc_call *call, size_t size, int expect
   expect.value = expect_compressed;
   request.payload = &payload;
   request.expect_compressed = &expect;
-  return cgrpc_call_send_flags(call, &request.base, flags);
+  return cgrpc_call_send_flags(grpc__testing__test_service_client__streaming_input_call_call(call),
+                               &request.base, flags);
 }
 
 static int client_compressed_streaming(test_ctx *t)
@@ -916,7 +956,7 @@ static int client_compressed_streaming(test_ctx *t)
   Grpc__Testing__StreamingInputCallResponse *response = NULL;
   cgrpc_status status = CGRPC_STATUS_INIT;
   cgrpc_call_options *gzip;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_StreamingInputCallCall *call = NULL;
   cgrpc_code code;
   int rv, send_rv;
 
@@ -932,7 +972,7 @@ static int client_compressed_streaming(test_ctx *t)
   free_message(t, response);
   response = NULL;
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__streaming_input_call_free(call);
   call = NULL;
   if (rv != 0)
     return fail_in(t, "probe (uncompressed, expect_compressed true)");
@@ -956,7 +996,7 @@ static int client_compressed_streaming(test_ctx *t)
     rv = fail(t, "aggregated_payload_size %d, want 73086", (int)response->aggregated_payload_size);
   free_message(t, response);
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__streaming_input_call_free(call);
   return rv == 0 ? 0 : fail_in(t, "gzip call, one request compressed and one not");
 }
 
@@ -969,7 +1009,7 @@ static int server_compressed_streaming(test_ctx *t)
   Grpc__Testing__BoolValue compressed[2];
   cgrpc_status status = CGRPC_STATUS_INIT;
   char problem[400] = "";
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_StreamingOutputCallCall *call = NULL;
   cgrpc_code code;
   size_t got = 0;
   int rv;
@@ -995,7 +1035,7 @@ static int server_compressed_streaming(test_ctx *t)
       break;
     if (problem[0] == '\0' && got < 2) {
       char what[40];
-      int was = cgrpc_call_response_compressed(call);
+      int was = cgrpc_call_response_compressed(grpc__testing__test_service_client__streaming_output_call_call(call));
       snprintf(what, sizeof what, "response %zu", got);
       if (payload_problem(problem, sizeof problem, response->payload, sizes[got], what) == 0 &&
           was != (int)compressed[got].value)
@@ -1005,14 +1045,14 @@ static int server_compressed_streaming(test_ctx *t)
     got++;
     free_message(t, response);
   }
-  code = cgrpc_call_finish(call, &status);
+  code = grpc__testing__test_service_client__streaming_output_call_finish(call, &status);
   rv = expect_status(t, code, &status, CGRPC_STATUS_OK, NULL);
   if (rv == 0 && got != 2)
     rv = fail(t, "%zu responses, want 2", got);
   if (rv == 0 && problem[0] != '\0')
     rv = fail(t, "%s", problem);
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__streaming_output_call_free(call);
   return rv;
 }
 
@@ -1022,7 +1062,7 @@ static int half_duplex(test_ctx *t)
 {
   static const size_t sizes[] = {31415, 9, 2653, 58979};
   cgrpc_status status = CGRPC_STATUS_INIT;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_HalfDuplexCallCall *call = NULL;
   int rv = 0;
 
   rv = grpc__testing__test_service_client__half_duplex_call(t->channel, NULL, &call);
@@ -1035,15 +1075,15 @@ static int half_duplex(test_ctx *t)
     if (rv != 0)
       fail(t, "sending request %zu: %s", i, cgrpc_strerror(rv));
   }
-  if (rv == 0 && (rv = cgrpc_call_close_send(call)) != 0)
+  if (rv == 0 && (rv = grpc__testing__test_service_client__half_duplex_call_close_send(call)) != 0)
     fail(t, "close_send: %s", cgrpc_strerror(rv));
   if (rv != 0)
-    rv = give_up(t, call, 0);
+    rv = give_up(t, grpc__testing__test_service_client__half_duplex_call_call(call), 0);
   else
-    rv = finish_stream(t, call, grpc__testing__test_service_client__half_duplex_call_recv, sizes,
-                       4, 0, CGRPC_STATUS_OK, NULL, &status, NULL);
+    rv = finish_stream(t, call, &half_duplex_fns, sizes, 4, 0, CGRPC_STATUS_OK, NULL, &status,
+                       NULL);
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__half_duplex_call_free(call);
   return rv;
 }
 
@@ -1053,7 +1093,7 @@ static int server_streaming_with_interval(test_ctx *t)
   cgrpc_time arrivals[3] = {0, 0, 0};
   cgrpc_status status = CGRPC_STATUS_INIT;
   output_request request;
-  cgrpc_call *call = NULL;
+  Grpc__Testing__TestService_StreamingOutputCallCall *call = NULL;
   cgrpc_time start;
   int rv;
 
@@ -1063,8 +1103,8 @@ static int server_streaming_with_interval(test_ctx *t)
                                                                  &call);
   if (rv != 0)
     return fail(t, "starting StreamingOutputCall: %s", cgrpc_strerror(rv));
-  rv = finish_stream(t, call, grpc__testing__test_service_client__streaming_output_call_recv,
-                     sizes, 3, 0, CGRPC_STATUS_OK, NULL, &status, arrivals);
+  rv = finish_stream(t, call, &streaming_output_fns, sizes, 3, 0, CGRPC_STATUS_OK, NULL, &status,
+                     arrivals);
   for (size_t i = 0; i < 3 && rv == 0; i++) {
     int64_t ms = (arrivals[i] - start) / 1000000;
     int64_t want = (int64_t)(i + 1) * INTERVAL_US / 1000 - INTERVAL_SLACK_MS;
@@ -1073,7 +1113,7 @@ static int server_streaming_with_interval(test_ctx *t)
                 (long long)want);
   }
   cgrpc_status_clear(&status);
-  cgrpc_call_free(call);
+  grpc__testing__test_service_client__streaming_output_call_free(call);
   return rv;
 }
 

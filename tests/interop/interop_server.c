@@ -426,10 +426,11 @@ static cgrpc_code cacheable_unary_call(cgrpc_server_call *call,
 }
 
 /* One request, then a response per ResponseParameters; Echo Status last. */
-static cgrpc_code streaming_output_call(cgrpc_server_call *call,
-                                        const Grpc__Testing__StreamingOutputCallRequest *request,
-                                        void *user_data)
+static cgrpc_code streaming_output_call(
+    Grpc__Testing__TestService_StreamingOutputCallServerCall *typed,
+    const Grpc__Testing__StreamingOutputCallRequest *request, void *user_data)
 {
+  cgrpc_server_call *call = grpc__testing__test_service_server__streaming_output_call_call(typed);
   output_state state = {0};
   cgrpc_code code = prologue(call);
 
@@ -440,10 +441,11 @@ static cgrpc_code streaming_output_call(cgrpc_server_call *call,
 }
 
 /* Requests until the half-close, then the sum of their payload sizes. */
-static cgrpc_code streaming_input_call(cgrpc_server_call *call,
-                                       Grpc__Testing__StreamingInputCallResponse *response,
-                                       void *user_data)
+static cgrpc_code streaming_input_call(
+    Grpc__Testing__TestService_StreamingInputCallServerCall *typed,
+    Grpc__Testing__StreamingInputCallResponse *response, void *user_data)
 {
+  cgrpc_server_call *call = grpc__testing__test_service_server__streaming_input_call_call(typed);
   cgrpc_code code = prologue(call);
   int64_t total = 0;
 
@@ -452,7 +454,7 @@ static cgrpc_code streaming_input_call(cgrpc_server_call *call,
     return code;
   for (;;) {
     const Grpc__Testing__StreamingInputCallRequest *request = NULL;
-    int rv = grpc__testing__test_service_server__streaming_input_call_recv(call, &request);
+    int rv = grpc__testing__test_service_server__streaming_input_call_recv(typed, &request);
     if (rv == 0)
       break;
     if (rv < 0)
@@ -470,8 +472,10 @@ static cgrpc_code streaming_input_call(cgrpc_server_call *call,
 }
 
 /* Each request answered as it comes; OK after the half-close. */
-static cgrpc_code full_duplex_call(cgrpc_server_call *call, void *user_data)
+static cgrpc_code full_duplex_call(Grpc__Testing__TestService_FullDuplexCallServerCall *typed,
+                                   void *user_data)
 {
+  cgrpc_server_call *call = grpc__testing__test_service_server__full_duplex_call_call(typed);
   output_state state = {0};
   cgrpc_code code = prologue(call);
 
@@ -480,7 +484,7 @@ static cgrpc_code full_duplex_call(cgrpc_server_call *call, void *user_data)
     return code;
   for (;;) {
     const Grpc__Testing__StreamingOutputCallRequest *request = NULL;
-    int rv = grpc__testing__test_service_server__full_duplex_call_recv(call, &request);
+    int rv = grpc__testing__test_service_server__full_duplex_call_recv(typed, &request);
     if (rv == 0)
       return CGRPC_STATUS_OK;
     if (rv < 0)
@@ -501,8 +505,10 @@ typedef struct held_request {
 
 /* Every request is held until the client half-closes; then they are
  * answered in order. */
-static cgrpc_code half_duplex_call(cgrpc_server_call *call, void *user_data)
+static cgrpc_code half_duplex_call(Grpc__Testing__TestService_HalfDuplexCallServerCall *typed,
+                                   void *user_data)
 {
+  cgrpc_server_call *call = grpc__testing__test_service_server__half_duplex_call_call(typed);
   output_state state = {0};
   cgrpc_code code = prologue(call);
   held_request *first = NULL, **last = &first;
@@ -513,7 +519,7 @@ static cgrpc_code half_duplex_call(cgrpc_server_call *call, void *user_data)
   for (;;) {
     const Grpc__Testing__StreamingOutputCallRequest *request = NULL;
     held_request *held;
-    int rv = grpc__testing__test_service_server__half_duplex_call_recv(call, &request);
+    int rv = grpc__testing__test_service_server__half_duplex_call_recv(typed, &request);
     if (rv == 0)
       break;
     if (rv < 0)

@@ -4,8 +4,9 @@
  * The tools and directories come from the build as -D defines (see local.mk):
  * CGRPC_TEST_PROTOC, CGRPC_TEST_PLUGIN, CGRPC_TEST_PROTOC_GEN_C, CGRPC_TEST_DIR (this
  * directory in the source tree), CGRPC_TEST_RUNTIME_PROTO_DIR,
- * CGRPC_TEST_PROTOBUF_C_PROTO_DIR, CGRPC_TEST_CC and CGRPC_TEST_GENERATED_CFLAGS; and
- * CGRPC_TEST_GRPC_PROTO_DIR when configure found gRPC's official protos.
+ * CGRPC_TEST_PROTOBUF_C_PROTO_DIR, CGRPC_TEST_CC, CGRPC_TEST_CXX and
+ * CGRPC_TEST_GENERATED_CFLAGS; and CGRPC_TEST_GRPC_PROTO_DIR when configure found gRPC's
+ * official protos.
  * Output goes to fresh directories under $TMPDIR (or /tmp). */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, popen */
 
@@ -274,7 +275,8 @@ END_TEST
  * Protos through protoc-gen-c and protoc-gen-cgrpc; each .c compiles with -std=c11 -Wall
  * -Wextra -Werror against the runtime's headers (ours also with -pedantic and the
  * project's stricter warnings): every test proto, and gRPC's own test services when
- * configure found them (CGRPC_TEST_GRPC_PROTO_DIR). */
+ * configure found them (CGRPC_TEST_GRPC_PROTO_DIR).  A user's code calling the typed API
+ * compiles as C and as C++ (typed_api.c). */
 
 /* Generates files (as protoc() takes them) into a new directory, compiles every .c there
  * and returns the directory, for remove_dir. */
@@ -321,6 +323,30 @@ static char *compile_generated(const char *proto_dir, const char *files)
   return out;
 }
 
+/* Compiles tests/plugin/typed_api.c, which calls every typed function of route_guide.proto's
+ * four kinds with the types a user writes, against the generated header in dir: as C11 with
+ * the project's warnings, and as C++ (CGRPC_TEST_CXX), all warnings errors.  A handle,
+ * message or callback of the wrong type fails it. */
+static void compile_typed_api(const char *dir)
+{
+  static const char *const compilers[] = {
+      CGRPC_TEST_CC " -std=c11 -pedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes",
+      CGRPC_TEST_CXX " -x c++ -std=c++11 -pedantic -Wshadow -Wmissing-declarations",
+  };
+  for (size_t i = 0; i < sizeof compilers / sizeof compilers[0]; i++) {
+    char *log = format("%s/typed_api.%zu.log", dir, i);
+    char *compile = format("%s -Wall -Wextra -Werror -c -I'%s' %s '%s/typed_api.c' -o "
+                           "'%s/typed_api.%zu.o' >'%s' 2>&1",
+                           compilers[i], dir, CGRPC_TEST_GENERATED_CFLAGS, CGRPC_TEST_DIR, dir, i,
+                           log);
+    int status = run(compile);
+    char *text = status != 0 ? read_file(log, NULL) : NULL;
+    ck_assert_msg(status == 0, "%s\n%s", compile, text != NULL ? text : "");
+    free(compile);
+    free(log);
+  }
+}
+
 START_TEST(test_generated_code_compiles_without_warnings)
 {
   char *files = format("%s", "");
@@ -329,7 +355,9 @@ START_TEST(test_generated_code_compiles_without_warnings)
     free(files);
     files = more;
   }
-  remove_dir(compile_generated(PROTOS_DIR, files));
+  char *out = compile_generated(PROTOS_DIR, files);
+  compile_typed_api(out);
+  remove_dir(out);
   free(files);
 }
 END_TEST
@@ -354,7 +382,11 @@ START_TEST(test_grpc_test_services_compile_without_warnings)
       "int grpc__testing__test_service_client__streaming_output_call_recv(",
       "cgrpc_code grpc__testing__test_service_client__streaming_input_call_close_and_recv(",
       "int grpc__testing__test_service_client__full_duplex_call_send(",
-      "int grpc__testing__test_service_server__half_duplex_call_recv(",
+      "int grpc__testing__test_service_server__half_duplex_call_recv("
+      "Grpc__Testing__TestService_HalfDuplexCallServerCall *call,",
+      "typedef struct Grpc__Testing__TestService_FullDuplexCallCallbacks {",
+      "void grpc__testing__test_service_server__full_duplex_call_set_callbacks(",
+      "void grpc__testing__test_service_server__unary_call_finish(cgrpc_server_call *call,",
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++)
     ck_assert_msg(strstr(header, functions[i]) != NULL, "test.cgrpc.h lacks %s", functions[i]);
@@ -540,6 +572,12 @@ static const struct refusal {
      {"collision_async.proto:11:3: errs__svc_client__watch_async is the asynchronous client "
       "stub of method errs.Svc.Watch and would also be the client stub of method "
       "errs.Svc.WatchAsync"}},
+    {"collision_call.proto",
+     NULL,
+     {"collision_call.proto:12:3: errs__svc_client__chat_call is the untyped handle function of "
+      "method errs.Svc.Chat and would also be the client stub of method errs.Svc.ChatCall",
+      "collision_call.proto:14:3: Errs__Svc_ListServerCall is the server call type of method "
+      "errs.Svc.List and would also be the call type of method errs.Svc.ListServer"}},
     {"no_methods.proto",
      NULL,
      {"no_methods.proto:6:1: service errs.Empty has no methods"}},

@@ -1,7 +1,7 @@
 # tests/plugin: protoc-gen-cgrpc against golden files, a compile test of its output, and
 # the errors it reports.  See tests/plugin/check_plugin.c.
 EXTRA_DIST += tests/plugin/protos tests/plugin/golden tests/plugin/cases \
-	tests/plugin/regen-golden.sh
+	tests/plugin/regen-golden.sh tests/plugin/typed_api.c
 
 if BUILD_PLUGIN
 if HAVE_CHECK
@@ -17,6 +17,7 @@ tests_plugin_check_plugin_CPPFLAGS = \
 	-DCGRPC_TEST_RUNTIME_PROTO_DIR='"$(abs_top_srcdir)/runtime/proto"' \
 	-DCGRPC_TEST_PROTOBUF_C_PROTO_DIR='"$(PROTOBUF_C_PROTO_DIR)"' \
 	-DCGRPC_TEST_CC='"$(CC)"' \
+	-DCGRPC_TEST_CXX='"$(CXX)"' \
 	-DCGRPC_TEST_GENERATED_CFLAGS='"-I$(abs_top_srcdir)/runtime/include -I$(abs_top_builddir)/runtime/include $(PROTOBUF_C_CFLAGS)"'
 if HAVE_GRPC_PROTO
 tests_plugin_check_plugin_CPPFLAGS += -DCGRPC_TEST_GRPC_PROTO_DIR='"$(GRPC_PROTO_DIR)"'

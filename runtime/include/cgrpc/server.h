@@ -242,16 +242,20 @@ CGRPC_EXTERN void cgrpc_server_free(cgrpc_server *srv);
  */
 
 /*
- * Streaming handlers, as generated code types them:
- *   client-streaming: cgrpc_code h(cgrpc_server_call *call, Resp *response, void *user_data);
- *   server-streaming: cgrpc_code h(cgrpc_server_call *call, const Req *request, void *user_data);
- *   bidi:             cgrpc_code h(cgrpc_server_call *call, void *user_data);
- * They read requests with cgrpc_server_call_recv and write responses with
- * cgrpc_server_call_send, in plain sequence; returning ends the call with
- * that status (after the messages sent).  A client-streaming handler fills
- * response as a unary one does.  A handler thread is busy for as long as a
- * blocking streaming handler runs; servers that keep many streams open
- * use the asynchronous form (cgrpc_server_call_set_callbacks).
+ * Streaming handlers, as generated code types them, take a typed handle of
+ * their method's (a cgrpc_server_call underneath; <method>_server_call()
+ * gives it back):
+ *   client-streaming: cgrpc_code h(<M>ServerCall *call, Resp *response, void *user_data);
+ *   server-streaming: cgrpc_code h(<M>ServerCall *call, const Req *request, void *user_data);
+ *   bidi:             cgrpc_code h(<M>ServerCall *call, void *user_data);
+ * They read requests with the method's typed recv (cgrpc_server_call_recv)
+ * and write responses with its send (cgrpc_server_call_send), in plain
+ * sequence; returning ends the call with that status (after the messages
+ * sent).  A client-streaming handler fills response as a unary one does.  A
+ * blocking streaming handler holds a thread of the streaming pool for as
+ * long as it runs; servers that keep many streams open use the asynchronous
+ * form (cgrpc_server_call_set_callbacks, or the method's typed
+ * _set_callbacks).
  */
 
 /* The next request message.  Blocks until one arrives: returns 1 with *msg,
@@ -306,8 +310,10 @@ CGRPC_EXTERN int cgrpc_server_call_request_compressed(const cgrpc_server_call *c
  * after a CGRPC_ERR_AGAIN, and on_cancel if the call ends before the handler
  * finished it (the handler must still call cgrpc_server_call_finish).  Once
  * cgrpc_server_call_finish has been called no callback starts any more (so
- * state they use may be freed right before finishing, on the I/O thread).
- * Any may be NULL.  The struct is copied.
+ * state they use may be freed right before finishing, on the I/O thread);
+ * a callback already running when another thread finishes the call keeps
+ * the call, its arena included, valid until it returns.  Any may be NULL.
+ * The struct is copied.
  */
 typedef struct cgrpc_server_call_callbacks {
   void (*on_message)(cgrpc_server_call *call, const ProtobufCMessage *msg, void *user_data);

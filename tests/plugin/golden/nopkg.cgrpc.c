@@ -126,6 +126,34 @@ int echo_service_client__echo_again_async(cgrpc_channel *channel,
                                       (cgrpc_fn)done, user_data, call);
 }
 
+void echo_service_server__echo_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void echo_service_server__echo_finish(cgrpc_server_call *call,
+                                      cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+void echo_service_server__echo_again_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void echo_service_server__echo_again_finish(cgrpc_server_call *call,
+                                            cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
 int echo_service_server__register(cgrpc_server *server,
                                   const EchoService_Server *impl,
                                   void *user_data)

@@ -70,15 +70,39 @@ int echo_service_client__echo_again_async(cgrpc_channel *channel,
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (echo_service_server__echo_defer()). */
 typedef cgrpc_code (*EchoService_EchoHandler)(cgrpc_server_call *call,
                                               const Ping *request,
                                               Pong *response,
                                               void *user_data);
 
+/* From the handler: the answer comes later, from echo_service_server__echo_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void echo_service_server__echo_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void echo_service_server__echo_finish(cgrpc_server_call *call,
+                                      cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (echo_service_server__echo_again_defer()). */
 typedef cgrpc_code (*EchoService_EchoAgainHandler)(cgrpc_server_call *call,
                                                    const Ping *request,
                                                    Pong *response,
                                                    void *user_data);
+
+/* From the handler: the answer comes later, from echo_service_server__echo_again_finish(), and
+ * the handler's return value is ignored.  Until then the call and what the handler was given
+ * stay valid. */
+void echo_service_server__echo_again_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void echo_service_server__echo_again_finish(cgrpc_server_call *call,
+                                            cgrpc_code code);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct EchoService_Server {

@@ -155,7 +155,42 @@ static cgrpc_code pay__payments__watch__invoke(cgrpc_fn handler, cgrpc_server_ca
 {
   (void)response;
   return ((Pay__Payments_WatchHandler)handler)(
-      call, (const Pay__Req *)request, user_data);
+      (Pay__Payments_WatchServerCall *)call, (const Pay__Req *)request, user_data);
+}
+
+static void pay__payments__watch__client_callback(cgrpc_fn fn, int which, void *call,
+                                                  void *arg, void *user_data)
+{
+  Pay__Payments_WatchCall *typed = (Pay__Payments_WatchCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Pay__Payments_WatchCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Pay__Payments_WatchCall *, Pay__Resp *, void *))fn)(
+        typed, (Pay__Resp *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Pay__Payments_WatchCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void pay__payments__watch__server_callback(cgrpc_fn fn, int which, void *call,
+                                                  void *arg, void *user_data)
+{
+  Pay__Payments_WatchServerCall *typed = (Pay__Payments_WatchServerCall *)call;
+  (void)arg;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_SEND_READY:
+    ((void (*)(Pay__Payments_WatchServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Pay__Payments_WatchServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy pay__payments__watch__policy = {
@@ -232,7 +267,8 @@ static const cgrpc_method_desc pay__payments__methods[6] = {
     .response = &pay__resp__descriptor,
     .policy = &pay__payments__watch__policy,
     .invoke_handler = pay__payments__watch__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = pay__payments__watch__client_callback,
+    .invoke_server_callback = pay__payments__watch__server_callback,
   },
 };
 
@@ -375,36 +411,190 @@ int pay__payments_client__notify_async(cgrpc_channel *channel,
 int pay__payments_client__watch(cgrpc_channel *channel,
                                 const Pay__Req *request,
                                 const cgrpc_call_options *options,
-                                cgrpc_call **call)
+                                Pay__Payments_WatchCall **call)
 {
-  return cgrpc_call_start_stream(channel, &pay__payments__methods[5],
-                                 (const ProtobufCMessage *)request, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &pay__payments__methods[5],
+                                   (const ProtobufCMessage *)request, options, &raw);
+  *call = (Pay__Payments_WatchCall *)raw;
+  return rv;
 }
 
-int pay__payments_client__watch_recv(cgrpc_call *call,
+int pay__payments_client__watch_recv_headers(Pay__Payments_WatchCall *call,
+                                             const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+int pay__payments_client__watch_recv(Pay__Payments_WatchCall *call,
                                      Pay__Resp **response)
 {
   ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_call_recv(call, &msg);
+  int rv = cgrpc_call_recv((cgrpc_call *)call, &msg);
   *response = (Pay__Resp *)msg;
   return rv;
+}
+
+cgrpc_code pay__payments_client__watch_finish(Pay__Payments_WatchCall *call,
+                                              cgrpc_status *status)
+{
+  return cgrpc_call_finish((cgrpc_call *)call, status);
+}
+
+void pay__payments_client__watch_cancel(Pay__Payments_WatchCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void pay__payments_client__watch_free(Pay__Payments_WatchCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
 }
 
 int pay__payments_client__watch_async(cgrpc_channel *channel,
                                       const Pay__Req *request,
                                       const cgrpc_call_options *options,
-                                      const cgrpc_call_callbacks *callbacks,
-                                      void *user_data, cgrpc_call **call)
+                                      const Pay__Payments_WatchCallbacks *callbacks,
+                                      void *user_data,
+                                      Pay__Payments_WatchCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &pay__payments__methods[5],
-                                       (const ProtobufCMessage *)request, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &pay__payments__methods[5],
+                                         (const ProtobufCMessage *)request, options, fns, user_data,
+                                         &raw);
+  *call = (Pay__Payments_WatchCall *)raw;
+  return rv;
 }
 
-int pay__payments_server__watch_send(cgrpc_server_call *call,
+cgrpc_call *pay__payments_client__watch_call(Pay__Payments_WatchCall *call)
+{
+  return (cgrpc_call *)call;
+}
+
+void pay__payments_server__charge_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void pay__payments_server__charge_finish(cgrpc_server_call *call,
+                                         cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+void pay__payments_server__quote_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void pay__payments_server__quote_finish(cgrpc_server_call *call,
+                                        cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+void pay__payments_server__lookup_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void pay__payments_server__lookup_finish(cgrpc_server_call *call,
+                                         cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+void pay__payments_server__refund_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void pay__payments_server__refund_finish(cgrpc_server_call *call,
+                                         cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+void pay__payments_server__notify_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void pay__payments_server__notify_finish(cgrpc_server_call *call,
+                                         cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+int pay__payments_server__watch_send(Pay__Payments_WatchServerCall *call,
                                      const Pay__Resp *response)
 {
-  return cgrpc_server_call_send(call, (const ProtobufCMessage *)response);
+  return cgrpc_server_call_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int pay__payments_server__watch_try_send(Pay__Payments_WatchServerCall *call,
+                                         const Pay__Resp *response)
+{
+  return cgrpc_server_call_try_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int pay__payments_server__watch_send_headers(Pay__Payments_WatchServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void pay__payments_server__watch_defer(Pay__Payments_WatchServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void pay__payments_server__watch_set_callbacks(Pay__Payments_WatchServerCall *call,
+                                               const Pay__Payments_WatchServerCallbacks *callbacks,
+                                               void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void pay__payments_server__watch_finish(Pay__Payments_WatchServerCall *call,
+                                        cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *pay__payments_server__watch_call(Pay__Payments_WatchServerCall *call)
+{
+  return (cgrpc_server_call *)call;
 }
 
 int pay__payments_server__register(cgrpc_server *server,
@@ -548,6 +738,34 @@ int pay__ledger_client__reset_async(cgrpc_channel *channel,
                                       (cgrpc_fn)done, user_data, call);
 }
 
+void pay__ledger_server__append_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void pay__ledger_server__append_finish(cgrpc_server_call *call,
+                                       cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+void pay__ledger_server__reset_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void pay__ledger_server__reset_finish(cgrpc_server_call *call,
+                                      cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
 int pay__ledger_server__register(cgrpc_server *server,
                                  const Pay__Ledger_Server *impl,
                                  void *user_data)
@@ -569,7 +787,48 @@ static cgrpc_code pay__events__publish__invoke(cgrpc_fn handler, cgrpc_server_ca
 {
   (void)request;
   return ((Pay__Events_PublishHandler)handler)(
-      call, (Pay__Resp *)response, user_data);
+      (Pay__Events_PublishServerCall *)call, (Pay__Resp *)response, user_data);
+}
+
+static void pay__events__publish__client_callback(cgrpc_fn fn, int which, void *call,
+                                                  void *arg, void *user_data)
+{
+  Pay__Events_PublishCall *typed = (Pay__Events_PublishCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Pay__Events_PublishCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Pay__Events_PublishCall *, Pay__Resp *, void *))fn)(
+        typed, (Pay__Resp *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_SEND_READY:
+    ((void (*)(Pay__Events_PublishCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Pay__Events_PublishCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void pay__events__publish__server_callback(cgrpc_fn fn, int which, void *call,
+                                                  void *arg, void *user_data)
+{
+  Pay__Events_PublishServerCall *typed = (Pay__Events_PublishServerCall *)call;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_MESSAGE:
+    ((void (*)(Pay__Events_PublishServerCall *, const Pay__Req *, void *))fn)(
+        typed, (const Pay__Req *)arg, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_RECV_DONE:
+    ((void (*)(Pay__Events_PublishServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Pay__Events_PublishServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy pay__events__publish__policy = {
@@ -595,7 +854,51 @@ static cgrpc_code pay__events__subscribe__invoke(cgrpc_fn handler, cgrpc_server_
   (void)request;
   (void)response;
   return ((Pay__Events_SubscribeHandler)handler)(
-      call, user_data);
+      (Pay__Events_SubscribeServerCall *)call, user_data);
+}
+
+static void pay__events__subscribe__client_callback(cgrpc_fn fn, int which, void *call,
+                                                    void *arg, void *user_data)
+{
+  Pay__Events_SubscribeCall *typed = (Pay__Events_SubscribeCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Pay__Events_SubscribeCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Pay__Events_SubscribeCall *, Pay__Resp *, void *))fn)(
+        typed, (Pay__Resp *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_SEND_READY:
+    ((void (*)(Pay__Events_SubscribeCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Pay__Events_SubscribeCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void pay__events__subscribe__server_callback(cgrpc_fn fn, int which, void *call,
+                                                    void *arg, void *user_data)
+{
+  Pay__Events_SubscribeServerCall *typed = (Pay__Events_SubscribeServerCall *)call;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_MESSAGE:
+    ((void (*)(Pay__Events_SubscribeServerCall *, const Pay__Req *, void *))fn)(
+        typed, (const Pay__Req *)arg, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_RECV_DONE:
+    ((void (*)(Pay__Events_SubscribeServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_SEND_READY:
+    ((void (*)(Pay__Events_SubscribeServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Pay__Events_SubscribeServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy pay__events__subscribe__policy = {
@@ -666,7 +969,8 @@ static const cgrpc_method_desc pay__events__methods[3] = {
     .response = &pay__resp__descriptor,
     .policy = &pay__events__publish__policy,
     .invoke_handler = pay__events__publish__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = pay__events__publish__client_callback,
+    .invoke_server_callback = pay__events__publish__server_callback,
   },
   {
     .path = "/pay.Events/Subscribe",
@@ -676,7 +980,8 @@ static const cgrpc_method_desc pay__events__methods[3] = {
     .response = &pay__resp__descriptor,
     .policy = &pay__events__subscribe__policy,
     .invoke_handler = pay__events__subscribe__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = pay__events__subscribe__client_callback,
+    .invoke_server_callback = pay__events__subscribe__server_callback,
   },
   {
     .path = "/pay.Events/Any",
@@ -698,69 +1003,171 @@ const cgrpc_service_desc pay__events__cgrpc_service = {
 
 int pay__events_client__publish(cgrpc_channel *channel,
                                 const cgrpc_call_options *options,
-                                cgrpc_call **call)
+                                Pay__Events_PublishCall **call)
 {
-  return cgrpc_call_start_stream(channel, &pay__events__methods[0],
-                                 NULL, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &pay__events__methods[0],
+                                   NULL, options, &raw);
+  *call = (Pay__Events_PublishCall *)raw;
+  return rv;
 }
 
-int pay__events_client__publish_send(cgrpc_call *call,
+int pay__events_client__publish_send(Pay__Events_PublishCall *call,
                                      const Pay__Req *request)
 {
-  return cgrpc_call_send(call, (const ProtobufCMessage *)request);
+  return cgrpc_call_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
 }
 
-cgrpc_code pay__events_client__publish_close_and_recv(cgrpc_call *call,
+int pay__events_client__publish_try_send(Pay__Events_PublishCall *call,
+                                         const Pay__Req *request)
+{
+  return cgrpc_call_try_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
+}
+
+int pay__events_client__publish_close_send(Pay__Events_PublishCall *call)
+{
+  return cgrpc_call_close_send((cgrpc_call *)call);
+}
+
+int pay__events_client__publish_recv_headers(Pay__Events_PublishCall *call,
+                                             const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+cgrpc_code pay__events_client__publish_close_and_recv(Pay__Events_PublishCall *call,
                                                       Pay__Resp **response,
                                                       cgrpc_status *status)
 {
   ProtobufCMessage *msg = NULL;
-  cgrpc_code code = cgrpc_call_close_and_recv(call, &msg, status);
+  cgrpc_code code = cgrpc_call_close_and_recv((cgrpc_call *)call, &msg, status);
   *response = (Pay__Resp *)msg;
   return code;
 }
 
+void pay__events_client__publish_cancel(Pay__Events_PublishCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void pay__events_client__publish_free(Pay__Events_PublishCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
+}
+
 int pay__events_client__publish_async(cgrpc_channel *channel,
                                       const cgrpc_call_options *options,
-                                      const cgrpc_call_callbacks *callbacks,
-                                      void *user_data, cgrpc_call **call)
+                                      const Pay__Events_PublishCallbacks *callbacks,
+                                      void *user_data,
+                                      Pay__Events_PublishCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &pay__events__methods[0],
-                                       NULL, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &pay__events__methods[0],
+                                         NULL, options, fns, user_data,
+                                         &raw);
+  *call = (Pay__Events_PublishCall *)raw;
+  return rv;
+}
+
+cgrpc_call *pay__events_client__publish_call(Pay__Events_PublishCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 int pay__events_client__subscribe(cgrpc_channel *channel,
                                   const cgrpc_call_options *options,
-                                  cgrpc_call **call)
+                                  Pay__Events_SubscribeCall **call)
 {
-  return cgrpc_call_start_stream(channel, &pay__events__methods[1],
-                                 NULL, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &pay__events__methods[1],
+                                   NULL, options, &raw);
+  *call = (Pay__Events_SubscribeCall *)raw;
+  return rv;
 }
 
-int pay__events_client__subscribe_send(cgrpc_call *call,
+int pay__events_client__subscribe_send(Pay__Events_SubscribeCall *call,
                                        const Pay__Req *request)
 {
-  return cgrpc_call_send(call, (const ProtobufCMessage *)request);
+  return cgrpc_call_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
 }
 
-int pay__events_client__subscribe_recv(cgrpc_call *call,
+int pay__events_client__subscribe_try_send(Pay__Events_SubscribeCall *call,
+                                           const Pay__Req *request)
+{
+  return cgrpc_call_try_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
+}
+
+int pay__events_client__subscribe_close_send(Pay__Events_SubscribeCall *call)
+{
+  return cgrpc_call_close_send((cgrpc_call *)call);
+}
+
+int pay__events_client__subscribe_recv_headers(Pay__Events_SubscribeCall *call,
+                                               const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+int pay__events_client__subscribe_recv(Pay__Events_SubscribeCall *call,
                                        Pay__Resp **response)
 {
   ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_call_recv(call, &msg);
+  int rv = cgrpc_call_recv((cgrpc_call *)call, &msg);
   *response = (Pay__Resp *)msg;
   return rv;
 }
 
+cgrpc_code pay__events_client__subscribe_finish(Pay__Events_SubscribeCall *call,
+                                                cgrpc_status *status)
+{
+  return cgrpc_call_finish((cgrpc_call *)call, status);
+}
+
+void pay__events_client__subscribe_cancel(Pay__Events_SubscribeCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void pay__events_client__subscribe_free(Pay__Events_SubscribeCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
+}
+
 int pay__events_client__subscribe_async(cgrpc_channel *channel,
                                         const cgrpc_call_options *options,
-                                        const cgrpc_call_callbacks *callbacks,
-                                        void *user_data, cgrpc_call **call)
+                                        const Pay__Events_SubscribeCallbacks *callbacks,
+                                        void *user_data,
+                                        Pay__Events_SubscribeCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &pay__events__methods[1],
-                                       NULL, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &pay__events__methods[1],
+                                         NULL, options, fns, user_data,
+                                         &raw);
+  *call = (Pay__Events_SubscribeCall *)raw;
+  return rv;
+}
+
+cgrpc_call *pay__events_client__subscribe_call(Pay__Events_SubscribeCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 cgrpc_code pay__events_client__any(cgrpc_channel *channel,
@@ -789,28 +1196,123 @@ int pay__events_client__any_async(cgrpc_channel *channel,
                                       (cgrpc_fn)done, user_data, call);
 }
 
-int pay__events_server__publish_recv(cgrpc_server_call *call,
+int pay__events_server__publish_recv(Pay__Events_PublishServerCall *call,
                                      const Pay__Req **request)
 {
   const ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_server_call_recv(call, &msg);
+  int rv = cgrpc_server_call_recv((cgrpc_server_call *)call, &msg);
   *request = (const Pay__Req *)msg;
   return rv;
 }
 
-int pay__events_server__subscribe_recv(cgrpc_server_call *call,
+int pay__events_server__publish_send_headers(Pay__Events_PublishServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void pay__events_server__publish_defer(Pay__Events_PublishServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void pay__events_server__publish_set_callbacks(Pay__Events_PublishServerCall *call,
+                                               const Pay__Events_PublishServerCallbacks *callbacks,
+                                               void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_SERVER_CALLBACK_RECV_DONE] = (cgrpc_fn)callbacks->on_recv_done;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void pay__events_server__publish_finish(Pay__Events_PublishServerCall *call,
+                                        cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *pay__events_server__publish_call(Pay__Events_PublishServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+int pay__events_server__subscribe_recv(Pay__Events_SubscribeServerCall *call,
                                        const Pay__Req **request)
 {
   const ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_server_call_recv(call, &msg);
+  int rv = cgrpc_server_call_recv((cgrpc_server_call *)call, &msg);
   *request = (const Pay__Req *)msg;
   return rv;
 }
 
-int pay__events_server__subscribe_send(cgrpc_server_call *call,
+int pay__events_server__subscribe_send(Pay__Events_SubscribeServerCall *call,
                                        const Pay__Resp *response)
 {
-  return cgrpc_server_call_send(call, (const ProtobufCMessage *)response);
+  return cgrpc_server_call_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int pay__events_server__subscribe_try_send(Pay__Events_SubscribeServerCall *call,
+                                           const Pay__Resp *response)
+{
+  return cgrpc_server_call_try_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int pay__events_server__subscribe_send_headers(Pay__Events_SubscribeServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void pay__events_server__subscribe_defer(Pay__Events_SubscribeServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void pay__events_server__subscribe_set_callbacks(Pay__Events_SubscribeServerCall *call,
+                                                 const Pay__Events_SubscribeServerCallbacks *callbacks,
+                                                 void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_SERVER_CALLBACK_RECV_DONE] = (cgrpc_fn)callbacks->on_recv_done;
+  fns[CGRPC_SERVER_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void pay__events_server__subscribe_finish(Pay__Events_SubscribeServerCall *call,
+                                          cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *pay__events_server__subscribe_call(Pay__Events_SubscribeServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+void pay__events_server__any_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void pay__events_server__any_finish(cgrpc_server_call *call,
+                                    cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
 }
 
 int pay__events_server__register(cgrpc_server *server,

@@ -154,60 +154,208 @@ int pay__payments_client__notify_async(cgrpc_channel *channel,
  *   all, backoff 1500ms x1 per retry up to 1500ms, no jitter; idempotent, key in header
  *   "x-request-id".
  */
+typedef struct Pay__Payments_WatchCall Pay__Payments_WatchCall;
+
+/* Starts the call; *call is the caller's, to release with pay__payments_client__watch_free().
+ * Returns 0 or the error of cgrpc_call_start_stream(). */
 int pay__payments_client__watch(cgrpc_channel *channel,
                                 const Pay__Req *request,
                                 const cgrpc_call_options *options,
-                                cgrpc_call **call);
+                                Pay__Payments_WatchCall **call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int pay__payments_client__watch_recv_headers(Pay__Payments_WatchCall *call,
+                                             const cgrpc_metadata **md);
 
 /* Blocks for the next response: returns 1 with *response, or 0 at the end of the call
- * (cgrpc_call_finish then gives its status).  *response is the caller's, to free with
- * cgrpc_channel_protobuf_allocator() and pay__resp__free_unpacked(). */
-int pay__payments_client__watch_recv(cgrpc_call *call,
+ * (pay__payments_client__watch_finish() then gives its status).  *response is the caller's, to
+ * free with cgrpc_channel_protobuf_allocator() and pay__resp__free_unpacked(). */
+int pay__payments_client__watch_recv(Pay__Payments_WatchCall *call,
                                      Pay__Resp **response);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Waits for the end of the call and returns its code; status (if not NULL) gets the whole
+ * outcome.  Responses not received are dropped.  Once per call. */
+cgrpc_code pay__payments_client__watch_finish(Pay__Payments_WatchCall *call,
+                                              cgrpc_status *status);
+
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void pay__payments_client__watch_cancel(Pay__Payments_WatchCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void pay__payments_client__watch_free(Pay__Payments_WatchCall *call);
+
+/* The callbacks of pay__payments_client__watch_async(), run on the channel's I/O thread (they
+ * must not block); any may be NULL. */
+typedef struct Pay__Payments_WatchCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Pay__Payments_WatchCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * pay__resp__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Pay__Payments_WatchCall *call,
+                     Pay__Resp *response,
+                     void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Pay__Payments_WatchCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Pay__Payments_WatchCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as pay__payments_client__watch(). */
 int pay__payments_client__watch_async(cgrpc_channel *channel,
                                       const Pay__Req *request,
                                       const cgrpc_call_options *options,
-                                      const cgrpc_call_callbacks *callbacks,
-                                      void *user_data, cgrpc_call **call);
+                                      const Pay__Payments_WatchCallbacks *callbacks,
+                                      void *user_data,
+                                      Pay__Payments_WatchCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *pay__payments_client__watch_call(Pay__Payments_WatchCall *call);
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (pay__payments_server__charge_defer()). */
 typedef cgrpc_code (*Pay__Payments_ChargeHandler)(cgrpc_server_call *call,
                                                   const Pay__Req *request,
                                                   Pay__Resp *response,
                                                   void *user_data);
 
+/* From the handler: the answer comes later, from pay__payments_server__charge_finish(), and
+ * the handler's return value is ignored.  Until then the call and what the handler was given
+ * stay valid. */
+void pay__payments_server__charge_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void pay__payments_server__charge_finish(cgrpc_server_call *call,
+                                         cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (pay__payments_server__quote_defer()). */
 typedef cgrpc_code (*Pay__Payments_QuoteHandler)(cgrpc_server_call *call,
                                                  const Pay__Req *request,
                                                  Pay__Resp *response,
                                                  void *user_data);
 
+/* From the handler: the answer comes later, from pay__payments_server__quote_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void pay__payments_server__quote_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void pay__payments_server__quote_finish(cgrpc_server_call *call,
+                                        cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (pay__payments_server__lookup_defer()). */
 typedef cgrpc_code (*Pay__Payments_LookupHandler)(cgrpc_server_call *call,
                                                   const Pay__Req *request,
                                                   Pay__Resp *response,
                                                   void *user_data);
 
+/* From the handler: the answer comes later, from pay__payments_server__lookup_finish(), and
+ * the handler's return value is ignored.  Until then the call and what the handler was given
+ * stay valid. */
+void pay__payments_server__lookup_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void pay__payments_server__lookup_finish(cgrpc_server_call *call,
+                                         cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (pay__payments_server__refund_defer()). */
 typedef cgrpc_code (*Pay__Payments_RefundHandler)(cgrpc_server_call *call,
                                                   const Pay__Req *request,
                                                   Pay__Resp *response,
                                                   void *user_data);
 
+/* From the handler: the answer comes later, from pay__payments_server__refund_finish(), and
+ * the handler's return value is ignored.  Until then the call and what the handler was given
+ * stay valid. */
+void pay__payments_server__refund_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void pay__payments_server__refund_finish(cgrpc_server_call *call,
+                                         cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (pay__payments_server__notify_defer()). */
 typedef cgrpc_code (*Pay__Payments_NotifyHandler)(cgrpc_server_call *call,
                                                   const Pay__Req *request,
                                                   Pay__Resp *response,
                                                   void *user_data);
 
-typedef cgrpc_code (*Pay__Payments_WatchHandler)(cgrpc_server_call *call,
+/* From the handler: the answer comes later, from pay__payments_server__notify_finish(), and
+ * the handler's return value is ignored.  Until then the call and what the handler was given
+ * stay valid. */
+void pay__payments_server__notify_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void pay__payments_server__notify_finish(cgrpc_server_call *call,
+                                         cgrpc_code code);
+
+typedef struct Pay__Payments_WatchServerCall Pay__Payments_WatchServerCall;
+
+/* Sends the responses (pay__payments_server__watch_send()) and returns the status; or defers
+ * the answer and sends from callbacks (pay__payments_server__watch_set_callbacks()). */
+typedef cgrpc_code (*Pay__Payments_WatchHandler)(Pay__Payments_WatchServerCall *call,
                                                  const Pay__Req *request,
                                                  void *user_data);
 
 /* Sends one response (serialised before this returns); blocks while the client is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
-int pay__payments_server__watch_send(cgrpc_server_call *call,
+int pay__payments_server__watch_send(Pay__Payments_WatchServerCall *call,
                                      const Pay__Resp *response);
+
+/* As pay__payments_server__watch_send(), but returns CGRPC_ERR_AGAIN instead of blocking; then
+ * the callbacks' on_send_ready says when to try again. */
+int pay__payments_server__watch_try_send(Pay__Payments_WatchServerCall *call,
+                                         const Pay__Resp *response);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int pay__payments_server__watch_send_headers(Pay__Payments_WatchServerCall *call);
+
+/* From the handler: the answer comes later, from pay__payments_server__watch_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void pay__payments_server__watch_defer(Pay__Payments_WatchServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block);
+ * any may be NULL.  None starts once pay__payments_server__watch_finish() has been called. */
+typedef struct Pay__Payments_WatchServerCallbacks {
+  /* Room to send again after pay__payments_server__watch_try_send() said CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Pay__Payments_WatchServerCall *call,
+                        void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * pay__payments_server__watch_finish() is still due. */
+  void (*on_cancel)(Pay__Payments_WatchServerCall *call,
+                    void *user_data);
+} Pay__Payments_WatchServerCallbacks;
+
+/* After pay__payments_server__watch_defer(): the call goes on with callbacks (copied) in place
+ * of the blocking functions. */
+void pay__payments_server__watch_set_callbacks(Pay__Payments_WatchServerCall *call,
+                                               const Pay__Payments_WatchServerCallbacks *callbacks,
+                                               void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void pay__payments_server__watch_finish(Pay__Payments_WatchServerCall *call,
+                                        cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *pay__payments_server__watch_call(Pay__Payments_WatchServerCall *call);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct Pay__Payments_Server {
@@ -287,15 +435,39 @@ int pay__ledger_client__reset_async(cgrpc_channel *channel,
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (pay__ledger_server__append_defer()). */
 typedef cgrpc_code (*Pay__Ledger_AppendHandler)(cgrpc_server_call *call,
                                                 const Pay__Req *request,
                                                 Pay__Resp *response,
                                                 void *user_data);
 
+/* From the handler: the answer comes later, from pay__ledger_server__append_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void pay__ledger_server__append_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void pay__ledger_server__append_finish(cgrpc_server_call *call,
+                                       cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (pay__ledger_server__reset_defer()). */
 typedef cgrpc_code (*Pay__Ledger_ResetHandler)(cgrpc_server_call *call,
                                                const Pay__Req *request,
                                                Pay__Resp *response,
                                                void *user_data);
+
+/* From the handler: the answer comes later, from pay__ledger_server__reset_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void pay__ledger_server__reset_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void pay__ledger_server__reset_finish(cgrpc_server_call *call,
+                                      cgrpc_code code);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct Pay__Ledger_Server {
@@ -329,29 +501,80 @@ extern const cgrpc_service_desc pay__events__cgrpc_service;
  *   all, backoff 10ms x2 per retry up to 40ms, jitter 0.5; not idempotent, retried anyway:
  *   a call may run twice.
  */
+typedef struct Pay__Events_PublishCall Pay__Events_PublishCall;
+
+/* Starts the call; *call is the caller's, to release with pay__events_client__publish_free().
+ * Returns 0 or the error of cgrpc_call_start_stream(). */
 int pay__events_client__publish(cgrpc_channel *channel,
                                 const cgrpc_call_options *options,
-                                cgrpc_call **call);
+                                Pay__Events_PublishCall **call);
 
 /* Sends one request (serialised before this returns); blocks while the server is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is over or its sending side is closed. */
-int pay__events_client__publish_send(cgrpc_call *call,
+int pay__events_client__publish_send(Pay__Events_PublishCall *call,
                                      const Pay__Req *request);
+
+/* As pay__events_client__publish_send(), but returns CGRPC_ERR_AGAIN instead of blocking; then
+ * the callbacks' on_send_ready says when to try again. */
+int pay__events_client__publish_try_send(Pay__Events_PublishCall *call,
+                                         const Pay__Req *request);
+
+/* Closes the sending side: the server sees the end of the requests.  Returns 0 or
+ * CGRPC_ERR_CLOSED. */
+int pay__events_client__publish_close_send(Pay__Events_PublishCall *call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int pay__events_client__publish_recv_headers(Pay__Events_PublishCall *call,
+                                             const cgrpc_metadata **md);
 
 /* Closes the sending side, then waits for the one response and the end of the call: returns
  * its code, and status (if not NULL) gets the whole outcome.  *response is NULL unless the
  * code is OK; then it is the caller's, to free with cgrpc_channel_protobuf_allocator() and
  * pay__resp__free_unpacked(). */
-cgrpc_code pay__events_client__publish_close_and_recv(cgrpc_call *call,
+cgrpc_code pay__events_client__publish_close_and_recv(Pay__Events_PublishCall *call,
                                                       Pay__Resp **response,
                                                       cgrpc_status *status);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void pay__events_client__publish_cancel(Pay__Events_PublishCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void pay__events_client__publish_free(Pay__Events_PublishCall *call);
+
+/* The callbacks of pay__events_client__publish_async(), run on the channel's I/O thread (they
+ * must not block); any may be NULL. */
+typedef struct Pay__Events_PublishCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Pay__Events_PublishCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * pay__resp__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Pay__Events_PublishCall *call,
+                     Pay__Resp *response,
+                     void *user_data);
+  /* Room to send again after pay__events_client__publish_try_send() said CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Pay__Events_PublishCall *call,
+                        void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Pay__Events_PublishCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Pay__Events_PublishCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as pay__events_client__publish(). */
 int pay__events_client__publish_async(cgrpc_channel *channel,
                                       const cgrpc_call_options *options,
-                                      const cgrpc_call_callbacks *callbacks,
-                                      void *user_data, cgrpc_call **call);
+                                      const Pay__Events_PublishCallbacks *callbacks,
+                                      void *user_data,
+                                      Pay__Events_PublishCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *pay__events_client__publish_call(Pay__Events_PublishCall *call);
 
 /*
  * /pay.Events/Subscribe: bidi-streaming.
@@ -359,27 +582,84 @@ int pay__events_client__publish_async(cgrpc_channel *channel,
  *   all, backoff 10ms x2 per retry up to 40ms, jitter 0.5; not idempotent, retried anyway:
  *   a call may run twice.
  */
+typedef struct Pay__Events_SubscribeCall Pay__Events_SubscribeCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * pay__events_client__subscribe_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int pay__events_client__subscribe(cgrpc_channel *channel,
                                   const cgrpc_call_options *options,
-                                  cgrpc_call **call);
+                                  Pay__Events_SubscribeCall **call);
 
 /* Sends one request (serialised before this returns); blocks while the server is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is over or its sending side is closed. */
-int pay__events_client__subscribe_send(cgrpc_call *call,
+int pay__events_client__subscribe_send(Pay__Events_SubscribeCall *call,
                                        const Pay__Req *request);
 
+/* As pay__events_client__subscribe_send(), but returns CGRPC_ERR_AGAIN instead of blocking;
+ * then the callbacks' on_send_ready says when to try again. */
+int pay__events_client__subscribe_try_send(Pay__Events_SubscribeCall *call,
+                                           const Pay__Req *request);
+
+/* Closes the sending side: the server sees the end of the requests.  Returns 0 or
+ * CGRPC_ERR_CLOSED. */
+int pay__events_client__subscribe_close_send(Pay__Events_SubscribeCall *call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int pay__events_client__subscribe_recv_headers(Pay__Events_SubscribeCall *call,
+                                               const cgrpc_metadata **md);
+
 /* Blocks for the next response: returns 1 with *response, or 0 at the end of the call
- * (cgrpc_call_finish then gives its status).  *response is the caller's, to free with
- * cgrpc_channel_protobuf_allocator() and pay__resp__free_unpacked(). */
-int pay__events_client__subscribe_recv(cgrpc_call *call,
+ * (pay__events_client__subscribe_finish() then gives its status).  *response is the caller's,
+ * to free with cgrpc_channel_protobuf_allocator() and pay__resp__free_unpacked(). */
+int pay__events_client__subscribe_recv(Pay__Events_SubscribeCall *call,
                                        Pay__Resp **response);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Waits for the end of the call and returns its code; status (if not NULL) gets the whole
+ * outcome.  Responses not received are dropped.  Once per call. */
+cgrpc_code pay__events_client__subscribe_finish(Pay__Events_SubscribeCall *call,
+                                                cgrpc_status *status);
+
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void pay__events_client__subscribe_cancel(Pay__Events_SubscribeCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void pay__events_client__subscribe_free(Pay__Events_SubscribeCall *call);
+
+/* The callbacks of pay__events_client__subscribe_async(), run on the channel's I/O thread
+ * (they must not block); any may be NULL. */
+typedef struct Pay__Events_SubscribeCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Pay__Events_SubscribeCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * pay__resp__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Pay__Events_SubscribeCall *call,
+                     Pay__Resp *response,
+                     void *user_data);
+  /* Room to send again after pay__events_client__subscribe_try_send() said CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Pay__Events_SubscribeCall *call,
+                        void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Pay__Events_SubscribeCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Pay__Events_SubscribeCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as pay__events_client__subscribe(). */
 int pay__events_client__subscribe_async(cgrpc_channel *channel,
                                         const cgrpc_call_options *options,
-                                        const cgrpc_call_callbacks *callbacks,
-                                        void *user_data, cgrpc_call **call);
+                                        const Pay__Events_SubscribeCallbacks *callbacks,
+                                        void *user_data,
+                                        Pay__Events_SubscribeCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *pay__events_client__subscribe_call(Pay__Events_SubscribeCall *call);
 
 /*
  * Every code that can be retried: each name the plugin knows is an enumerator of
@@ -410,34 +690,142 @@ int pay__events_client__any_async(cgrpc_channel *channel,
 
 /* Server */
 
-typedef cgrpc_code (*Pay__Events_PublishHandler)(cgrpc_server_call *call,
+typedef struct Pay__Events_PublishServerCall Pay__Events_PublishServerCall;
+
+/* Reads the requests (pay__events_server__publish_recv()), fills the response and returns the
+ * status; or defers the answer and takes the requests from callbacks
+ * (pay__events_server__publish_set_callbacks()). */
+typedef cgrpc_code (*Pay__Events_PublishHandler)(Pay__Events_PublishServerCall *call,
                                                  Pay__Resp *response,
                                                  void *user_data);
 
-typedef cgrpc_code (*Pay__Events_SubscribeHandler)(cgrpc_server_call *call,
+/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
+ * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
+ * cancelled. */
+int pay__events_server__publish_recv(Pay__Events_PublishServerCall *call,
+                                     const Pay__Req **request);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int pay__events_server__publish_send_headers(Pay__Events_PublishServerCall *call);
+
+/* From the handler: the answer comes later, from pay__events_server__publish_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void pay__events_server__publish_defer(Pay__Events_PublishServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block);
+ * any may be NULL.  None starts once pay__events_server__publish_finish() has been called. */
+typedef struct Pay__Events_PublishServerCallbacks {
+  /* Each request, valid during the callback. */
+  void (*on_message)(Pay__Events_PublishServerCall *call,
+                     const Pay__Req *request,
+                     void *user_data);
+  /* The client has closed its side: no more requests. */
+  void (*on_recv_done)(Pay__Events_PublishServerCall *call,
+                       void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * pay__events_server__publish_finish() is still due. */
+  void (*on_cancel)(Pay__Events_PublishServerCall *call,
+                    void *user_data);
+} Pay__Events_PublishServerCallbacks;
+
+/* After pay__events_server__publish_defer(): the call goes on with callbacks (copied) in place
+ * of the blocking functions. */
+void pay__events_server__publish_set_callbacks(Pay__Events_PublishServerCall *call,
+                                               const Pay__Events_PublishServerCallbacks *callbacks,
+                                               void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void pay__events_server__publish_finish(Pay__Events_PublishServerCall *call,
+                                        cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *pay__events_server__publish_call(Pay__Events_PublishServerCall *call);
+
+typedef struct Pay__Events_SubscribeServerCall Pay__Events_SubscribeServerCall;
+
+/* Reads requests (pay__events_server__subscribe_recv()), sends responses
+ * (pay__events_server__subscribe_send()) and returns the status; or defers the answer and does
+ * both from callbacks (pay__events_server__subscribe_set_callbacks()). */
+typedef cgrpc_code (*Pay__Events_SubscribeHandler)(Pay__Events_SubscribeServerCall *call,
                                                    void *user_data);
 
+/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
+ * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
+ * cancelled. */
+int pay__events_server__subscribe_recv(Pay__Events_SubscribeServerCall *call,
+                                       const Pay__Req **request);
+
+/* Sends one response (serialised before this returns); blocks while the client is behind.
+ * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
+int pay__events_server__subscribe_send(Pay__Events_SubscribeServerCall *call,
+                                       const Pay__Resp *response);
+
+/* As pay__events_server__subscribe_send(), but returns CGRPC_ERR_AGAIN instead of blocking;
+ * then the callbacks' on_send_ready says when to try again. */
+int pay__events_server__subscribe_try_send(Pay__Events_SubscribeServerCall *call,
+                                           const Pay__Resp *response);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int pay__events_server__subscribe_send_headers(Pay__Events_SubscribeServerCall *call);
+
+/* From the handler: the answer comes later, from pay__events_server__subscribe_finish(), and
+ * the handler's return value is ignored.  Until then the call and what the handler was given
+ * stay valid. */
+void pay__events_server__subscribe_defer(Pay__Events_SubscribeServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once pay__events_server__subscribe_finish() has been called. */
+typedef struct Pay__Events_SubscribeServerCallbacks {
+  /* Each request, valid during the callback. */
+  void (*on_message)(Pay__Events_SubscribeServerCall *call,
+                     const Pay__Req *request,
+                     void *user_data);
+  /* The client has closed its side: no more requests. */
+  void (*on_recv_done)(Pay__Events_SubscribeServerCall *call,
+                       void *user_data);
+  /* Room to send again after pay__events_server__subscribe_try_send() said CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Pay__Events_SubscribeServerCall *call,
+                        void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * pay__events_server__subscribe_finish() is still due. */
+  void (*on_cancel)(Pay__Events_SubscribeServerCall *call,
+                    void *user_data);
+} Pay__Events_SubscribeServerCallbacks;
+
+/* After pay__events_server__subscribe_defer(): the call goes on with callbacks (copied) in
+ * place of the blocking functions. */
+void pay__events_server__subscribe_set_callbacks(Pay__Events_SubscribeServerCall *call,
+                                                 const Pay__Events_SubscribeServerCallbacks *callbacks,
+                                                 void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void pay__events_server__subscribe_finish(Pay__Events_SubscribeServerCall *call,
+                                          cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *pay__events_server__subscribe_call(Pay__Events_SubscribeServerCall *call);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (pay__events_server__any_defer()). */
 typedef cgrpc_code (*Pay__Events_AnyHandler)(cgrpc_server_call *call,
                                              const Pay__Req *request,
                                              Pay__Resp *response,
                                              void *user_data);
 
-/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
- * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
- * cancelled. */
-int pay__events_server__publish_recv(cgrpc_server_call *call,
-                                     const Pay__Req **request);
+/* From the handler: the answer comes later, from pay__events_server__any_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void pay__events_server__any_defer(cgrpc_server_call *call);
 
-/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
- * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
- * cancelled. */
-int pay__events_server__subscribe_recv(cgrpc_server_call *call,
-                                       const Pay__Req **request);
-
-/* Sends one response (serialised before this returns); blocks while the client is behind.
- * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
-int pay__events_server__subscribe_send(cgrpc_server_call *call,
-                                       const Pay__Resp *response);
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void pay__events_server__any_finish(cgrpc_server_call *call,
+                                    cgrpc_code code);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct Pay__Events_Server {

@@ -31,7 +31,42 @@ static cgrpc_code routeguide__route_guide__list_features__invoke(cgrpc_fn handle
 {
   (void)response;
   return ((Routeguide__RouteGuide_ListFeaturesHandler)handler)(
-      call, (const Routeguide__Rectangle *)request, user_data);
+      (Routeguide__RouteGuide_ListFeaturesServerCall *)call, (const Routeguide__Rectangle *)request, user_data);
+}
+
+static void routeguide__route_guide__list_features__client_callback(cgrpc_fn fn, int which, void *call,
+                                                                    void *arg, void *user_data)
+{
+  Routeguide__RouteGuide_ListFeaturesCall *typed = (Routeguide__RouteGuide_ListFeaturesCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Routeguide__RouteGuide_ListFeaturesCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Routeguide__RouteGuide_ListFeaturesCall *, Routeguide__Feature *, void *))fn)(
+        typed, (Routeguide__Feature *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Routeguide__RouteGuide_ListFeaturesCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void routeguide__route_guide__list_features__server_callback(cgrpc_fn fn, int which, void *call,
+                                                                    void *arg, void *user_data)
+{
+  Routeguide__RouteGuide_ListFeaturesServerCall *typed = (Routeguide__RouteGuide_ListFeaturesServerCall *)call;
+  (void)arg;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_SEND_READY:
+    ((void (*)(Routeguide__RouteGuide_ListFeaturesServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Routeguide__RouteGuide_ListFeaturesServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy routeguide__route_guide__list_features__policy = {
@@ -46,7 +81,48 @@ static cgrpc_code routeguide__route_guide__record_route__invoke(cgrpc_fn handler
 {
   (void)request;
   return ((Routeguide__RouteGuide_RecordRouteHandler)handler)(
-      call, (Routeguide__RouteSummary *)response, user_data);
+      (Routeguide__RouteGuide_RecordRouteServerCall *)call, (Routeguide__RouteSummary *)response, user_data);
+}
+
+static void routeguide__route_guide__record_route__client_callback(cgrpc_fn fn, int which, void *call,
+                                                                   void *arg, void *user_data)
+{
+  Routeguide__RouteGuide_RecordRouteCall *typed = (Routeguide__RouteGuide_RecordRouteCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Routeguide__RouteGuide_RecordRouteCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Routeguide__RouteGuide_RecordRouteCall *, Routeguide__RouteSummary *, void *))fn)(
+        typed, (Routeguide__RouteSummary *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_SEND_READY:
+    ((void (*)(Routeguide__RouteGuide_RecordRouteCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Routeguide__RouteGuide_RecordRouteCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void routeguide__route_guide__record_route__server_callback(cgrpc_fn fn, int which, void *call,
+                                                                   void *arg, void *user_data)
+{
+  Routeguide__RouteGuide_RecordRouteServerCall *typed = (Routeguide__RouteGuide_RecordRouteServerCall *)call;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_MESSAGE:
+    ((void (*)(Routeguide__RouteGuide_RecordRouteServerCall *, const Routeguide__Point *, void *))fn)(
+        typed, (const Routeguide__Point *)arg, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_RECV_DONE:
+    ((void (*)(Routeguide__RouteGuide_RecordRouteServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Routeguide__RouteGuide_RecordRouteServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy routeguide__route_guide__record_route__policy = {
@@ -62,7 +138,51 @@ static cgrpc_code routeguide__route_guide__route_chat__invoke(cgrpc_fn handler, 
   (void)request;
   (void)response;
   return ((Routeguide__RouteGuide_RouteChatHandler)handler)(
-      call, user_data);
+      (Routeguide__RouteGuide_RouteChatServerCall *)call, user_data);
+}
+
+static void routeguide__route_guide__route_chat__client_callback(cgrpc_fn fn, int which, void *call,
+                                                                 void *arg, void *user_data)
+{
+  Routeguide__RouteGuide_RouteChatCall *typed = (Routeguide__RouteGuide_RouteChatCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Routeguide__RouteGuide_RouteChatCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Routeguide__RouteGuide_RouteChatCall *, Routeguide__RouteNote *, void *))fn)(
+        typed, (Routeguide__RouteNote *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_SEND_READY:
+    ((void (*)(Routeguide__RouteGuide_RouteChatCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Routeguide__RouteGuide_RouteChatCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void routeguide__route_guide__route_chat__server_callback(cgrpc_fn fn, int which, void *call,
+                                                                 void *arg, void *user_data)
+{
+  Routeguide__RouteGuide_RouteChatServerCall *typed = (Routeguide__RouteGuide_RouteChatServerCall *)call;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_MESSAGE:
+    ((void (*)(Routeguide__RouteGuide_RouteChatServerCall *, const Routeguide__RouteNote *, void *))fn)(
+        typed, (const Routeguide__RouteNote *)arg, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_RECV_DONE:
+    ((void (*)(Routeguide__RouteGuide_RouteChatServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_SEND_READY:
+    ((void (*)(Routeguide__RouteGuide_RouteChatServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Routeguide__RouteGuide_RouteChatServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy routeguide__route_guide__route_chat__policy = {
@@ -89,7 +209,8 @@ static const cgrpc_method_desc routeguide__route_guide__methods[4] = {
     .response = &routeguide__feature__descriptor,
     .policy = &routeguide__route_guide__list_features__policy,
     .invoke_handler = routeguide__route_guide__list_features__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = routeguide__route_guide__list_features__client_callback,
+    .invoke_server_callback = routeguide__route_guide__list_features__server_callback,
   },
   {
     .path = "/routeguide.RouteGuide/RecordRoute",
@@ -99,7 +220,8 @@ static const cgrpc_method_desc routeguide__route_guide__methods[4] = {
     .response = &routeguide__route_summary__descriptor,
     .policy = &routeguide__route_guide__record_route__policy,
     .invoke_handler = routeguide__route_guide__record_route__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = routeguide__route_guide__record_route__client_callback,
+    .invoke_server_callback = routeguide__route_guide__record_route__server_callback,
   },
   {
     .path = "/routeguide.RouteGuide/RouteChat",
@@ -109,7 +231,8 @@ static const cgrpc_method_desc routeguide__route_guide__methods[4] = {
     .response = &routeguide__route_note__descriptor,
     .policy = &routeguide__route_guide__route_chat__policy,
     .invoke_handler = routeguide__route_guide__route_chat__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = routeguide__route_guide__route_chat__client_callback,
+    .invoke_server_callback = routeguide__route_guide__route_chat__server_callback,
   },
 };
 
@@ -148,127 +271,408 @@ int routeguide__route_guide_client__get_feature_async(cgrpc_channel *channel,
 int routeguide__route_guide_client__list_features(cgrpc_channel *channel,
                                                   const Routeguide__Rectangle *request,
                                                   const cgrpc_call_options *options,
-                                                  cgrpc_call **call)
+                                                  Routeguide__RouteGuide_ListFeaturesCall **call)
 {
-  return cgrpc_call_start_stream(channel, &routeguide__route_guide__methods[1],
-                                 (const ProtobufCMessage *)request, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &routeguide__route_guide__methods[1],
+                                   (const ProtobufCMessage *)request, options, &raw);
+  *call = (Routeguide__RouteGuide_ListFeaturesCall *)raw;
+  return rv;
 }
 
-int routeguide__route_guide_client__list_features_recv(cgrpc_call *call,
+int routeguide__route_guide_client__list_features_recv_headers(Routeguide__RouteGuide_ListFeaturesCall *call,
+                                                               const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+int routeguide__route_guide_client__list_features_recv(Routeguide__RouteGuide_ListFeaturesCall *call,
                                                        Routeguide__Feature **response)
 {
   ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_call_recv(call, &msg);
+  int rv = cgrpc_call_recv((cgrpc_call *)call, &msg);
   *response = (Routeguide__Feature *)msg;
   return rv;
+}
+
+cgrpc_code routeguide__route_guide_client__list_features_finish(Routeguide__RouteGuide_ListFeaturesCall *call,
+                                                                cgrpc_status *status)
+{
+  return cgrpc_call_finish((cgrpc_call *)call, status);
+}
+
+void routeguide__route_guide_client__list_features_cancel(Routeguide__RouteGuide_ListFeaturesCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void routeguide__route_guide_client__list_features_free(Routeguide__RouteGuide_ListFeaturesCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
 }
 
 int routeguide__route_guide_client__list_features_async(cgrpc_channel *channel,
                                                         const Routeguide__Rectangle *request,
                                                         const cgrpc_call_options *options,
-                                                        const cgrpc_call_callbacks *callbacks,
-                                                        void *user_data, cgrpc_call **call)
+                                                        const Routeguide__RouteGuide_ListFeaturesCallbacks *callbacks,
+                                                        void *user_data,
+                                                        Routeguide__RouteGuide_ListFeaturesCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &routeguide__route_guide__methods[1],
-                                       (const ProtobufCMessage *)request, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &routeguide__route_guide__methods[1],
+                                         (const ProtobufCMessage *)request, options, fns, user_data,
+                                         &raw);
+  *call = (Routeguide__RouteGuide_ListFeaturesCall *)raw;
+  return rv;
+}
+
+cgrpc_call *routeguide__route_guide_client__list_features_call(Routeguide__RouteGuide_ListFeaturesCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 int routeguide__route_guide_client__record_route(cgrpc_channel *channel,
                                                  const cgrpc_call_options *options,
-                                                 cgrpc_call **call)
+                                                 Routeguide__RouteGuide_RecordRouteCall **call)
 {
-  return cgrpc_call_start_stream(channel, &routeguide__route_guide__methods[2],
-                                 NULL, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &routeguide__route_guide__methods[2],
+                                   NULL, options, &raw);
+  *call = (Routeguide__RouteGuide_RecordRouteCall *)raw;
+  return rv;
 }
 
-int routeguide__route_guide_client__record_route_send(cgrpc_call *call,
+int routeguide__route_guide_client__record_route_send(Routeguide__RouteGuide_RecordRouteCall *call,
                                                       const Routeguide__Point *request)
 {
-  return cgrpc_call_send(call, (const ProtobufCMessage *)request);
+  return cgrpc_call_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
 }
 
-cgrpc_code routeguide__route_guide_client__record_route_close_and_recv(cgrpc_call *call,
+int routeguide__route_guide_client__record_route_try_send(Routeguide__RouteGuide_RecordRouteCall *call,
+                                                          const Routeguide__Point *request)
+{
+  return cgrpc_call_try_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
+}
+
+int routeguide__route_guide_client__record_route_close_send(Routeguide__RouteGuide_RecordRouteCall *call)
+{
+  return cgrpc_call_close_send((cgrpc_call *)call);
+}
+
+int routeguide__route_guide_client__record_route_recv_headers(Routeguide__RouteGuide_RecordRouteCall *call,
+                                                              const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+cgrpc_code routeguide__route_guide_client__record_route_close_and_recv(Routeguide__RouteGuide_RecordRouteCall *call,
                                                                        Routeguide__RouteSummary **response,
                                                                        cgrpc_status *status)
 {
   ProtobufCMessage *msg = NULL;
-  cgrpc_code code = cgrpc_call_close_and_recv(call, &msg, status);
+  cgrpc_code code = cgrpc_call_close_and_recv((cgrpc_call *)call, &msg, status);
   *response = (Routeguide__RouteSummary *)msg;
   return code;
 }
 
+void routeguide__route_guide_client__record_route_cancel(Routeguide__RouteGuide_RecordRouteCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void routeguide__route_guide_client__record_route_free(Routeguide__RouteGuide_RecordRouteCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
+}
+
 int routeguide__route_guide_client__record_route_async(cgrpc_channel *channel,
                                                        const cgrpc_call_options *options,
-                                                       const cgrpc_call_callbacks *callbacks,
-                                                       void *user_data, cgrpc_call **call)
+                                                       const Routeguide__RouteGuide_RecordRouteCallbacks *callbacks,
+                                                       void *user_data,
+                                                       Routeguide__RouteGuide_RecordRouteCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &routeguide__route_guide__methods[2],
-                                       NULL, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &routeguide__route_guide__methods[2],
+                                         NULL, options, fns, user_data,
+                                         &raw);
+  *call = (Routeguide__RouteGuide_RecordRouteCall *)raw;
+  return rv;
+}
+
+cgrpc_call *routeguide__route_guide_client__record_route_call(Routeguide__RouteGuide_RecordRouteCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 int routeguide__route_guide_client__route_chat(cgrpc_channel *channel,
                                                const cgrpc_call_options *options,
-                                               cgrpc_call **call)
+                                               Routeguide__RouteGuide_RouteChatCall **call)
 {
-  return cgrpc_call_start_stream(channel, &routeguide__route_guide__methods[3],
-                                 NULL, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &routeguide__route_guide__methods[3],
+                                   NULL, options, &raw);
+  *call = (Routeguide__RouteGuide_RouteChatCall *)raw;
+  return rv;
 }
 
-int routeguide__route_guide_client__route_chat_send(cgrpc_call *call,
+int routeguide__route_guide_client__route_chat_send(Routeguide__RouteGuide_RouteChatCall *call,
                                                     const Routeguide__RouteNote *request)
 {
-  return cgrpc_call_send(call, (const ProtobufCMessage *)request);
+  return cgrpc_call_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
 }
 
-int routeguide__route_guide_client__route_chat_recv(cgrpc_call *call,
+int routeguide__route_guide_client__route_chat_try_send(Routeguide__RouteGuide_RouteChatCall *call,
+                                                        const Routeguide__RouteNote *request)
+{
+  return cgrpc_call_try_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
+}
+
+int routeguide__route_guide_client__route_chat_close_send(Routeguide__RouteGuide_RouteChatCall *call)
+{
+  return cgrpc_call_close_send((cgrpc_call *)call);
+}
+
+int routeguide__route_guide_client__route_chat_recv_headers(Routeguide__RouteGuide_RouteChatCall *call,
+                                                            const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+int routeguide__route_guide_client__route_chat_recv(Routeguide__RouteGuide_RouteChatCall *call,
                                                     Routeguide__RouteNote **response)
 {
   ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_call_recv(call, &msg);
+  int rv = cgrpc_call_recv((cgrpc_call *)call, &msg);
   *response = (Routeguide__RouteNote *)msg;
   return rv;
 }
 
+cgrpc_code routeguide__route_guide_client__route_chat_finish(Routeguide__RouteGuide_RouteChatCall *call,
+                                                             cgrpc_status *status)
+{
+  return cgrpc_call_finish((cgrpc_call *)call, status);
+}
+
+void routeguide__route_guide_client__route_chat_cancel(Routeguide__RouteGuide_RouteChatCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void routeguide__route_guide_client__route_chat_free(Routeguide__RouteGuide_RouteChatCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
+}
+
 int routeguide__route_guide_client__route_chat_async(cgrpc_channel *channel,
                                                      const cgrpc_call_options *options,
-                                                     const cgrpc_call_callbacks *callbacks,
-                                                     void *user_data, cgrpc_call **call)
+                                                     const Routeguide__RouteGuide_RouteChatCallbacks *callbacks,
+                                                     void *user_data,
+                                                     Routeguide__RouteGuide_RouteChatCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &routeguide__route_guide__methods[3],
-                                       NULL, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &routeguide__route_guide__methods[3],
+                                         NULL, options, fns, user_data,
+                                         &raw);
+  *call = (Routeguide__RouteGuide_RouteChatCall *)raw;
+  return rv;
 }
 
-int routeguide__route_guide_server__list_features_send(cgrpc_server_call *call,
+cgrpc_call *routeguide__route_guide_client__route_chat_call(Routeguide__RouteGuide_RouteChatCall *call)
+{
+  return (cgrpc_call *)call;
+}
+
+void routeguide__route_guide_server__get_feature_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void routeguide__route_guide_server__get_feature_finish(cgrpc_server_call *call,
+                                                        cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+int routeguide__route_guide_server__list_features_send(Routeguide__RouteGuide_ListFeaturesServerCall *call,
                                                        const Routeguide__Feature *response)
 {
-  return cgrpc_server_call_send(call, (const ProtobufCMessage *)response);
+  return cgrpc_server_call_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
 }
 
-int routeguide__route_guide_server__record_route_recv(cgrpc_server_call *call,
+int routeguide__route_guide_server__list_features_try_send(Routeguide__RouteGuide_ListFeaturesServerCall *call,
+                                                           const Routeguide__Feature *response)
+{
+  return cgrpc_server_call_try_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int routeguide__route_guide_server__list_features_send_headers(Routeguide__RouteGuide_ListFeaturesServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void routeguide__route_guide_server__list_features_defer(Routeguide__RouteGuide_ListFeaturesServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void routeguide__route_guide_server__list_features_set_callbacks(Routeguide__RouteGuide_ListFeaturesServerCall *call,
+                                                                 const Routeguide__RouteGuide_ListFeaturesServerCallbacks *callbacks,
+                                                                 void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void routeguide__route_guide_server__list_features_finish(Routeguide__RouteGuide_ListFeaturesServerCall *call,
+                                                          cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *routeguide__route_guide_server__list_features_call(Routeguide__RouteGuide_ListFeaturesServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+int routeguide__route_guide_server__record_route_recv(Routeguide__RouteGuide_RecordRouteServerCall *call,
                                                       const Routeguide__Point **request)
 {
   const ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_server_call_recv(call, &msg);
+  int rv = cgrpc_server_call_recv((cgrpc_server_call *)call, &msg);
   *request = (const Routeguide__Point *)msg;
   return rv;
 }
 
-int routeguide__route_guide_server__route_chat_recv(cgrpc_server_call *call,
+int routeguide__route_guide_server__record_route_send_headers(Routeguide__RouteGuide_RecordRouteServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void routeguide__route_guide_server__record_route_defer(Routeguide__RouteGuide_RecordRouteServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void routeguide__route_guide_server__record_route_set_callbacks(Routeguide__RouteGuide_RecordRouteServerCall *call,
+                                                                const Routeguide__RouteGuide_RecordRouteServerCallbacks *callbacks,
+                                                                void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_SERVER_CALLBACK_RECV_DONE] = (cgrpc_fn)callbacks->on_recv_done;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void routeguide__route_guide_server__record_route_finish(Routeguide__RouteGuide_RecordRouteServerCall *call,
+                                                         cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *routeguide__route_guide_server__record_route_call(Routeguide__RouteGuide_RecordRouteServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+int routeguide__route_guide_server__route_chat_recv(Routeguide__RouteGuide_RouteChatServerCall *call,
                                                     const Routeguide__RouteNote **request)
 {
   const ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_server_call_recv(call, &msg);
+  int rv = cgrpc_server_call_recv((cgrpc_server_call *)call, &msg);
   *request = (const Routeguide__RouteNote *)msg;
   return rv;
 }
 
-int routeguide__route_guide_server__route_chat_send(cgrpc_server_call *call,
+int routeguide__route_guide_server__route_chat_send(Routeguide__RouteGuide_RouteChatServerCall *call,
                                                     const Routeguide__RouteNote *response)
 {
-  return cgrpc_server_call_send(call, (const ProtobufCMessage *)response);
+  return cgrpc_server_call_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int routeguide__route_guide_server__route_chat_try_send(Routeguide__RouteGuide_RouteChatServerCall *call,
+                                                        const Routeguide__RouteNote *response)
+{
+  return cgrpc_server_call_try_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int routeguide__route_guide_server__route_chat_send_headers(Routeguide__RouteGuide_RouteChatServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void routeguide__route_guide_server__route_chat_defer(Routeguide__RouteGuide_RouteChatServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void routeguide__route_guide_server__route_chat_set_callbacks(Routeguide__RouteGuide_RouteChatServerCall *call,
+                                                              const Routeguide__RouteGuide_RouteChatServerCallbacks *callbacks,
+                                                              void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_SERVER_CALLBACK_RECV_DONE] = (cgrpc_fn)callbacks->on_recv_done;
+  fns[CGRPC_SERVER_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void routeguide__route_guide_server__route_chat_finish(Routeguide__RouteGuide_RouteChatServerCall *call,
+                                                       cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *routeguide__route_guide_server__route_chat_call(Routeguide__RouteGuide_RouteChatServerCall *call)
+{
+  return (cgrpc_server_call *)call;
 }
 
 int routeguide__route_guide_server__register(cgrpc_server *server,

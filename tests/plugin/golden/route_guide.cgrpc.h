@@ -61,24 +61,70 @@ int routeguide__route_guide_client__get_feature_async(cgrpc_channel *channel,
  * /routeguide.RouteGuide/ListFeatures: server-streaming.
  * Policy: timeout none; no retries; not idempotent.
  */
+typedef struct Routeguide__RouteGuide_ListFeaturesCall Routeguide__RouteGuide_ListFeaturesCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * routeguide__route_guide_client__list_features_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int routeguide__route_guide_client__list_features(cgrpc_channel *channel,
                                                   const Routeguide__Rectangle *request,
                                                   const cgrpc_call_options *options,
-                                                  cgrpc_call **call);
+                                                  Routeguide__RouteGuide_ListFeaturesCall **call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int routeguide__route_guide_client__list_features_recv_headers(Routeguide__RouteGuide_ListFeaturesCall *call,
+                                                               const cgrpc_metadata **md);
 
 /* Blocks for the next response: returns 1 with *response, or 0 at the end of the call
- * (cgrpc_call_finish then gives its status).  *response is the caller's, to free with
- * cgrpc_channel_protobuf_allocator() and routeguide__feature__free_unpacked(). */
-int routeguide__route_guide_client__list_features_recv(cgrpc_call *call,
+ * (routeguide__route_guide_client__list_features_finish() then gives its status).  *response
+ * is the caller's, to free with cgrpc_channel_protobuf_allocator() and
+ * routeguide__feature__free_unpacked(). */
+int routeguide__route_guide_client__list_features_recv(Routeguide__RouteGuide_ListFeaturesCall *call,
                                                        Routeguide__Feature **response);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Waits for the end of the call and returns its code; status (if not NULL) gets the whole
+ * outcome.  Responses not received are dropped.  Once per call. */
+cgrpc_code routeguide__route_guide_client__list_features_finish(Routeguide__RouteGuide_ListFeaturesCall *call,
+                                                                cgrpc_status *status);
+
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void routeguide__route_guide_client__list_features_cancel(Routeguide__RouteGuide_ListFeaturesCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void routeguide__route_guide_client__list_features_free(Routeguide__RouteGuide_ListFeaturesCall *call);
+
+/* The callbacks of routeguide__route_guide_client__list_features_async(), run on the channel's
+ * I/O thread (they must not block); any may be NULL. */
+typedef struct Routeguide__RouteGuide_ListFeaturesCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Routeguide__RouteGuide_ListFeaturesCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * routeguide__feature__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Routeguide__RouteGuide_ListFeaturesCall *call,
+                     Routeguide__Feature *response,
+                     void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Routeguide__RouteGuide_ListFeaturesCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Routeguide__RouteGuide_ListFeaturesCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as routeguide__route_guide_client__list_features(). */
 int routeguide__route_guide_client__list_features_async(cgrpc_channel *channel,
                                                         const Routeguide__Rectangle *request,
                                                         const cgrpc_call_options *options,
-                                                        const cgrpc_call_callbacks *callbacks,
-                                                        void *user_data, cgrpc_call **call);
+                                                        const Routeguide__RouteGuide_ListFeaturesCallbacks *callbacks,
+                                                        void *user_data,
+                                                        Routeguide__RouteGuide_ListFeaturesCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *routeguide__route_guide_client__list_features_call(Routeguide__RouteGuide_ListFeaturesCall *call);
 
 /*
  * Accepts a stream of Points on a route being traversed, returning a
@@ -87,29 +133,82 @@ int routeguide__route_guide_client__list_features_async(cgrpc_channel *channel,
  * /routeguide.RouteGuide/RecordRoute: client-streaming.
  * Policy: timeout none; no retries; not idempotent.
  */
+typedef struct Routeguide__RouteGuide_RecordRouteCall Routeguide__RouteGuide_RecordRouteCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * routeguide__route_guide_client__record_route_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int routeguide__route_guide_client__record_route(cgrpc_channel *channel,
                                                  const cgrpc_call_options *options,
-                                                 cgrpc_call **call);
+                                                 Routeguide__RouteGuide_RecordRouteCall **call);
 
 /* Sends one request (serialised before this returns); blocks while the server is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is over or its sending side is closed. */
-int routeguide__route_guide_client__record_route_send(cgrpc_call *call,
+int routeguide__route_guide_client__record_route_send(Routeguide__RouteGuide_RecordRouteCall *call,
                                                       const Routeguide__Point *request);
+
+/* As routeguide__route_guide_client__record_route_send(), but returns CGRPC_ERR_AGAIN instead
+ * of blocking; then the callbacks' on_send_ready says when to try again. */
+int routeguide__route_guide_client__record_route_try_send(Routeguide__RouteGuide_RecordRouteCall *call,
+                                                          const Routeguide__Point *request);
+
+/* Closes the sending side: the server sees the end of the requests.  Returns 0 or
+ * CGRPC_ERR_CLOSED. */
+int routeguide__route_guide_client__record_route_close_send(Routeguide__RouteGuide_RecordRouteCall *call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int routeguide__route_guide_client__record_route_recv_headers(Routeguide__RouteGuide_RecordRouteCall *call,
+                                                              const cgrpc_metadata **md);
 
 /* Closes the sending side, then waits for the one response and the end of the call: returns
  * its code, and status (if not NULL) gets the whole outcome.  *response is NULL unless the
  * code is OK; then it is the caller's, to free with cgrpc_channel_protobuf_allocator() and
  * routeguide__route_summary__free_unpacked(). */
-cgrpc_code routeguide__route_guide_client__record_route_close_and_recv(cgrpc_call *call,
+cgrpc_code routeguide__route_guide_client__record_route_close_and_recv(Routeguide__RouteGuide_RecordRouteCall *call,
                                                                        Routeguide__RouteSummary **response,
                                                                        cgrpc_status *status);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void routeguide__route_guide_client__record_route_cancel(Routeguide__RouteGuide_RecordRouteCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void routeguide__route_guide_client__record_route_free(Routeguide__RouteGuide_RecordRouteCall *call);
+
+/* The callbacks of routeguide__route_guide_client__record_route_async(), run on the channel's
+ * I/O thread (they must not block); any may be NULL. */
+typedef struct Routeguide__RouteGuide_RecordRouteCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Routeguide__RouteGuide_RecordRouteCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * routeguide__route_summary__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Routeguide__RouteGuide_RecordRouteCall *call,
+                     Routeguide__RouteSummary *response,
+                     void *user_data);
+  /* Room to send again after routeguide__route_guide_client__record_route_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Routeguide__RouteGuide_RecordRouteCall *call,
+                        void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Routeguide__RouteGuide_RecordRouteCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Routeguide__RouteGuide_RecordRouteCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as routeguide__route_guide_client__record_route(). */
 int routeguide__route_guide_client__record_route_async(cgrpc_channel *channel,
                                                        const cgrpc_call_options *options,
-                                                       const cgrpc_call_callbacks *callbacks,
-                                                       void *user_data, cgrpc_call **call);
+                                                       const Routeguide__RouteGuide_RecordRouteCallbacks *callbacks,
+                                                       void *user_data,
+                                                       Routeguide__RouteGuide_RecordRouteCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *routeguide__route_guide_client__record_route_call(Routeguide__RouteGuide_RecordRouteCall *call);
 
 /*
  * Accepts a stream of RouteNotes sent while a route is being traversed,
@@ -118,67 +217,285 @@ int routeguide__route_guide_client__record_route_async(cgrpc_channel *channel,
  * /routeguide.RouteGuide/RouteChat: bidi-streaming.
  * Policy: timeout none; no retries; not idempotent.
  */
+typedef struct Routeguide__RouteGuide_RouteChatCall Routeguide__RouteGuide_RouteChatCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * routeguide__route_guide_client__route_chat_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int routeguide__route_guide_client__route_chat(cgrpc_channel *channel,
                                                const cgrpc_call_options *options,
-                                               cgrpc_call **call);
+                                               Routeguide__RouteGuide_RouteChatCall **call);
 
 /* Sends one request (serialised before this returns); blocks while the server is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is over or its sending side is closed. */
-int routeguide__route_guide_client__route_chat_send(cgrpc_call *call,
+int routeguide__route_guide_client__route_chat_send(Routeguide__RouteGuide_RouteChatCall *call,
                                                     const Routeguide__RouteNote *request);
 
+/* As routeguide__route_guide_client__route_chat_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int routeguide__route_guide_client__route_chat_try_send(Routeguide__RouteGuide_RouteChatCall *call,
+                                                        const Routeguide__RouteNote *request);
+
+/* Closes the sending side: the server sees the end of the requests.  Returns 0 or
+ * CGRPC_ERR_CLOSED. */
+int routeguide__route_guide_client__route_chat_close_send(Routeguide__RouteGuide_RouteChatCall *call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int routeguide__route_guide_client__route_chat_recv_headers(Routeguide__RouteGuide_RouteChatCall *call,
+                                                            const cgrpc_metadata **md);
+
 /* Blocks for the next response: returns 1 with *response, or 0 at the end of the call
- * (cgrpc_call_finish then gives its status).  *response is the caller's, to free with
- * cgrpc_channel_protobuf_allocator() and routeguide__route_note__free_unpacked(). */
-int routeguide__route_guide_client__route_chat_recv(cgrpc_call *call,
+ * (routeguide__route_guide_client__route_chat_finish() then gives its status).  *response is
+ * the caller's, to free with cgrpc_channel_protobuf_allocator() and
+ * routeguide__route_note__free_unpacked(). */
+int routeguide__route_guide_client__route_chat_recv(Routeguide__RouteGuide_RouteChatCall *call,
                                                     Routeguide__RouteNote **response);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Waits for the end of the call and returns its code; status (if not NULL) gets the whole
+ * outcome.  Responses not received are dropped.  Once per call. */
+cgrpc_code routeguide__route_guide_client__route_chat_finish(Routeguide__RouteGuide_RouteChatCall *call,
+                                                             cgrpc_status *status);
+
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void routeguide__route_guide_client__route_chat_cancel(Routeguide__RouteGuide_RouteChatCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void routeguide__route_guide_client__route_chat_free(Routeguide__RouteGuide_RouteChatCall *call);
+
+/* The callbacks of routeguide__route_guide_client__route_chat_async(), run on the channel's
+ * I/O thread (they must not block); any may be NULL. */
+typedef struct Routeguide__RouteGuide_RouteChatCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Routeguide__RouteGuide_RouteChatCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * routeguide__route_note__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Routeguide__RouteGuide_RouteChatCall *call,
+                     Routeguide__RouteNote *response,
+                     void *user_data);
+  /* Room to send again after routeguide__route_guide_client__route_chat_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Routeguide__RouteGuide_RouteChatCall *call,
+                        void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Routeguide__RouteGuide_RouteChatCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Routeguide__RouteGuide_RouteChatCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as routeguide__route_guide_client__route_chat(). */
 int routeguide__route_guide_client__route_chat_async(cgrpc_channel *channel,
                                                      const cgrpc_call_options *options,
-                                                     const cgrpc_call_callbacks *callbacks,
-                                                     void *user_data, cgrpc_call **call);
+                                                     const Routeguide__RouteGuide_RouteChatCallbacks *callbacks,
+                                                     void *user_data,
+                                                     Routeguide__RouteGuide_RouteChatCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *routeguide__route_guide_client__route_chat_call(Routeguide__RouteGuide_RouteChatCall *call);
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (routeguide__route_guide_server__get_feature_defer()). */
 typedef cgrpc_code (*Routeguide__RouteGuide_GetFeatureHandler)(cgrpc_server_call *call,
                                                                const Routeguide__Point *request,
                                                                Routeguide__Feature *response,
                                                                void *user_data);
 
-typedef cgrpc_code (*Routeguide__RouteGuide_ListFeaturesHandler)(cgrpc_server_call *call,
+/* From the handler: the answer comes later, from
+ * routeguide__route_guide_server__get_feature_finish(), and the handler's return value is
+ * ignored.  Until then the call and what the handler was given stay valid. */
+void routeguide__route_guide_server__get_feature_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void routeguide__route_guide_server__get_feature_finish(cgrpc_server_call *call,
+                                                        cgrpc_code code);
+
+typedef struct Routeguide__RouteGuide_ListFeaturesServerCall Routeguide__RouteGuide_ListFeaturesServerCall;
+
+/* Sends the responses (routeguide__route_guide_server__list_features_send()) and returns the
+ * status; or defers the answer and sends from callbacks
+ * (routeguide__route_guide_server__list_features_set_callbacks()). */
+typedef cgrpc_code (*Routeguide__RouteGuide_ListFeaturesHandler)(Routeguide__RouteGuide_ListFeaturesServerCall *call,
                                                                  const Routeguide__Rectangle *request,
                                                                  void *user_data);
 
-typedef cgrpc_code (*Routeguide__RouteGuide_RecordRouteHandler)(cgrpc_server_call *call,
+/* Sends one response (serialised before this returns); blocks while the client is behind.
+ * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
+int routeguide__route_guide_server__list_features_send(Routeguide__RouteGuide_ListFeaturesServerCall *call,
+                                                       const Routeguide__Feature *response);
+
+/* As routeguide__route_guide_server__list_features_send(), but returns CGRPC_ERR_AGAIN instead
+ * of blocking; then the callbacks' on_send_ready says when to try again. */
+int routeguide__route_guide_server__list_features_try_send(Routeguide__RouteGuide_ListFeaturesServerCall *call,
+                                                           const Routeguide__Feature *response);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int routeguide__route_guide_server__list_features_send_headers(Routeguide__RouteGuide_ListFeaturesServerCall *call);
+
+/* From the handler: the answer comes later, from
+ * routeguide__route_guide_server__list_features_finish(), and the handler's return value is
+ * ignored.  Until then the call and what the handler was given stay valid. */
+void routeguide__route_guide_server__list_features_defer(Routeguide__RouteGuide_ListFeaturesServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once routeguide__route_guide_server__list_features_finish() has
+ * been called. */
+typedef struct Routeguide__RouteGuide_ListFeaturesServerCallbacks {
+  /* Room to send again after routeguide__route_guide_server__list_features_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Routeguide__RouteGuide_ListFeaturesServerCall *call,
+                        void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * routeguide__route_guide_server__list_features_finish() is still due. */
+  void (*on_cancel)(Routeguide__RouteGuide_ListFeaturesServerCall *call,
+                    void *user_data);
+} Routeguide__RouteGuide_ListFeaturesServerCallbacks;
+
+/* After routeguide__route_guide_server__list_features_defer(): the call goes on with callbacks
+ * (copied) in place of the blocking functions. */
+void routeguide__route_guide_server__list_features_set_callbacks(Routeguide__RouteGuide_ListFeaturesServerCall *call,
+                                                                 const Routeguide__RouteGuide_ListFeaturesServerCallbacks *callbacks,
+                                                                 void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void routeguide__route_guide_server__list_features_finish(Routeguide__RouteGuide_ListFeaturesServerCall *call,
+                                                          cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *routeguide__route_guide_server__list_features_call(Routeguide__RouteGuide_ListFeaturesServerCall *call);
+
+typedef struct Routeguide__RouteGuide_RecordRouteServerCall Routeguide__RouteGuide_RecordRouteServerCall;
+
+/* Reads the requests (routeguide__route_guide_server__record_route_recv()), fills the response
+ * and returns the status; or defers the answer and takes the requests from callbacks
+ * (routeguide__route_guide_server__record_route_set_callbacks()). */
+typedef cgrpc_code (*Routeguide__RouteGuide_RecordRouteHandler)(Routeguide__RouteGuide_RecordRouteServerCall *call,
                                                                 Routeguide__RouteSummary *response,
                                                                 void *user_data);
 
-typedef cgrpc_code (*Routeguide__RouteGuide_RouteChatHandler)(cgrpc_server_call *call,
-                                                              void *user_data);
-
-/* Sends one response (serialised before this returns); blocks while the client is behind.
- * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
-int routeguide__route_guide_server__list_features_send(cgrpc_server_call *call,
-                                                       const Routeguide__Feature *response);
-
 /* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
  * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
  * cancelled. */
-int routeguide__route_guide_server__record_route_recv(cgrpc_server_call *call,
+int routeguide__route_guide_server__record_route_recv(Routeguide__RouteGuide_RecordRouteServerCall *call,
                                                       const Routeguide__Point **request);
 
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int routeguide__route_guide_server__record_route_send_headers(Routeguide__RouteGuide_RecordRouteServerCall *call);
+
+/* From the handler: the answer comes later, from
+ * routeguide__route_guide_server__record_route_finish(), and the handler's return value is
+ * ignored.  Until then the call and what the handler was given stay valid. */
+void routeguide__route_guide_server__record_route_defer(Routeguide__RouteGuide_RecordRouteServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once routeguide__route_guide_server__record_route_finish() has
+ * been called. */
+typedef struct Routeguide__RouteGuide_RecordRouteServerCallbacks {
+  /* Each request, valid during the callback. */
+  void (*on_message)(Routeguide__RouteGuide_RecordRouteServerCall *call,
+                     const Routeguide__Point *request,
+                     void *user_data);
+  /* The client has closed its side: no more requests. */
+  void (*on_recv_done)(Routeguide__RouteGuide_RecordRouteServerCall *call,
+                       void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * routeguide__route_guide_server__record_route_finish() is still due. */
+  void (*on_cancel)(Routeguide__RouteGuide_RecordRouteServerCall *call,
+                    void *user_data);
+} Routeguide__RouteGuide_RecordRouteServerCallbacks;
+
+/* After routeguide__route_guide_server__record_route_defer(): the call goes on with callbacks
+ * (copied) in place of the blocking functions. */
+void routeguide__route_guide_server__record_route_set_callbacks(Routeguide__RouteGuide_RecordRouteServerCall *call,
+                                                                const Routeguide__RouteGuide_RecordRouteServerCallbacks *callbacks,
+                                                                void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void routeguide__route_guide_server__record_route_finish(Routeguide__RouteGuide_RecordRouteServerCall *call,
+                                                         cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *routeguide__route_guide_server__record_route_call(Routeguide__RouteGuide_RecordRouteServerCall *call);
+
+typedef struct Routeguide__RouteGuide_RouteChatServerCall Routeguide__RouteGuide_RouteChatServerCall;
+
+/* Reads requests (routeguide__route_guide_server__route_chat_recv()), sends responses
+ * (routeguide__route_guide_server__route_chat_send()) and returns the status; or defers the
+ * answer and does both from callbacks
+ * (routeguide__route_guide_server__route_chat_set_callbacks()). */
+typedef cgrpc_code (*Routeguide__RouteGuide_RouteChatHandler)(Routeguide__RouteGuide_RouteChatServerCall *call,
+                                                              void *user_data);
+
 /* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
  * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
  * cancelled. */
-int routeguide__route_guide_server__route_chat_recv(cgrpc_server_call *call,
+int routeguide__route_guide_server__route_chat_recv(Routeguide__RouteGuide_RouteChatServerCall *call,
                                                     const Routeguide__RouteNote **request);
 
 /* Sends one response (serialised before this returns); blocks while the client is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
-int routeguide__route_guide_server__route_chat_send(cgrpc_server_call *call,
+int routeguide__route_guide_server__route_chat_send(Routeguide__RouteGuide_RouteChatServerCall *call,
                                                     const Routeguide__RouteNote *response);
+
+/* As routeguide__route_guide_server__route_chat_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int routeguide__route_guide_server__route_chat_try_send(Routeguide__RouteGuide_RouteChatServerCall *call,
+                                                        const Routeguide__RouteNote *response);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int routeguide__route_guide_server__route_chat_send_headers(Routeguide__RouteGuide_RouteChatServerCall *call);
+
+/* From the handler: the answer comes later, from
+ * routeguide__route_guide_server__route_chat_finish(), and the handler's return value is
+ * ignored.  Until then the call and what the handler was given stay valid. */
+void routeguide__route_guide_server__route_chat_defer(Routeguide__RouteGuide_RouteChatServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once routeguide__route_guide_server__route_chat_finish() has been
+ * called. */
+typedef struct Routeguide__RouteGuide_RouteChatServerCallbacks {
+  /* Each request, valid during the callback. */
+  void (*on_message)(Routeguide__RouteGuide_RouteChatServerCall *call,
+                     const Routeguide__RouteNote *request,
+                     void *user_data);
+  /* The client has closed its side: no more requests. */
+  void (*on_recv_done)(Routeguide__RouteGuide_RouteChatServerCall *call,
+                       void *user_data);
+  /* Room to send again after routeguide__route_guide_server__route_chat_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Routeguide__RouteGuide_RouteChatServerCall *call,
+                        void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * routeguide__route_guide_server__route_chat_finish() is still due. */
+  void (*on_cancel)(Routeguide__RouteGuide_RouteChatServerCall *call,
+                    void *user_data);
+} Routeguide__RouteGuide_RouteChatServerCallbacks;
+
+/* After routeguide__route_guide_server__route_chat_defer(): the call goes on with callbacks
+ * (copied) in place of the blocking functions. */
+void routeguide__route_guide_server__route_chat_set_callbacks(Routeguide__RouteGuide_RouteChatServerCall *call,
+                                                              const Routeguide__RouteGuide_RouteChatServerCallbacks *callbacks,
+                                                              void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void routeguide__route_guide_server__route_chat_finish(Routeguide__RouteGuide_RouteChatServerCall *call,
+                                                       cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *routeguide__route_guide_server__route_chat_call(Routeguide__RouteGuide_RouteChatServerCall *call);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct Routeguide__RouteGuide_Server {

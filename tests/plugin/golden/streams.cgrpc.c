@@ -31,7 +31,48 @@ static cgrpc_code streams__v1__transfer__upload__invoke(cgrpc_fn handler, cgrpc_
 {
   (void)request;
   return ((Streams__V1__Transfer_UploadHandler)handler)(
-      call, (X__Common__Ack *)response, user_data);
+      (Streams__V1__Transfer_UploadServerCall *)call, (X__Common__Ack *)response, user_data);
+}
+
+static void streams__v1__transfer__upload__client_callback(cgrpc_fn fn, int which, void *call,
+                                                           void *arg, void *user_data)
+{
+  Streams__V1__Transfer_UploadCall *typed = (Streams__V1__Transfer_UploadCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Streams__V1__Transfer_UploadCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Transfer_UploadCall *, X__Common__Ack *, void *))fn)(
+        typed, (X__Common__Ack *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Transfer_UploadCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Streams__V1__Transfer_UploadCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void streams__v1__transfer__upload__server_callback(cgrpc_fn fn, int which, void *call,
+                                                           void *arg, void *user_data)
+{
+  Streams__V1__Transfer_UploadServerCall *typed = (Streams__V1__Transfer_UploadServerCall *)call;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Transfer_UploadServerCall *, const Streams__V1__Chunk *, void *))fn)(
+        typed, (const Streams__V1__Chunk *)arg, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_RECV_DONE:
+    ((void (*)(Streams__V1__Transfer_UploadServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Streams__V1__Transfer_UploadServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy streams__v1__transfer__upload__policy = {
@@ -46,7 +87,42 @@ static cgrpc_code streams__v1__transfer__download__invoke(cgrpc_fn handler, cgrp
 {
   (void)response;
   return ((Streams__V1__Transfer_DownloadHandler)handler)(
-      call, (const Streams__V1__FileRef *)request, user_data);
+      (Streams__V1__Transfer_DownloadServerCall *)call, (const Streams__V1__FileRef *)request, user_data);
+}
+
+static void streams__v1__transfer__download__client_callback(cgrpc_fn fn, int which, void *call,
+                                                             void *arg, void *user_data)
+{
+  Streams__V1__Transfer_DownloadCall *typed = (Streams__V1__Transfer_DownloadCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Streams__V1__Transfer_DownloadCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Transfer_DownloadCall *, Streams__V1__Chunk *, void *))fn)(
+        typed, (Streams__V1__Chunk *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Streams__V1__Transfer_DownloadCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void streams__v1__transfer__download__server_callback(cgrpc_fn fn, int which, void *call,
+                                                             void *arg, void *user_data)
+{
+  Streams__V1__Transfer_DownloadServerCall *typed = (Streams__V1__Transfer_DownloadServerCall *)call;
+  (void)arg;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Transfer_DownloadServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Streams__V1__Transfer_DownloadServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy streams__v1__transfer__download__policy = {
@@ -62,7 +138,51 @@ static cgrpc_code streams__v1__transfer__digest__invoke(cgrpc_fn handler, cgrpc_
   (void)request;
   (void)response;
   return ((Streams__V1__Transfer_DigestHandler)handler)(
-      call, user_data);
+      (Streams__V1__Transfer_DigestServerCall *)call, user_data);
+}
+
+static void streams__v1__transfer__digest__client_callback(cgrpc_fn fn, int which, void *call,
+                                                           void *arg, void *user_data)
+{
+  Streams__V1__Transfer_DigestCall *typed = (Streams__V1__Transfer_DigestCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Streams__V1__Transfer_DigestCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Transfer_DigestCall *, Streams__V1__Chunk__Digest *, void *))fn)(
+        typed, (Streams__V1__Chunk__Digest *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Transfer_DigestCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Streams__V1__Transfer_DigestCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void streams__v1__transfer__digest__server_callback(cgrpc_fn fn, int which, void *call,
+                                                           void *arg, void *user_data)
+{
+  Streams__V1__Transfer_DigestServerCall *typed = (Streams__V1__Transfer_DigestServerCall *)call;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Transfer_DigestServerCall *, const Streams__V1__Chunk *, void *))fn)(
+        typed, (const Streams__V1__Chunk *)arg, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_RECV_DONE:
+    ((void (*)(Streams__V1__Transfer_DigestServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Transfer_DigestServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Streams__V1__Transfer_DigestServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy streams__v1__transfer__digest__policy = {
@@ -77,7 +197,48 @@ static cgrpc_code streams__v1__transfer__send__invoke(cgrpc_fn handler, cgrpc_se
 {
   (void)request;
   return ((Streams__V1__Transfer_SendHandler)handler)(
-      call, (X__Common__Ack__Detail *)response, user_data);
+      (Streams__V1__Transfer_SendServerCall *)call, (X__Common__Ack__Detail *)response, user_data);
+}
+
+static void streams__v1__transfer__send__client_callback(cgrpc_fn fn, int which, void *call,
+                                                         void *arg, void *user_data)
+{
+  Streams__V1__Transfer_SendCall *typed = (Streams__V1__Transfer_SendCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Streams__V1__Transfer_SendCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Transfer_SendCall *, X__Common__Ack__Detail *, void *))fn)(
+        typed, (X__Common__Ack__Detail *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Transfer_SendCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Streams__V1__Transfer_SendCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void streams__v1__transfer__send__server_callback(cgrpc_fn fn, int which, void *call,
+                                                         void *arg, void *user_data)
+{
+  Streams__V1__Transfer_SendServerCall *typed = (Streams__V1__Transfer_SendServerCall *)call;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Transfer_SendServerCall *, const Streams__V1__Chunk *, void *))fn)(
+        typed, (const Streams__V1__Chunk *)arg, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_RECV_DONE:
+    ((void (*)(Streams__V1__Transfer_SendServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Streams__V1__Transfer_SendServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy streams__v1__transfer__send__policy = {
@@ -92,7 +253,42 @@ static cgrpc_code streams__v1__transfer__recv__invoke(cgrpc_fn handler, cgrpc_se
 {
   (void)response;
   return ((Streams__V1__Transfer_RecvHandler)handler)(
-      call, (const Streams__V1__FileRef *)request, user_data);
+      (Streams__V1__Transfer_RecvServerCall *)call, (const Streams__V1__FileRef *)request, user_data);
+}
+
+static void streams__v1__transfer__recv__client_callback(cgrpc_fn fn, int which, void *call,
+                                                         void *arg, void *user_data)
+{
+  Streams__V1__Transfer_RecvCall *typed = (Streams__V1__Transfer_RecvCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Streams__V1__Transfer_RecvCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Transfer_RecvCall *, X__Common__Money *, void *))fn)(
+        typed, (X__Common__Money *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Streams__V1__Transfer_RecvCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void streams__v1__transfer__recv__server_callback(cgrpc_fn fn, int which, void *call,
+                                                         void *arg, void *user_data)
+{
+  Streams__V1__Transfer_RecvServerCall *typed = (Streams__V1__Transfer_RecvServerCall *)call;
+  (void)arg;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Transfer_RecvServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Streams__V1__Transfer_RecvServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy streams__v1__transfer__recv__policy = {
@@ -108,7 +304,51 @@ static cgrpc_code streams__v1__transfer__async__invoke(cgrpc_fn handler, cgrpc_s
   (void)request;
   (void)response;
   return ((Streams__V1__Transfer_AsyncHandler)handler)(
-      call, user_data);
+      (Streams__V1__Transfer_AsyncServerCall *)call, user_data);
+}
+
+static void streams__v1__transfer__async__client_callback(cgrpc_fn fn, int which, void *call,
+                                                          void *arg, void *user_data)
+{
+  Streams__V1__Transfer_AsyncCall *typed = (Streams__V1__Transfer_AsyncCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Streams__V1__Transfer_AsyncCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Transfer_AsyncCall *, Streams__V1__Chunk *, void *))fn)(
+        typed, (Streams__V1__Chunk *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Transfer_AsyncCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Streams__V1__Transfer_AsyncCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void streams__v1__transfer__async__server_callback(cgrpc_fn fn, int which, void *call,
+                                                          void *arg, void *user_data)
+{
+  Streams__V1__Transfer_AsyncServerCall *typed = (Streams__V1__Transfer_AsyncServerCall *)call;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Transfer_AsyncServerCall *, const Streams__V1__Chunk *, void *))fn)(
+        typed, (const Streams__V1__Chunk *)arg, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_RECV_DONE:
+    ((void (*)(Streams__V1__Transfer_AsyncServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Transfer_AsyncServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Streams__V1__Transfer_AsyncServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy streams__v1__transfer__async__policy = {
@@ -135,7 +375,8 @@ static const cgrpc_method_desc streams__v1__transfer__methods[7] = {
     .response = &x__common__ack__descriptor,
     .policy = &streams__v1__transfer__upload__policy,
     .invoke_handler = streams__v1__transfer__upload__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = streams__v1__transfer__upload__client_callback,
+    .invoke_server_callback = streams__v1__transfer__upload__server_callback,
   },
   {
     .path = "/streams.v1.Transfer/Download",
@@ -145,7 +386,8 @@ static const cgrpc_method_desc streams__v1__transfer__methods[7] = {
     .response = &streams__v1__chunk__descriptor,
     .policy = &streams__v1__transfer__download__policy,
     .invoke_handler = streams__v1__transfer__download__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = streams__v1__transfer__download__client_callback,
+    .invoke_server_callback = streams__v1__transfer__download__server_callback,
   },
   {
     .path = "/streams.v1.Transfer/Digest",
@@ -155,7 +397,8 @@ static const cgrpc_method_desc streams__v1__transfer__methods[7] = {
     .response = &streams__v1__chunk__digest__descriptor,
     .policy = &streams__v1__transfer__digest__policy,
     .invoke_handler = streams__v1__transfer__digest__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = streams__v1__transfer__digest__client_callback,
+    .invoke_server_callback = streams__v1__transfer__digest__server_callback,
   },
   {
     .path = "/streams.v1.Transfer/Send",
@@ -165,7 +408,8 @@ static const cgrpc_method_desc streams__v1__transfer__methods[7] = {
     .response = &x__common__ack__detail__descriptor,
     .policy = &streams__v1__transfer__send__policy,
     .invoke_handler = streams__v1__transfer__send__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = streams__v1__transfer__send__client_callback,
+    .invoke_server_callback = streams__v1__transfer__send__server_callback,
   },
   {
     .path = "/streams.v1.Transfer/Recv",
@@ -175,7 +419,8 @@ static const cgrpc_method_desc streams__v1__transfer__methods[7] = {
     .response = &x__common__money__descriptor,
     .policy = &streams__v1__transfer__recv__policy,
     .invoke_handler = streams__v1__transfer__recv__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = streams__v1__transfer__recv__client_callback,
+    .invoke_server_callback = streams__v1__transfer__recv__server_callback,
   },
   {
     .path = "/streams.v1.Transfer/Async",
@@ -185,7 +430,8 @@ static const cgrpc_method_desc streams__v1__transfer__methods[7] = {
     .response = &streams__v1__chunk__descriptor,
     .policy = &streams__v1__transfer__async__policy,
     .invoke_handler = streams__v1__transfer__async__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = streams__v1__transfer__async__client_callback,
+    .invoke_server_callback = streams__v1__transfer__async__server_callback,
   },
 };
 
@@ -223,254 +469,802 @@ int streams__v1__transfer_client__stat_async(cgrpc_channel *channel,
 
 int streams__v1__transfer_client__upload(cgrpc_channel *channel,
                                          const cgrpc_call_options *options,
-                                         cgrpc_call **call)
+                                         Streams__V1__Transfer_UploadCall **call)
 {
-  return cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[1],
-                                 NULL, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[1],
+                                   NULL, options, &raw);
+  *call = (Streams__V1__Transfer_UploadCall *)raw;
+  return rv;
 }
 
-int streams__v1__transfer_client__upload_send(cgrpc_call *call,
+int streams__v1__transfer_client__upload_send(Streams__V1__Transfer_UploadCall *call,
                                               const Streams__V1__Chunk *request)
 {
-  return cgrpc_call_send(call, (const ProtobufCMessage *)request);
+  return cgrpc_call_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
 }
 
-cgrpc_code streams__v1__transfer_client__upload_close_and_recv(cgrpc_call *call,
+int streams__v1__transfer_client__upload_try_send(Streams__V1__Transfer_UploadCall *call,
+                                                  const Streams__V1__Chunk *request)
+{
+  return cgrpc_call_try_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
+}
+
+int streams__v1__transfer_client__upload_close_send(Streams__V1__Transfer_UploadCall *call)
+{
+  return cgrpc_call_close_send((cgrpc_call *)call);
+}
+
+int streams__v1__transfer_client__upload_recv_headers(Streams__V1__Transfer_UploadCall *call,
+                                                      const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+cgrpc_code streams__v1__transfer_client__upload_close_and_recv(Streams__V1__Transfer_UploadCall *call,
                                                                X__Common__Ack **response,
                                                                cgrpc_status *status)
 {
   ProtobufCMessage *msg = NULL;
-  cgrpc_code code = cgrpc_call_close_and_recv(call, &msg, status);
+  cgrpc_code code = cgrpc_call_close_and_recv((cgrpc_call *)call, &msg, status);
   *response = (X__Common__Ack *)msg;
   return code;
 }
 
+void streams__v1__transfer_client__upload_cancel(Streams__V1__Transfer_UploadCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void streams__v1__transfer_client__upload_free(Streams__V1__Transfer_UploadCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
+}
+
 int streams__v1__transfer_client__upload_async(cgrpc_channel *channel,
                                                const cgrpc_call_options *options,
-                                               const cgrpc_call_callbacks *callbacks,
-                                               void *user_data, cgrpc_call **call)
+                                               const Streams__V1__Transfer_UploadCallbacks *callbacks,
+                                               void *user_data,
+                                               Streams__V1__Transfer_UploadCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &streams__v1__transfer__methods[1],
-                                       NULL, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &streams__v1__transfer__methods[1],
+                                         NULL, options, fns, user_data,
+                                         &raw);
+  *call = (Streams__V1__Transfer_UploadCall *)raw;
+  return rv;
+}
+
+cgrpc_call *streams__v1__transfer_client__upload_call(Streams__V1__Transfer_UploadCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 int streams__v1__transfer_client__download(cgrpc_channel *channel,
                                            const Streams__V1__FileRef *request,
                                            const cgrpc_call_options *options,
-                                           cgrpc_call **call)
+                                           Streams__V1__Transfer_DownloadCall **call)
 {
-  return cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[2],
-                                 (const ProtobufCMessage *)request, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[2],
+                                   (const ProtobufCMessage *)request, options, &raw);
+  *call = (Streams__V1__Transfer_DownloadCall *)raw;
+  return rv;
 }
 
-int streams__v1__transfer_client__download_recv(cgrpc_call *call,
+int streams__v1__transfer_client__download_recv_headers(Streams__V1__Transfer_DownloadCall *call,
+                                                        const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+int streams__v1__transfer_client__download_recv(Streams__V1__Transfer_DownloadCall *call,
                                                 Streams__V1__Chunk **response)
 {
   ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_call_recv(call, &msg);
+  int rv = cgrpc_call_recv((cgrpc_call *)call, &msg);
   *response = (Streams__V1__Chunk *)msg;
   return rv;
+}
+
+cgrpc_code streams__v1__transfer_client__download_finish(Streams__V1__Transfer_DownloadCall *call,
+                                                         cgrpc_status *status)
+{
+  return cgrpc_call_finish((cgrpc_call *)call, status);
+}
+
+void streams__v1__transfer_client__download_cancel(Streams__V1__Transfer_DownloadCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void streams__v1__transfer_client__download_free(Streams__V1__Transfer_DownloadCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
 }
 
 int streams__v1__transfer_client__download_async(cgrpc_channel *channel,
                                                  const Streams__V1__FileRef *request,
                                                  const cgrpc_call_options *options,
-                                                 const cgrpc_call_callbacks *callbacks,
-                                                 void *user_data, cgrpc_call **call)
+                                                 const Streams__V1__Transfer_DownloadCallbacks *callbacks,
+                                                 void *user_data,
+                                                 Streams__V1__Transfer_DownloadCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &streams__v1__transfer__methods[2],
-                                       (const ProtobufCMessage *)request, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &streams__v1__transfer__methods[2],
+                                         (const ProtobufCMessage *)request, options, fns, user_data,
+                                         &raw);
+  *call = (Streams__V1__Transfer_DownloadCall *)raw;
+  return rv;
+}
+
+cgrpc_call *streams__v1__transfer_client__download_call(Streams__V1__Transfer_DownloadCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 int streams__v1__transfer_client__digest(cgrpc_channel *channel,
                                          const cgrpc_call_options *options,
-                                         cgrpc_call **call)
+                                         Streams__V1__Transfer_DigestCall **call)
 {
-  return cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[3],
-                                 NULL, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[3],
+                                   NULL, options, &raw);
+  *call = (Streams__V1__Transfer_DigestCall *)raw;
+  return rv;
 }
 
-int streams__v1__transfer_client__digest_send(cgrpc_call *call,
+int streams__v1__transfer_client__digest_send(Streams__V1__Transfer_DigestCall *call,
                                               const Streams__V1__Chunk *request)
 {
-  return cgrpc_call_send(call, (const ProtobufCMessage *)request);
+  return cgrpc_call_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
 }
 
-int streams__v1__transfer_client__digest_recv(cgrpc_call *call,
+int streams__v1__transfer_client__digest_try_send(Streams__V1__Transfer_DigestCall *call,
+                                                  const Streams__V1__Chunk *request)
+{
+  return cgrpc_call_try_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
+}
+
+int streams__v1__transfer_client__digest_close_send(Streams__V1__Transfer_DigestCall *call)
+{
+  return cgrpc_call_close_send((cgrpc_call *)call);
+}
+
+int streams__v1__transfer_client__digest_recv_headers(Streams__V1__Transfer_DigestCall *call,
+                                                      const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+int streams__v1__transfer_client__digest_recv(Streams__V1__Transfer_DigestCall *call,
                                               Streams__V1__Chunk__Digest **response)
 {
   ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_call_recv(call, &msg);
+  int rv = cgrpc_call_recv((cgrpc_call *)call, &msg);
   *response = (Streams__V1__Chunk__Digest *)msg;
   return rv;
 }
 
+cgrpc_code streams__v1__transfer_client__digest_finish(Streams__V1__Transfer_DigestCall *call,
+                                                       cgrpc_status *status)
+{
+  return cgrpc_call_finish((cgrpc_call *)call, status);
+}
+
+void streams__v1__transfer_client__digest_cancel(Streams__V1__Transfer_DigestCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void streams__v1__transfer_client__digest_free(Streams__V1__Transfer_DigestCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
+}
+
 int streams__v1__transfer_client__digest_async(cgrpc_channel *channel,
                                                const cgrpc_call_options *options,
-                                               const cgrpc_call_callbacks *callbacks,
-                                               void *user_data, cgrpc_call **call)
+                                               const Streams__V1__Transfer_DigestCallbacks *callbacks,
+                                               void *user_data,
+                                               Streams__V1__Transfer_DigestCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &streams__v1__transfer__methods[3],
-                                       NULL, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &streams__v1__transfer__methods[3],
+                                         NULL, options, fns, user_data,
+                                         &raw);
+  *call = (Streams__V1__Transfer_DigestCall *)raw;
+  return rv;
+}
+
+cgrpc_call *streams__v1__transfer_client__digest_call(Streams__V1__Transfer_DigestCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 int streams__v1__transfer_client__send(cgrpc_channel *channel,
                                        const cgrpc_call_options *options,
-                                       cgrpc_call **call)
+                                       Streams__V1__Transfer_SendCall **call)
 {
-  return cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[4],
-                                 NULL, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[4],
+                                   NULL, options, &raw);
+  *call = (Streams__V1__Transfer_SendCall *)raw;
+  return rv;
 }
 
-int streams__v1__transfer_client__send_send(cgrpc_call *call,
+int streams__v1__transfer_client__send_send(Streams__V1__Transfer_SendCall *call,
                                             const Streams__V1__Chunk *request)
 {
-  return cgrpc_call_send(call, (const ProtobufCMessage *)request);
+  return cgrpc_call_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
 }
 
-cgrpc_code streams__v1__transfer_client__send_close_and_recv(cgrpc_call *call,
+int streams__v1__transfer_client__send_try_send(Streams__V1__Transfer_SendCall *call,
+                                                const Streams__V1__Chunk *request)
+{
+  return cgrpc_call_try_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
+}
+
+int streams__v1__transfer_client__send_close_send(Streams__V1__Transfer_SendCall *call)
+{
+  return cgrpc_call_close_send((cgrpc_call *)call);
+}
+
+int streams__v1__transfer_client__send_recv_headers(Streams__V1__Transfer_SendCall *call,
+                                                    const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+cgrpc_code streams__v1__transfer_client__send_close_and_recv(Streams__V1__Transfer_SendCall *call,
                                                              X__Common__Ack__Detail **response,
                                                              cgrpc_status *status)
 {
   ProtobufCMessage *msg = NULL;
-  cgrpc_code code = cgrpc_call_close_and_recv(call, &msg, status);
+  cgrpc_code code = cgrpc_call_close_and_recv((cgrpc_call *)call, &msg, status);
   *response = (X__Common__Ack__Detail *)msg;
   return code;
 }
 
+void streams__v1__transfer_client__send_cancel(Streams__V1__Transfer_SendCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void streams__v1__transfer_client__send_free(Streams__V1__Transfer_SendCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
+}
+
 int streams__v1__transfer_client__send_async(cgrpc_channel *channel,
                                              const cgrpc_call_options *options,
-                                             const cgrpc_call_callbacks *callbacks,
-                                             void *user_data, cgrpc_call **call)
+                                             const Streams__V1__Transfer_SendCallbacks *callbacks,
+                                             void *user_data,
+                                             Streams__V1__Transfer_SendCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &streams__v1__transfer__methods[4],
-                                       NULL, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &streams__v1__transfer__methods[4],
+                                         NULL, options, fns, user_data,
+                                         &raw);
+  *call = (Streams__V1__Transfer_SendCall *)raw;
+  return rv;
+}
+
+cgrpc_call *streams__v1__transfer_client__send_call(Streams__V1__Transfer_SendCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 int streams__v1__transfer_client__recv(cgrpc_channel *channel,
                                        const Streams__V1__FileRef *request,
                                        const cgrpc_call_options *options,
-                                       cgrpc_call **call)
+                                       Streams__V1__Transfer_RecvCall **call)
 {
-  return cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[5],
-                                 (const ProtobufCMessage *)request, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[5],
+                                   (const ProtobufCMessage *)request, options, &raw);
+  *call = (Streams__V1__Transfer_RecvCall *)raw;
+  return rv;
 }
 
-int streams__v1__transfer_client__recv_recv(cgrpc_call *call,
+int streams__v1__transfer_client__recv_recv_headers(Streams__V1__Transfer_RecvCall *call,
+                                                    const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+int streams__v1__transfer_client__recv_recv(Streams__V1__Transfer_RecvCall *call,
                                             X__Common__Money **response)
 {
   ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_call_recv(call, &msg);
+  int rv = cgrpc_call_recv((cgrpc_call *)call, &msg);
   *response = (X__Common__Money *)msg;
   return rv;
+}
+
+cgrpc_code streams__v1__transfer_client__recv_finish(Streams__V1__Transfer_RecvCall *call,
+                                                     cgrpc_status *status)
+{
+  return cgrpc_call_finish((cgrpc_call *)call, status);
+}
+
+void streams__v1__transfer_client__recv_cancel(Streams__V1__Transfer_RecvCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void streams__v1__transfer_client__recv_free(Streams__V1__Transfer_RecvCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
 }
 
 int streams__v1__transfer_client__recv_async(cgrpc_channel *channel,
                                              const Streams__V1__FileRef *request,
                                              const cgrpc_call_options *options,
-                                             const cgrpc_call_callbacks *callbacks,
-                                             void *user_data, cgrpc_call **call)
+                                             const Streams__V1__Transfer_RecvCallbacks *callbacks,
+                                             void *user_data,
+                                             Streams__V1__Transfer_RecvCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &streams__v1__transfer__methods[5],
-                                       (const ProtobufCMessage *)request, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &streams__v1__transfer__methods[5],
+                                         (const ProtobufCMessage *)request, options, fns, user_data,
+                                         &raw);
+  *call = (Streams__V1__Transfer_RecvCall *)raw;
+  return rv;
+}
+
+cgrpc_call *streams__v1__transfer_client__recv_call(Streams__V1__Transfer_RecvCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 int streams__v1__transfer_client__async(cgrpc_channel *channel,
                                         const cgrpc_call_options *options,
-                                        cgrpc_call **call)
+                                        Streams__V1__Transfer_AsyncCall **call)
 {
-  return cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[6],
-                                 NULL, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &streams__v1__transfer__methods[6],
+                                   NULL, options, &raw);
+  *call = (Streams__V1__Transfer_AsyncCall *)raw;
+  return rv;
 }
 
-int streams__v1__transfer_client__async_send(cgrpc_call *call,
+int streams__v1__transfer_client__async_send(Streams__V1__Transfer_AsyncCall *call,
                                              const Streams__V1__Chunk *request)
 {
-  return cgrpc_call_send(call, (const ProtobufCMessage *)request);
+  return cgrpc_call_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
 }
 
-int streams__v1__transfer_client__async_recv(cgrpc_call *call,
+int streams__v1__transfer_client__async_try_send(Streams__V1__Transfer_AsyncCall *call,
+                                                 const Streams__V1__Chunk *request)
+{
+  return cgrpc_call_try_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
+}
+
+int streams__v1__transfer_client__async_close_send(Streams__V1__Transfer_AsyncCall *call)
+{
+  return cgrpc_call_close_send((cgrpc_call *)call);
+}
+
+int streams__v1__transfer_client__async_recv_headers(Streams__V1__Transfer_AsyncCall *call,
+                                                     const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+int streams__v1__transfer_client__async_recv(Streams__V1__Transfer_AsyncCall *call,
                                              Streams__V1__Chunk **response)
 {
   ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_call_recv(call, &msg);
+  int rv = cgrpc_call_recv((cgrpc_call *)call, &msg);
   *response = (Streams__V1__Chunk *)msg;
   return rv;
 }
 
+cgrpc_code streams__v1__transfer_client__async_finish(Streams__V1__Transfer_AsyncCall *call,
+                                                      cgrpc_status *status)
+{
+  return cgrpc_call_finish((cgrpc_call *)call, status);
+}
+
+void streams__v1__transfer_client__async_cancel(Streams__V1__Transfer_AsyncCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void streams__v1__transfer_client__async_free(Streams__V1__Transfer_AsyncCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
+}
+
 int streams__v1__transfer_client__async_async(cgrpc_channel *channel,
                                               const cgrpc_call_options *options,
-                                              const cgrpc_call_callbacks *callbacks,
-                                              void *user_data, cgrpc_call **call)
+                                              const Streams__V1__Transfer_AsyncCallbacks *callbacks,
+                                              void *user_data,
+                                              Streams__V1__Transfer_AsyncCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &streams__v1__transfer__methods[6],
-                                       NULL, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &streams__v1__transfer__methods[6],
+                                         NULL, options, fns, user_data,
+                                         &raw);
+  *call = (Streams__V1__Transfer_AsyncCall *)raw;
+  return rv;
 }
 
-int streams__v1__transfer_server__upload_recv(cgrpc_server_call *call,
+cgrpc_call *streams__v1__transfer_client__async_call(Streams__V1__Transfer_AsyncCall *call)
+{
+  return (cgrpc_call *)call;
+}
+
+void streams__v1__transfer_server__stat_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void streams__v1__transfer_server__stat_finish(cgrpc_server_call *call,
+                                               cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+int streams__v1__transfer_server__upload_recv(Streams__V1__Transfer_UploadServerCall *call,
                                               const Streams__V1__Chunk **request)
 {
   const ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_server_call_recv(call, &msg);
+  int rv = cgrpc_server_call_recv((cgrpc_server_call *)call, &msg);
   *request = (const Streams__V1__Chunk *)msg;
   return rv;
 }
 
-int streams__v1__transfer_server__download_send(cgrpc_server_call *call,
+int streams__v1__transfer_server__upload_send_headers(Streams__V1__Transfer_UploadServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void streams__v1__transfer_server__upload_defer(Streams__V1__Transfer_UploadServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void streams__v1__transfer_server__upload_set_callbacks(Streams__V1__Transfer_UploadServerCall *call,
+                                                        const Streams__V1__Transfer_UploadServerCallbacks *callbacks,
+                                                        void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_SERVER_CALLBACK_RECV_DONE] = (cgrpc_fn)callbacks->on_recv_done;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void streams__v1__transfer_server__upload_finish(Streams__V1__Transfer_UploadServerCall *call,
+                                                 cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *streams__v1__transfer_server__upload_call(Streams__V1__Transfer_UploadServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+int streams__v1__transfer_server__download_send(Streams__V1__Transfer_DownloadServerCall *call,
                                                 const Streams__V1__Chunk *response)
 {
-  return cgrpc_server_call_send(call, (const ProtobufCMessage *)response);
+  return cgrpc_server_call_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
 }
 
-int streams__v1__transfer_server__digest_recv(cgrpc_server_call *call,
+int streams__v1__transfer_server__download_try_send(Streams__V1__Transfer_DownloadServerCall *call,
+                                                    const Streams__V1__Chunk *response)
+{
+  return cgrpc_server_call_try_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int streams__v1__transfer_server__download_send_headers(Streams__V1__Transfer_DownloadServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void streams__v1__transfer_server__download_defer(Streams__V1__Transfer_DownloadServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void streams__v1__transfer_server__download_set_callbacks(Streams__V1__Transfer_DownloadServerCall *call,
+                                                          const Streams__V1__Transfer_DownloadServerCallbacks *callbacks,
+                                                          void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void streams__v1__transfer_server__download_finish(Streams__V1__Transfer_DownloadServerCall *call,
+                                                   cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *streams__v1__transfer_server__download_call(Streams__V1__Transfer_DownloadServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+int streams__v1__transfer_server__digest_recv(Streams__V1__Transfer_DigestServerCall *call,
                                               const Streams__V1__Chunk **request)
 {
   const ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_server_call_recv(call, &msg);
+  int rv = cgrpc_server_call_recv((cgrpc_server_call *)call, &msg);
   *request = (const Streams__V1__Chunk *)msg;
   return rv;
 }
 
-int streams__v1__transfer_server__digest_send(cgrpc_server_call *call,
+int streams__v1__transfer_server__digest_send(Streams__V1__Transfer_DigestServerCall *call,
                                               const Streams__V1__Chunk__Digest *response)
 {
-  return cgrpc_server_call_send(call, (const ProtobufCMessage *)response);
+  return cgrpc_server_call_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
 }
 
-int streams__v1__transfer_server__send_recv(cgrpc_server_call *call,
+int streams__v1__transfer_server__digest_try_send(Streams__V1__Transfer_DigestServerCall *call,
+                                                  const Streams__V1__Chunk__Digest *response)
+{
+  return cgrpc_server_call_try_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int streams__v1__transfer_server__digest_send_headers(Streams__V1__Transfer_DigestServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void streams__v1__transfer_server__digest_defer(Streams__V1__Transfer_DigestServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void streams__v1__transfer_server__digest_set_callbacks(Streams__V1__Transfer_DigestServerCall *call,
+                                                        const Streams__V1__Transfer_DigestServerCallbacks *callbacks,
+                                                        void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_SERVER_CALLBACK_RECV_DONE] = (cgrpc_fn)callbacks->on_recv_done;
+  fns[CGRPC_SERVER_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void streams__v1__transfer_server__digest_finish(Streams__V1__Transfer_DigestServerCall *call,
+                                                 cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *streams__v1__transfer_server__digest_call(Streams__V1__Transfer_DigestServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+int streams__v1__transfer_server__send_recv(Streams__V1__Transfer_SendServerCall *call,
                                             const Streams__V1__Chunk **request)
 {
   const ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_server_call_recv(call, &msg);
+  int rv = cgrpc_server_call_recv((cgrpc_server_call *)call, &msg);
   *request = (const Streams__V1__Chunk *)msg;
   return rv;
 }
 
-int streams__v1__transfer_server__recv_send(cgrpc_server_call *call,
-                                            const X__Common__Money *response)
+int streams__v1__transfer_server__send_send_headers(Streams__V1__Transfer_SendServerCall *call)
 {
-  return cgrpc_server_call_send(call, (const ProtobufCMessage *)response);
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
 }
 
-int streams__v1__transfer_server__async_recv(cgrpc_server_call *call,
+void streams__v1__transfer_server__send_defer(Streams__V1__Transfer_SendServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void streams__v1__transfer_server__send_set_callbacks(Streams__V1__Transfer_SendServerCall *call,
+                                                      const Streams__V1__Transfer_SendServerCallbacks *callbacks,
+                                                      void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_SERVER_CALLBACK_RECV_DONE] = (cgrpc_fn)callbacks->on_recv_done;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void streams__v1__transfer_server__send_finish(Streams__V1__Transfer_SendServerCall *call,
+                                               cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *streams__v1__transfer_server__send_call(Streams__V1__Transfer_SendServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+int streams__v1__transfer_server__recv_send(Streams__V1__Transfer_RecvServerCall *call,
+                                            const X__Common__Money *response)
+{
+  return cgrpc_server_call_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int streams__v1__transfer_server__recv_try_send(Streams__V1__Transfer_RecvServerCall *call,
+                                                const X__Common__Money *response)
+{
+  return cgrpc_server_call_try_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int streams__v1__transfer_server__recv_send_headers(Streams__V1__Transfer_RecvServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void streams__v1__transfer_server__recv_defer(Streams__V1__Transfer_RecvServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void streams__v1__transfer_server__recv_set_callbacks(Streams__V1__Transfer_RecvServerCall *call,
+                                                      const Streams__V1__Transfer_RecvServerCallbacks *callbacks,
+                                                      void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void streams__v1__transfer_server__recv_finish(Streams__V1__Transfer_RecvServerCall *call,
+                                               cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *streams__v1__transfer_server__recv_call(Streams__V1__Transfer_RecvServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+int streams__v1__transfer_server__async_recv(Streams__V1__Transfer_AsyncServerCall *call,
                                              const Streams__V1__Chunk **request)
 {
   const ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_server_call_recv(call, &msg);
+  int rv = cgrpc_server_call_recv((cgrpc_server_call *)call, &msg);
   *request = (const Streams__V1__Chunk *)msg;
   return rv;
 }
 
-int streams__v1__transfer_server__async_send(cgrpc_server_call *call,
+int streams__v1__transfer_server__async_send(Streams__V1__Transfer_AsyncServerCall *call,
                                              const Streams__V1__Chunk *response)
 {
-  return cgrpc_server_call_send(call, (const ProtobufCMessage *)response);
+  return cgrpc_server_call_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int streams__v1__transfer_server__async_try_send(Streams__V1__Transfer_AsyncServerCall *call,
+                                                 const Streams__V1__Chunk *response)
+{
+  return cgrpc_server_call_try_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int streams__v1__transfer_server__async_send_headers(Streams__V1__Transfer_AsyncServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void streams__v1__transfer_server__async_defer(Streams__V1__Transfer_AsyncServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void streams__v1__transfer_server__async_set_callbacks(Streams__V1__Transfer_AsyncServerCall *call,
+                                                       const Streams__V1__Transfer_AsyncServerCallbacks *callbacks,
+                                                       void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_SERVER_CALLBACK_RECV_DONE] = (cgrpc_fn)callbacks->on_recv_done;
+  fns[CGRPC_SERVER_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void streams__v1__transfer_server__async_finish(Streams__V1__Transfer_AsyncServerCall *call,
+                                                cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *streams__v1__transfer_server__async_call(Streams__V1__Transfer_AsyncServerCall *call)
+{
+  return (cgrpc_server_call *)call;
 }
 
 int streams__v1__transfer_server__register(cgrpc_server *server,
@@ -500,7 +1294,51 @@ static cgrpc_code streams__v1__mirror__delete__invoke(cgrpc_fn handler, cgrpc_se
   (void)request;
   (void)response;
   return ((Streams__V1__Mirror_DeleteHandler)handler)(
-      call, user_data);
+      (Streams__V1__Mirror_DeleteServerCall *)call, user_data);
+}
+
+static void streams__v1__mirror__delete__client_callback(cgrpc_fn fn, int which, void *call,
+                                                         void *arg, void *user_data)
+{
+  Streams__V1__Mirror_DeleteCall *typed = (Streams__V1__Mirror_DeleteCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Streams__V1__Mirror_DeleteCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Mirror_DeleteCall *, Streams__V1__Chunk *, void *))fn)(
+        typed, (Streams__V1__Chunk *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Mirror_DeleteCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Streams__V1__Mirror_DeleteCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void streams__v1__mirror__delete__server_callback(cgrpc_fn fn, int which, void *call,
+                                                         void *arg, void *user_data)
+{
+  Streams__V1__Mirror_DeleteServerCall *typed = (Streams__V1__Mirror_DeleteServerCall *)call;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Mirror_DeleteServerCall *, const Streams__V1__FileRef *, void *))fn)(
+        typed, (const Streams__V1__FileRef *)arg, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_RECV_DONE:
+    ((void (*)(Streams__V1__Mirror_DeleteServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Mirror_DeleteServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Streams__V1__Mirror_DeleteServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy streams__v1__mirror__delete__policy = {
@@ -515,7 +1353,42 @@ static cgrpc_code streams__v1__mirror__feed__invoke(cgrpc_fn handler, cgrpc_serv
 {
   (void)response;
   return ((Streams__V1__Mirror_FeedHandler)handler)(
-      call, (const Streams__V1__FileRef *)request, user_data);
+      (Streams__V1__Mirror_FeedServerCall *)call, (const Streams__V1__FileRef *)request, user_data);
+}
+
+static void streams__v1__mirror__feed__client_callback(cgrpc_fn fn, int which, void *call,
+                                                       void *arg, void *user_data)
+{
+  Streams__V1__Mirror_FeedCall *typed = (Streams__V1__Mirror_FeedCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Streams__V1__Mirror_FeedCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Mirror_FeedCall *, Streams__V1__Chunk *, void *))fn)(
+        typed, (Streams__V1__Chunk *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Streams__V1__Mirror_FeedCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void streams__v1__mirror__feed__server_callback(cgrpc_fn fn, int which, void *call,
+                                                       void *arg, void *user_data)
+{
+  Streams__V1__Mirror_FeedServerCall *typed = (Streams__V1__Mirror_FeedServerCall *)call;
+  (void)arg;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Mirror_FeedServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Streams__V1__Mirror_FeedServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy streams__v1__mirror__feed__policy = {
@@ -530,7 +1403,48 @@ static cgrpc_code streams__v1__mirror__collect__invoke(cgrpc_fn handler, cgrpc_s
 {
   (void)request;
   return ((Streams__V1__Mirror_CollectHandler)handler)(
-      call, (Streams__V1__Chunk *)response, user_data);
+      (Streams__V1__Mirror_CollectServerCall *)call, (Streams__V1__Chunk *)response, user_data);
+}
+
+static void streams__v1__mirror__collect__client_callback(cgrpc_fn fn, int which, void *call,
+                                                          void *arg, void *user_data)
+{
+  Streams__V1__Mirror_CollectCall *typed = (Streams__V1__Mirror_CollectCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Streams__V1__Mirror_CollectCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Mirror_CollectCall *, Streams__V1__Chunk *, void *))fn)(
+        typed, (Streams__V1__Chunk *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Mirror_CollectCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Streams__V1__Mirror_CollectCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void streams__v1__mirror__collect__server_callback(cgrpc_fn fn, int which, void *call,
+                                                          void *arg, void *user_data)
+{
+  Streams__V1__Mirror_CollectServerCall *typed = (Streams__V1__Mirror_CollectServerCall *)call;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Mirror_CollectServerCall *, const Streams__V1__FileRef *, void *))fn)(
+        typed, (const Streams__V1__FileRef *)arg, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_RECV_DONE:
+    ((void (*)(Streams__V1__Mirror_CollectServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Streams__V1__Mirror_CollectServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy streams__v1__mirror__collect__policy = {
@@ -566,7 +1480,42 @@ static cgrpc_code streams__v1__mirror__collect_recv__invoke(cgrpc_fn handler, cg
 {
   (void)response;
   return ((Streams__V1__Mirror_CollectRecvHandler)handler)(
-      call, (const Streams__V1__FileRef *)request, user_data);
+      (Streams__V1__Mirror_CollectRecvServerCall *)call, (const Streams__V1__FileRef *)request, user_data);
+}
+
+static void streams__v1__mirror__collect_recv__client_callback(cgrpc_fn fn, int which, void *call,
+                                                               void *arg, void *user_data)
+{
+  Streams__V1__Mirror_CollectRecvCall *typed = (Streams__V1__Mirror_CollectRecvCall *)call;
+  switch (which) {
+  case CGRPC_CALLBACK_HEADERS:
+    ((void (*)(Streams__V1__Mirror_CollectRecvCall *, const cgrpc_metadata *, void *))fn)(
+        typed, (const cgrpc_metadata *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_MESSAGE:
+    ((void (*)(Streams__V1__Mirror_CollectRecvCall *, Streams__V1__Chunk *, void *))fn)(
+        typed, (Streams__V1__Chunk *)arg, user_data);
+    break;
+  case CGRPC_CALLBACK_DONE:
+    ((void (*)(Streams__V1__Mirror_CollectRecvCall *, cgrpc_status *, void *))fn)(
+        typed, (cgrpc_status *)arg, user_data);
+    break;
+  }
+}
+
+static void streams__v1__mirror__collect_recv__server_callback(cgrpc_fn fn, int which, void *call,
+                                                               void *arg, void *user_data)
+{
+  Streams__V1__Mirror_CollectRecvServerCall *typed = (Streams__V1__Mirror_CollectRecvServerCall *)call;
+  (void)arg;
+  switch (which) {
+  case CGRPC_SERVER_CALLBACK_SEND_READY:
+    ((void (*)(Streams__V1__Mirror_CollectRecvServerCall *, void *))fn)(typed, user_data);
+    break;
+  case CGRPC_SERVER_CALLBACK_CANCEL:
+    ((void (*)(Streams__V1__Mirror_CollectRecvServerCall *, void *))fn)(typed, user_data);
+    break;
+  }
 }
 
 static const cgrpc_method_policy streams__v1__mirror__collect_recv__policy = {
@@ -583,7 +1532,8 @@ static const cgrpc_method_desc streams__v1__mirror__methods[5] = {
     .response = &streams__v1__chunk__descriptor,
     .policy = &streams__v1__mirror__delete__policy,
     .invoke_handler = streams__v1__mirror__delete__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = streams__v1__mirror__delete__client_callback,
+    .invoke_server_callback = streams__v1__mirror__delete__server_callback,
   },
   {
     .path = "/streams.v1.Mirror/Feed",
@@ -593,7 +1543,8 @@ static const cgrpc_method_desc streams__v1__mirror__methods[5] = {
     .response = &streams__v1__chunk__descriptor,
     .policy = &streams__v1__mirror__feed__policy,
     .invoke_handler = streams__v1__mirror__feed__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = streams__v1__mirror__feed__client_callback,
+    .invoke_server_callback = streams__v1__mirror__feed__server_callback,
   },
   {
     .path = "/streams.v1.Mirror/Collect",
@@ -603,7 +1554,8 @@ static const cgrpc_method_desc streams__v1__mirror__methods[5] = {
     .response = &streams__v1__chunk__descriptor,
     .policy = &streams__v1__mirror__collect__policy,
     .invoke_handler = streams__v1__mirror__collect__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = streams__v1__mirror__collect__client_callback,
+    .invoke_server_callback = streams__v1__mirror__collect__server_callback,
   },
   {
     .path = "/streams.v1.Mirror/FeedSend",
@@ -623,7 +1575,8 @@ static const cgrpc_method_desc streams__v1__mirror__methods[5] = {
     .response = &streams__v1__chunk__descriptor,
     .policy = &streams__v1__mirror__collect_recv__policy,
     .invoke_handler = streams__v1__mirror__collect_recv__invoke,
-    .invoke_unary_done = NULL,
+    .invoke_client_callback = streams__v1__mirror__collect_recv__client_callback,
+    .invoke_server_callback = streams__v1__mirror__collect_recv__server_callback,
   },
 };
 
@@ -635,98 +1588,242 @@ const cgrpc_service_desc streams__v1__mirror__cgrpc_service = {
 
 int streams__v1__mirror_client__delete(cgrpc_channel *channel,
                                        const cgrpc_call_options *options,
-                                       cgrpc_call **call)
+                                       Streams__V1__Mirror_DeleteCall **call)
 {
-  return cgrpc_call_start_stream(channel, &streams__v1__mirror__methods[0],
-                                 NULL, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &streams__v1__mirror__methods[0],
+                                   NULL, options, &raw);
+  *call = (Streams__V1__Mirror_DeleteCall *)raw;
+  return rv;
 }
 
-int streams__v1__mirror_client__delete_send(cgrpc_call *call,
+int streams__v1__mirror_client__delete_send(Streams__V1__Mirror_DeleteCall *call,
                                             const Streams__V1__FileRef *request)
 {
-  return cgrpc_call_send(call, (const ProtobufCMessage *)request);
+  return cgrpc_call_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
 }
 
-int streams__v1__mirror_client__delete_recv(cgrpc_call *call,
+int streams__v1__mirror_client__delete_try_send(Streams__V1__Mirror_DeleteCall *call,
+                                                const Streams__V1__FileRef *request)
+{
+  return cgrpc_call_try_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
+}
+
+int streams__v1__mirror_client__delete_close_send(Streams__V1__Mirror_DeleteCall *call)
+{
+  return cgrpc_call_close_send((cgrpc_call *)call);
+}
+
+int streams__v1__mirror_client__delete_recv_headers(Streams__V1__Mirror_DeleteCall *call,
+                                                    const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+int streams__v1__mirror_client__delete_recv(Streams__V1__Mirror_DeleteCall *call,
                                             Streams__V1__Chunk **response)
 {
   ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_call_recv(call, &msg);
+  int rv = cgrpc_call_recv((cgrpc_call *)call, &msg);
   *response = (Streams__V1__Chunk *)msg;
   return rv;
 }
 
+cgrpc_code streams__v1__mirror_client__delete_finish(Streams__V1__Mirror_DeleteCall *call,
+                                                     cgrpc_status *status)
+{
+  return cgrpc_call_finish((cgrpc_call *)call, status);
+}
+
+void streams__v1__mirror_client__delete_cancel(Streams__V1__Mirror_DeleteCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void streams__v1__mirror_client__delete_free(Streams__V1__Mirror_DeleteCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
+}
+
 int streams__v1__mirror_client__delete_async(cgrpc_channel *channel,
                                              const cgrpc_call_options *options,
-                                             const cgrpc_call_callbacks *callbacks,
-                                             void *user_data, cgrpc_call **call)
+                                             const Streams__V1__Mirror_DeleteCallbacks *callbacks,
+                                             void *user_data,
+                                             Streams__V1__Mirror_DeleteCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &streams__v1__mirror__methods[0],
-                                       NULL, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &streams__v1__mirror__methods[0],
+                                         NULL, options, fns, user_data,
+                                         &raw);
+  *call = (Streams__V1__Mirror_DeleteCall *)raw;
+  return rv;
+}
+
+cgrpc_call *streams__v1__mirror_client__delete_call(Streams__V1__Mirror_DeleteCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 int streams__v1__mirror_client__feed(cgrpc_channel *channel,
                                      const Streams__V1__FileRef *request,
                                      const cgrpc_call_options *options,
-                                     cgrpc_call **call)
+                                     Streams__V1__Mirror_FeedCall **call)
 {
-  return cgrpc_call_start_stream(channel, &streams__v1__mirror__methods[1],
-                                 (const ProtobufCMessage *)request, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &streams__v1__mirror__methods[1],
+                                   (const ProtobufCMessage *)request, options, &raw);
+  *call = (Streams__V1__Mirror_FeedCall *)raw;
+  return rv;
 }
 
-int streams__v1__mirror_client__feed_recv(cgrpc_call *call,
+int streams__v1__mirror_client__feed_recv_headers(Streams__V1__Mirror_FeedCall *call,
+                                                  const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+int streams__v1__mirror_client__feed_recv(Streams__V1__Mirror_FeedCall *call,
                                           Streams__V1__Chunk **response)
 {
   ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_call_recv(call, &msg);
+  int rv = cgrpc_call_recv((cgrpc_call *)call, &msg);
   *response = (Streams__V1__Chunk *)msg;
   return rv;
+}
+
+cgrpc_code streams__v1__mirror_client__feed_finish(Streams__V1__Mirror_FeedCall *call,
+                                                   cgrpc_status *status)
+{
+  return cgrpc_call_finish((cgrpc_call *)call, status);
+}
+
+void streams__v1__mirror_client__feed_cancel(Streams__V1__Mirror_FeedCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void streams__v1__mirror_client__feed_free(Streams__V1__Mirror_FeedCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
 }
 
 int streams__v1__mirror_client__feed_async(cgrpc_channel *channel,
                                            const Streams__V1__FileRef *request,
                                            const cgrpc_call_options *options,
-                                           const cgrpc_call_callbacks *callbacks,
-                                           void *user_data, cgrpc_call **call)
+                                           const Streams__V1__Mirror_FeedCallbacks *callbacks,
+                                           void *user_data,
+                                           Streams__V1__Mirror_FeedCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &streams__v1__mirror__methods[1],
-                                       (const ProtobufCMessage *)request, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &streams__v1__mirror__methods[1],
+                                         (const ProtobufCMessage *)request, options, fns, user_data,
+                                         &raw);
+  *call = (Streams__V1__Mirror_FeedCall *)raw;
+  return rv;
+}
+
+cgrpc_call *streams__v1__mirror_client__feed_call(Streams__V1__Mirror_FeedCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 int streams__v1__mirror_client__collect(cgrpc_channel *channel,
                                         const cgrpc_call_options *options,
-                                        cgrpc_call **call)
+                                        Streams__V1__Mirror_CollectCall **call)
 {
-  return cgrpc_call_start_stream(channel, &streams__v1__mirror__methods[2],
-                                 NULL, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &streams__v1__mirror__methods[2],
+                                   NULL, options, &raw);
+  *call = (Streams__V1__Mirror_CollectCall *)raw;
+  return rv;
 }
 
-int streams__v1__mirror_client__collect_send(cgrpc_call *call,
+int streams__v1__mirror_client__collect_send(Streams__V1__Mirror_CollectCall *call,
                                              const Streams__V1__FileRef *request)
 {
-  return cgrpc_call_send(call, (const ProtobufCMessage *)request);
+  return cgrpc_call_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
 }
 
-cgrpc_code streams__v1__mirror_client__collect_close_and_recv(cgrpc_call *call,
+int streams__v1__mirror_client__collect_try_send(Streams__V1__Mirror_CollectCall *call,
+                                                 const Streams__V1__FileRef *request)
+{
+  return cgrpc_call_try_send((cgrpc_call *)call, (const ProtobufCMessage *)request);
+}
+
+int streams__v1__mirror_client__collect_close_send(Streams__V1__Mirror_CollectCall *call)
+{
+  return cgrpc_call_close_send((cgrpc_call *)call);
+}
+
+int streams__v1__mirror_client__collect_recv_headers(Streams__V1__Mirror_CollectCall *call,
+                                                     const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+cgrpc_code streams__v1__mirror_client__collect_close_and_recv(Streams__V1__Mirror_CollectCall *call,
                                                               Streams__V1__Chunk **response,
                                                               cgrpc_status *status)
 {
   ProtobufCMessage *msg = NULL;
-  cgrpc_code code = cgrpc_call_close_and_recv(call, &msg, status);
+  cgrpc_code code = cgrpc_call_close_and_recv((cgrpc_call *)call, &msg, status);
   *response = (Streams__V1__Chunk *)msg;
   return code;
 }
 
+void streams__v1__mirror_client__collect_cancel(Streams__V1__Mirror_CollectCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void streams__v1__mirror_client__collect_free(Streams__V1__Mirror_CollectCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
+}
+
 int streams__v1__mirror_client__collect_async(cgrpc_channel *channel,
                                               const cgrpc_call_options *options,
-                                              const cgrpc_call_callbacks *callbacks,
-                                              void *user_data, cgrpc_call **call)
+                                              const Streams__V1__Mirror_CollectCallbacks *callbacks,
+                                              void *user_data,
+                                              Streams__V1__Mirror_CollectCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &streams__v1__mirror__methods[2],
-                                       NULL, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &streams__v1__mirror__methods[2],
+                                         NULL, options, fns, user_data,
+                                         &raw);
+  *call = (Streams__V1__Mirror_CollectCall *)raw;
+  return rv;
+}
+
+cgrpc_call *streams__v1__mirror_client__collect_call(Streams__V1__Mirror_CollectCall *call)
+{
+  return (cgrpc_call *)call;
 }
 
 cgrpc_code streams__v1__mirror_client__feed_send(cgrpc_channel *channel,
@@ -758,66 +1855,287 @@ int streams__v1__mirror_client__feed_send_async(cgrpc_channel *channel,
 int streams__v1__mirror_client__collect_recv(cgrpc_channel *channel,
                                              const Streams__V1__FileRef *request,
                                              const cgrpc_call_options *options,
-                                             cgrpc_call **call)
+                                             Streams__V1__Mirror_CollectRecvCall **call)
 {
-  return cgrpc_call_start_stream(channel, &streams__v1__mirror__methods[4],
-                                 (const ProtobufCMessage *)request, options, call);
+  if (call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream(channel, &streams__v1__mirror__methods[4],
+                                   (const ProtobufCMessage *)request, options, &raw);
+  *call = (Streams__V1__Mirror_CollectRecvCall *)raw;
+  return rv;
 }
 
-int streams__v1__mirror_client__collect_recv_recv(cgrpc_call *call,
+int streams__v1__mirror_client__collect_recv_recv_headers(Streams__V1__Mirror_CollectRecvCall *call,
+                                                          const cgrpc_metadata **md)
+{
+  return cgrpc_call_recv_headers((cgrpc_call *)call, md);
+}
+
+int streams__v1__mirror_client__collect_recv_recv(Streams__V1__Mirror_CollectRecvCall *call,
                                                   Streams__V1__Chunk **response)
 {
   ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_call_recv(call, &msg);
+  int rv = cgrpc_call_recv((cgrpc_call *)call, &msg);
   *response = (Streams__V1__Chunk *)msg;
   return rv;
+}
+
+cgrpc_code streams__v1__mirror_client__collect_recv_finish(Streams__V1__Mirror_CollectRecvCall *call,
+                                                           cgrpc_status *status)
+{
+  return cgrpc_call_finish((cgrpc_call *)call, status);
+}
+
+void streams__v1__mirror_client__collect_recv_cancel(Streams__V1__Mirror_CollectRecvCall *call)
+{
+  cgrpc_call_cancel((cgrpc_call *)call);
+}
+
+void streams__v1__mirror_client__collect_recv_free(Streams__V1__Mirror_CollectRecvCall *call)
+{
+  cgrpc_call_free((cgrpc_call *)call);
 }
 
 int streams__v1__mirror_client__collect_recv_async(cgrpc_channel *channel,
                                                    const Streams__V1__FileRef *request,
                                                    const cgrpc_call_options *options,
-                                                   const cgrpc_call_callbacks *callbacks,
-                                                   void *user_data, cgrpc_call **call)
+                                                   const Streams__V1__Mirror_CollectRecvCallbacks *callbacks,
+                                                   void *user_data,
+                                                   Streams__V1__Mirror_CollectRecvCall **call)
 {
-  return cgrpc_call_start_stream_async(channel, &streams__v1__mirror__methods[4],
-                                       (const ProtobufCMessage *)request, options, callbacks,
-                                       user_data, call);
+  if (callbacks == NULL || call == NULL)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  cgrpc_fn fns[CGRPC_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_CALLBACK_HEADERS] = (cgrpc_fn)callbacks->on_headers;
+  fns[CGRPC_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_CALLBACK_DONE] = (cgrpc_fn)callbacks->on_done;
+  cgrpc_call *raw = NULL;
+  int rv = cgrpc_call_start_stream_typed(channel, &streams__v1__mirror__methods[4],
+                                         (const ProtobufCMessage *)request, options, fns, user_data,
+                                         &raw);
+  *call = (Streams__V1__Mirror_CollectRecvCall *)raw;
+  return rv;
 }
 
-int streams__v1__mirror_server__delete_recv(cgrpc_server_call *call,
+cgrpc_call *streams__v1__mirror_client__collect_recv_call(Streams__V1__Mirror_CollectRecvCall *call)
+{
+  return (cgrpc_call *)call;
+}
+
+int streams__v1__mirror_server__delete_recv(Streams__V1__Mirror_DeleteServerCall *call,
                                             const Streams__V1__FileRef **request)
 {
   const ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_server_call_recv(call, &msg);
+  int rv = cgrpc_server_call_recv((cgrpc_server_call *)call, &msg);
   *request = (const Streams__V1__FileRef *)msg;
   return rv;
 }
 
-int streams__v1__mirror_server__delete_send(cgrpc_server_call *call,
+int streams__v1__mirror_server__delete_send(Streams__V1__Mirror_DeleteServerCall *call,
                                             const Streams__V1__Chunk *response)
 {
-  return cgrpc_server_call_send(call, (const ProtobufCMessage *)response);
+  return cgrpc_server_call_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
 }
 
-int streams__v1__mirror_server__feed_send(cgrpc_server_call *call,
+int streams__v1__mirror_server__delete_try_send(Streams__V1__Mirror_DeleteServerCall *call,
+                                                const Streams__V1__Chunk *response)
+{
+  return cgrpc_server_call_try_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int streams__v1__mirror_server__delete_send_headers(Streams__V1__Mirror_DeleteServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void streams__v1__mirror_server__delete_defer(Streams__V1__Mirror_DeleteServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void streams__v1__mirror_server__delete_set_callbacks(Streams__V1__Mirror_DeleteServerCall *call,
+                                                      const Streams__V1__Mirror_DeleteServerCallbacks *callbacks,
+                                                      void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_SERVER_CALLBACK_RECV_DONE] = (cgrpc_fn)callbacks->on_recv_done;
+  fns[CGRPC_SERVER_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void streams__v1__mirror_server__delete_finish(Streams__V1__Mirror_DeleteServerCall *call,
+                                               cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *streams__v1__mirror_server__delete_call(Streams__V1__Mirror_DeleteServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+int streams__v1__mirror_server__feed_send(Streams__V1__Mirror_FeedServerCall *call,
                                           const Streams__V1__Chunk *response)
 {
-  return cgrpc_server_call_send(call, (const ProtobufCMessage *)response);
+  return cgrpc_server_call_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
 }
 
-int streams__v1__mirror_server__collect_recv(cgrpc_server_call *call,
+int streams__v1__mirror_server__feed_try_send(Streams__V1__Mirror_FeedServerCall *call,
+                                              const Streams__V1__Chunk *response)
+{
+  return cgrpc_server_call_try_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int streams__v1__mirror_server__feed_send_headers(Streams__V1__Mirror_FeedServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void streams__v1__mirror_server__feed_defer(Streams__V1__Mirror_FeedServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void streams__v1__mirror_server__feed_set_callbacks(Streams__V1__Mirror_FeedServerCall *call,
+                                                    const Streams__V1__Mirror_FeedServerCallbacks *callbacks,
+                                                    void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void streams__v1__mirror_server__feed_finish(Streams__V1__Mirror_FeedServerCall *call,
+                                             cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *streams__v1__mirror_server__feed_call(Streams__V1__Mirror_FeedServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+int streams__v1__mirror_server__collect_recv(Streams__V1__Mirror_CollectServerCall *call,
                                              const Streams__V1__FileRef **request)
 {
   const ProtobufCMessage *msg = NULL;
-  int rv = cgrpc_server_call_recv(call, &msg);
+  int rv = cgrpc_server_call_recv((cgrpc_server_call *)call, &msg);
   *request = (const Streams__V1__FileRef *)msg;
   return rv;
 }
 
-int streams__v1__mirror_server__collect_recv_send(cgrpc_server_call *call,
+int streams__v1__mirror_server__collect_send_headers(Streams__V1__Mirror_CollectServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void streams__v1__mirror_server__collect_defer(Streams__V1__Mirror_CollectServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void streams__v1__mirror_server__collect_set_callbacks(Streams__V1__Mirror_CollectServerCall *call,
+                                                       const Streams__V1__Mirror_CollectServerCallbacks *callbacks,
+                                                       void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_MESSAGE] = (cgrpc_fn)callbacks->on_message;
+  fns[CGRPC_SERVER_CALLBACK_RECV_DONE] = (cgrpc_fn)callbacks->on_recv_done;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void streams__v1__mirror_server__collect_finish(Streams__V1__Mirror_CollectServerCall *call,
+                                                cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *streams__v1__mirror_server__collect_call(Streams__V1__Mirror_CollectServerCall *call)
+{
+  return (cgrpc_server_call *)call;
+}
+
+void streams__v1__mirror_server__feed_send_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void streams__v1__mirror_server__feed_send_finish(cgrpc_server_call *call,
+                                                  cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+int streams__v1__mirror_server__collect_recv_send(Streams__V1__Mirror_CollectRecvServerCall *call,
                                                   const Streams__V1__Chunk *response)
 {
-  return cgrpc_server_call_send(call, (const ProtobufCMessage *)response);
+  return cgrpc_server_call_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int streams__v1__mirror_server__collect_recv_try_send(Streams__V1__Mirror_CollectRecvServerCall *call,
+                                                      const Streams__V1__Chunk *response)
+{
+  return cgrpc_server_call_try_send((cgrpc_server_call *)call, (const ProtobufCMessage *)response);
+}
+
+int streams__v1__mirror_server__collect_recv_send_headers(Streams__V1__Mirror_CollectRecvServerCall *call)
+{
+  return cgrpc_server_call_send_headers((cgrpc_server_call *)call);
+}
+
+void streams__v1__mirror_server__collect_recv_defer(Streams__V1__Mirror_CollectRecvServerCall *call)
+{
+  cgrpc_server_call_defer((cgrpc_server_call *)call);
+}
+
+void streams__v1__mirror_server__collect_recv_set_callbacks(Streams__V1__Mirror_CollectRecvServerCall *call,
+                                                            const Streams__V1__Mirror_CollectRecvServerCallbacks *callbacks,
+                                                            void *user_data)
+{
+  if (callbacks == NULL)
+    return;
+  cgrpc_fn fns[CGRPC_SERVER_CALLBACK_COUNT] = {NULL};
+  fns[CGRPC_SERVER_CALLBACK_SEND_READY] = (cgrpc_fn)callbacks->on_send_ready;
+  fns[CGRPC_SERVER_CALLBACK_CANCEL] = (cgrpc_fn)callbacks->on_cancel;
+  cgrpc_server_call_set_callbacks_typed((cgrpc_server_call *)call, fns, user_data);
+}
+
+void streams__v1__mirror_server__collect_recv_finish(Streams__V1__Mirror_CollectRecvServerCall *call,
+                                                     cgrpc_code code)
+{
+  cgrpc_server_call *raw = (cgrpc_server_call *)call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+cgrpc_server_call *streams__v1__mirror_server__collect_recv_call(Streams__V1__Mirror_CollectRecvServerCall *call)
+{
+  return (cgrpc_server_call *)call;
 }
 
 int streams__v1__mirror_server__register(cgrpc_server *server,

@@ -65,29 +65,82 @@ int streams__v1__transfer_client__stat_async(cgrpc_channel *channel,
  * /streams.v1.Transfer/Upload: client-streaming.
  * Policy: timeout 600000ms; no retries; not idempotent.
  */
+typedef struct Streams__V1__Transfer_UploadCall Streams__V1__Transfer_UploadCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * streams__v1__transfer_client__upload_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int streams__v1__transfer_client__upload(cgrpc_channel *channel,
                                          const cgrpc_call_options *options,
-                                         cgrpc_call **call);
+                                         Streams__V1__Transfer_UploadCall **call);
 
 /* Sends one request (serialised before this returns); blocks while the server is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is over or its sending side is closed. */
-int streams__v1__transfer_client__upload_send(cgrpc_call *call,
+int streams__v1__transfer_client__upload_send(Streams__V1__Transfer_UploadCall *call,
                                               const Streams__V1__Chunk *request);
+
+/* As streams__v1__transfer_client__upload_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__transfer_client__upload_try_send(Streams__V1__Transfer_UploadCall *call,
+                                                  const Streams__V1__Chunk *request);
+
+/* Closes the sending side: the server sees the end of the requests.  Returns 0 or
+ * CGRPC_ERR_CLOSED. */
+int streams__v1__transfer_client__upload_close_send(Streams__V1__Transfer_UploadCall *call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int streams__v1__transfer_client__upload_recv_headers(Streams__V1__Transfer_UploadCall *call,
+                                                      const cgrpc_metadata **md);
 
 /* Closes the sending side, then waits for the one response and the end of the call: returns
  * its code, and status (if not NULL) gets the whole outcome.  *response is NULL unless the
  * code is OK; then it is the caller's, to free with cgrpc_channel_protobuf_allocator() and
  * x__common__ack__free_unpacked(). */
-cgrpc_code streams__v1__transfer_client__upload_close_and_recv(cgrpc_call *call,
+cgrpc_code streams__v1__transfer_client__upload_close_and_recv(Streams__V1__Transfer_UploadCall *call,
                                                                X__Common__Ack **response,
                                                                cgrpc_status *status);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void streams__v1__transfer_client__upload_cancel(Streams__V1__Transfer_UploadCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void streams__v1__transfer_client__upload_free(Streams__V1__Transfer_UploadCall *call);
+
+/* The callbacks of streams__v1__transfer_client__upload_async(), run on the channel's I/O
+ * thread (they must not block); any may be NULL. */
+typedef struct Streams__V1__Transfer_UploadCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Streams__V1__Transfer_UploadCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * x__common__ack__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Streams__V1__Transfer_UploadCall *call,
+                     X__Common__Ack *response,
+                     void *user_data);
+  /* Room to send again after streams__v1__transfer_client__upload_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Transfer_UploadCall *call,
+                        void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Streams__V1__Transfer_UploadCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Streams__V1__Transfer_UploadCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as streams__v1__transfer_client__upload(). */
 int streams__v1__transfer_client__upload_async(cgrpc_channel *channel,
                                                const cgrpc_call_options *options,
-                                               const cgrpc_call_callbacks *callbacks,
-                                               void *user_data, cgrpc_call **call);
+                                               const Streams__V1__Transfer_UploadCallbacks *callbacks,
+                                               void *user_data,
+                                               Streams__V1__Transfer_UploadCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *streams__v1__transfer_client__upload_call(Streams__V1__Transfer_UploadCall *call);
 
 /*
  * Downloads a file as a stream of chunks.
@@ -95,24 +148,70 @@ int streams__v1__transfer_client__upload_async(cgrpc_channel *channel,
  * /streams.v1.Transfer/Download: server-streaming.
  * Policy: timeout 30000ms; no retries; not idempotent.
  */
+typedef struct Streams__V1__Transfer_DownloadCall Streams__V1__Transfer_DownloadCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * streams__v1__transfer_client__download_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int streams__v1__transfer_client__download(cgrpc_channel *channel,
                                            const Streams__V1__FileRef *request,
                                            const cgrpc_call_options *options,
-                                           cgrpc_call **call);
+                                           Streams__V1__Transfer_DownloadCall **call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int streams__v1__transfer_client__download_recv_headers(Streams__V1__Transfer_DownloadCall *call,
+                                                        const cgrpc_metadata **md);
 
 /* Blocks for the next response: returns 1 with *response, or 0 at the end of the call
- * (cgrpc_call_finish then gives its status).  *response is the caller's, to free with
- * cgrpc_channel_protobuf_allocator() and streams__v1__chunk__free_unpacked(). */
-int streams__v1__transfer_client__download_recv(cgrpc_call *call,
+ * (streams__v1__transfer_client__download_finish() then gives its status).  *response is the
+ * caller's, to free with cgrpc_channel_protobuf_allocator() and
+ * streams__v1__chunk__free_unpacked(). */
+int streams__v1__transfer_client__download_recv(Streams__V1__Transfer_DownloadCall *call,
                                                 Streams__V1__Chunk **response);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Waits for the end of the call and returns its code; status (if not NULL) gets the whole
+ * outcome.  Responses not received are dropped.  Once per call. */
+cgrpc_code streams__v1__transfer_client__download_finish(Streams__V1__Transfer_DownloadCall *call,
+                                                         cgrpc_status *status);
+
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void streams__v1__transfer_client__download_cancel(Streams__V1__Transfer_DownloadCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void streams__v1__transfer_client__download_free(Streams__V1__Transfer_DownloadCall *call);
+
+/* The callbacks of streams__v1__transfer_client__download_async(), run on the channel's I/O
+ * thread (they must not block); any may be NULL. */
+typedef struct Streams__V1__Transfer_DownloadCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Streams__V1__Transfer_DownloadCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * streams__v1__chunk__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Streams__V1__Transfer_DownloadCall *call,
+                     Streams__V1__Chunk *response,
+                     void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Streams__V1__Transfer_DownloadCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Streams__V1__Transfer_DownloadCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as streams__v1__transfer_client__download(). */
 int streams__v1__transfer_client__download_async(cgrpc_channel *channel,
                                                  const Streams__V1__FileRef *request,
                                                  const cgrpc_call_options *options,
-                                                 const cgrpc_call_callbacks *callbacks,
-                                                 void *user_data, cgrpc_call **call);
+                                                 const Streams__V1__Transfer_DownloadCallbacks *callbacks,
+                                                 void *user_data,
+                                                 Streams__V1__Transfer_DownloadCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *streams__v1__transfer_client__download_call(Streams__V1__Transfer_DownloadCall *call);
 
 /*
  * Echoes each chunk's digest
@@ -121,27 +220,86 @@ int streams__v1__transfer_client__download_async(cgrpc_channel *channel,
  * /streams.v1.Transfer/Digest: bidi-streaming, deprecated.
  * Policy: timeout 1500ms; no retries; not idempotent.
  */
+typedef struct Streams__V1__Transfer_DigestCall Streams__V1__Transfer_DigestCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * streams__v1__transfer_client__digest_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int streams__v1__transfer_client__digest(cgrpc_channel *channel,
                                          const cgrpc_call_options *options,
-                                         cgrpc_call **call);
+                                         Streams__V1__Transfer_DigestCall **call);
 
 /* Sends one request (serialised before this returns); blocks while the server is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is over or its sending side is closed. */
-int streams__v1__transfer_client__digest_send(cgrpc_call *call,
+int streams__v1__transfer_client__digest_send(Streams__V1__Transfer_DigestCall *call,
                                               const Streams__V1__Chunk *request);
 
+/* As streams__v1__transfer_client__digest_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__transfer_client__digest_try_send(Streams__V1__Transfer_DigestCall *call,
+                                                  const Streams__V1__Chunk *request);
+
+/* Closes the sending side: the server sees the end of the requests.  Returns 0 or
+ * CGRPC_ERR_CLOSED. */
+int streams__v1__transfer_client__digest_close_send(Streams__V1__Transfer_DigestCall *call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int streams__v1__transfer_client__digest_recv_headers(Streams__V1__Transfer_DigestCall *call,
+                                                      const cgrpc_metadata **md);
+
 /* Blocks for the next response: returns 1 with *response, or 0 at the end of the call
- * (cgrpc_call_finish then gives its status).  *response is the caller's, to free with
- * cgrpc_channel_protobuf_allocator() and streams__v1__chunk__digest__free_unpacked(). */
-int streams__v1__transfer_client__digest_recv(cgrpc_call *call,
+ * (streams__v1__transfer_client__digest_finish() then gives its status).  *response is the
+ * caller's, to free with cgrpc_channel_protobuf_allocator() and
+ * streams__v1__chunk__digest__free_unpacked(). */
+int streams__v1__transfer_client__digest_recv(Streams__V1__Transfer_DigestCall *call,
                                               Streams__V1__Chunk__Digest **response);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Waits for the end of the call and returns its code; status (if not NULL) gets the whole
+ * outcome.  Responses not received are dropped.  Once per call. */
+cgrpc_code streams__v1__transfer_client__digest_finish(Streams__V1__Transfer_DigestCall *call,
+                                                       cgrpc_status *status);
+
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void streams__v1__transfer_client__digest_cancel(Streams__V1__Transfer_DigestCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void streams__v1__transfer_client__digest_free(Streams__V1__Transfer_DigestCall *call);
+
+/* The callbacks of streams__v1__transfer_client__digest_async(), run on the channel's I/O
+ * thread (they must not block); any may be NULL. */
+typedef struct Streams__V1__Transfer_DigestCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Streams__V1__Transfer_DigestCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * streams__v1__chunk__digest__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Streams__V1__Transfer_DigestCall *call,
+                     Streams__V1__Chunk__Digest *response,
+                     void *user_data);
+  /* Room to send again after streams__v1__transfer_client__digest_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Transfer_DigestCall *call,
+                        void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Streams__V1__Transfer_DigestCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Streams__V1__Transfer_DigestCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as streams__v1__transfer_client__digest(). */
 int streams__v1__transfer_client__digest_async(cgrpc_channel *channel,
                                                const cgrpc_call_options *options,
-                                               const cgrpc_call_callbacks *callbacks,
-                                               void *user_data, cgrpc_call **call);
+                                               const Streams__V1__Transfer_DigestCallbacks *callbacks,
+                                               void *user_data,
+                                               Streams__V1__Transfer_DigestCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *streams__v1__transfer_client__digest_call(Streams__V1__Transfer_DigestCall *call);
 
 /*
  * Named like our suffixes, with no method of the name they would extend: send_send,
@@ -150,151 +308,613 @@ int streams__v1__transfer_client__digest_async(cgrpc_channel *channel,
  * /streams.v1.Transfer/Send: client-streaming.
  * Policy: timeout 30000ms; no retries; not idempotent.
  */
+typedef struct Streams__V1__Transfer_SendCall Streams__V1__Transfer_SendCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * streams__v1__transfer_client__send_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int streams__v1__transfer_client__send(cgrpc_channel *channel,
                                        const cgrpc_call_options *options,
-                                       cgrpc_call **call);
+                                       Streams__V1__Transfer_SendCall **call);
 
 /* Sends one request (serialised before this returns); blocks while the server is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is over or its sending side is closed. */
-int streams__v1__transfer_client__send_send(cgrpc_call *call,
+int streams__v1__transfer_client__send_send(Streams__V1__Transfer_SendCall *call,
                                             const Streams__V1__Chunk *request);
+
+/* As streams__v1__transfer_client__send_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__transfer_client__send_try_send(Streams__V1__Transfer_SendCall *call,
+                                                const Streams__V1__Chunk *request);
+
+/* Closes the sending side: the server sees the end of the requests.  Returns 0 or
+ * CGRPC_ERR_CLOSED. */
+int streams__v1__transfer_client__send_close_send(Streams__V1__Transfer_SendCall *call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int streams__v1__transfer_client__send_recv_headers(Streams__V1__Transfer_SendCall *call,
+                                                    const cgrpc_metadata **md);
 
 /* Closes the sending side, then waits for the one response and the end of the call: returns
  * its code, and status (if not NULL) gets the whole outcome.  *response is NULL unless the
  * code is OK; then it is the caller's, to free with cgrpc_channel_protobuf_allocator() and
  * x__common__ack__detail__free_unpacked(). */
-cgrpc_code streams__v1__transfer_client__send_close_and_recv(cgrpc_call *call,
+cgrpc_code streams__v1__transfer_client__send_close_and_recv(Streams__V1__Transfer_SendCall *call,
                                                              X__Common__Ack__Detail **response,
                                                              cgrpc_status *status);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void streams__v1__transfer_client__send_cancel(Streams__V1__Transfer_SendCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void streams__v1__transfer_client__send_free(Streams__V1__Transfer_SendCall *call);
+
+/* The callbacks of streams__v1__transfer_client__send_async(), run on the channel's I/O thread
+ * (they must not block); any may be NULL. */
+typedef struct Streams__V1__Transfer_SendCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Streams__V1__Transfer_SendCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * x__common__ack__detail__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Streams__V1__Transfer_SendCall *call,
+                     X__Common__Ack__Detail *response,
+                     void *user_data);
+  /* Room to send again after streams__v1__transfer_client__send_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Transfer_SendCall *call,
+                        void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Streams__V1__Transfer_SendCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Streams__V1__Transfer_SendCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as streams__v1__transfer_client__send(). */
 int streams__v1__transfer_client__send_async(cgrpc_channel *channel,
                                              const cgrpc_call_options *options,
-                                             const cgrpc_call_callbacks *callbacks,
-                                             void *user_data, cgrpc_call **call);
+                                             const Streams__V1__Transfer_SendCallbacks *callbacks,
+                                             void *user_data,
+                                             Streams__V1__Transfer_SendCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *streams__v1__transfer_client__send_call(Streams__V1__Transfer_SendCall *call);
 
 /*
  * /streams.v1.Transfer/Recv: server-streaming.
  * Policy: timeout 30000ms; no retries; not idempotent.
  */
+typedef struct Streams__V1__Transfer_RecvCall Streams__V1__Transfer_RecvCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * streams__v1__transfer_client__recv_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int streams__v1__transfer_client__recv(cgrpc_channel *channel,
                                        const Streams__V1__FileRef *request,
                                        const cgrpc_call_options *options,
-                                       cgrpc_call **call);
+                                       Streams__V1__Transfer_RecvCall **call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int streams__v1__transfer_client__recv_recv_headers(Streams__V1__Transfer_RecvCall *call,
+                                                    const cgrpc_metadata **md);
 
 /* Blocks for the next response: returns 1 with *response, or 0 at the end of the call
- * (cgrpc_call_finish then gives its status).  *response is the caller's, to free with
- * cgrpc_channel_protobuf_allocator() and x__common__money__free_unpacked(). */
-int streams__v1__transfer_client__recv_recv(cgrpc_call *call,
+ * (streams__v1__transfer_client__recv_finish() then gives its status).  *response is the
+ * caller's, to free with cgrpc_channel_protobuf_allocator() and
+ * x__common__money__free_unpacked(). */
+int streams__v1__transfer_client__recv_recv(Streams__V1__Transfer_RecvCall *call,
                                             X__Common__Money **response);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Waits for the end of the call and returns its code; status (if not NULL) gets the whole
+ * outcome.  Responses not received are dropped.  Once per call. */
+cgrpc_code streams__v1__transfer_client__recv_finish(Streams__V1__Transfer_RecvCall *call,
+                                                     cgrpc_status *status);
+
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void streams__v1__transfer_client__recv_cancel(Streams__V1__Transfer_RecvCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void streams__v1__transfer_client__recv_free(Streams__V1__Transfer_RecvCall *call);
+
+/* The callbacks of streams__v1__transfer_client__recv_async(), run on the channel's I/O thread
+ * (they must not block); any may be NULL. */
+typedef struct Streams__V1__Transfer_RecvCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Streams__V1__Transfer_RecvCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * x__common__money__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Streams__V1__Transfer_RecvCall *call,
+                     X__Common__Money *response,
+                     void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Streams__V1__Transfer_RecvCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Streams__V1__Transfer_RecvCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as streams__v1__transfer_client__recv(). */
 int streams__v1__transfer_client__recv_async(cgrpc_channel *channel,
                                              const Streams__V1__FileRef *request,
                                              const cgrpc_call_options *options,
-                                             const cgrpc_call_callbacks *callbacks,
-                                             void *user_data, cgrpc_call **call);
+                                             const Streams__V1__Transfer_RecvCallbacks *callbacks,
+                                             void *user_data,
+                                             Streams__V1__Transfer_RecvCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *streams__v1__transfer_client__recv_call(Streams__V1__Transfer_RecvCall *call);
 
 /*
  * /streams.v1.Transfer/Async: bidi-streaming.
  * Policy: timeout 30000ms; no retries; not idempotent.
  */
+typedef struct Streams__V1__Transfer_AsyncCall Streams__V1__Transfer_AsyncCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * streams__v1__transfer_client__async_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int streams__v1__transfer_client__async(cgrpc_channel *channel,
                                         const cgrpc_call_options *options,
-                                        cgrpc_call **call);
+                                        Streams__V1__Transfer_AsyncCall **call);
 
 /* Sends one request (serialised before this returns); blocks while the server is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is over or its sending side is closed. */
-int streams__v1__transfer_client__async_send(cgrpc_call *call,
+int streams__v1__transfer_client__async_send(Streams__V1__Transfer_AsyncCall *call,
                                              const Streams__V1__Chunk *request);
 
+/* As streams__v1__transfer_client__async_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__transfer_client__async_try_send(Streams__V1__Transfer_AsyncCall *call,
+                                                 const Streams__V1__Chunk *request);
+
+/* Closes the sending side: the server sees the end of the requests.  Returns 0 or
+ * CGRPC_ERR_CLOSED. */
+int streams__v1__transfer_client__async_close_send(Streams__V1__Transfer_AsyncCall *call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int streams__v1__transfer_client__async_recv_headers(Streams__V1__Transfer_AsyncCall *call,
+                                                     const cgrpc_metadata **md);
+
 /* Blocks for the next response: returns 1 with *response, or 0 at the end of the call
- * (cgrpc_call_finish then gives its status).  *response is the caller's, to free with
- * cgrpc_channel_protobuf_allocator() and streams__v1__chunk__free_unpacked(). */
-int streams__v1__transfer_client__async_recv(cgrpc_call *call,
+ * (streams__v1__transfer_client__async_finish() then gives its status).  *response is the
+ * caller's, to free with cgrpc_channel_protobuf_allocator() and
+ * streams__v1__chunk__free_unpacked(). */
+int streams__v1__transfer_client__async_recv(Streams__V1__Transfer_AsyncCall *call,
                                              Streams__V1__Chunk **response);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Waits for the end of the call and returns its code; status (if not NULL) gets the whole
+ * outcome.  Responses not received are dropped.  Once per call. */
+cgrpc_code streams__v1__transfer_client__async_finish(Streams__V1__Transfer_AsyncCall *call,
+                                                      cgrpc_status *status);
+
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void streams__v1__transfer_client__async_cancel(Streams__V1__Transfer_AsyncCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void streams__v1__transfer_client__async_free(Streams__V1__Transfer_AsyncCall *call);
+
+/* The callbacks of streams__v1__transfer_client__async_async(), run on the channel's I/O
+ * thread (they must not block); any may be NULL. */
+typedef struct Streams__V1__Transfer_AsyncCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Streams__V1__Transfer_AsyncCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * streams__v1__chunk__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Streams__V1__Transfer_AsyncCall *call,
+                     Streams__V1__Chunk *response,
+                     void *user_data);
+  /* Room to send again after streams__v1__transfer_client__async_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Transfer_AsyncCall *call,
+                        void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Streams__V1__Transfer_AsyncCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Streams__V1__Transfer_AsyncCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as streams__v1__transfer_client__async(). */
 int streams__v1__transfer_client__async_async(cgrpc_channel *channel,
                                               const cgrpc_call_options *options,
-                                              const cgrpc_call_callbacks *callbacks,
-                                              void *user_data, cgrpc_call **call);
+                                              const Streams__V1__Transfer_AsyncCallbacks *callbacks,
+                                              void *user_data,
+                                              Streams__V1__Transfer_AsyncCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *streams__v1__transfer_client__async_call(Streams__V1__Transfer_AsyncCall *call);
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (streams__v1__transfer_server__stat_defer()). */
 typedef cgrpc_code (*Streams__V1__Transfer_StatHandler)(cgrpc_server_call *call,
                                                         const Streams__V1__FileRef *request,
                                                         X__Common__Ack *response,
                                                         void *user_data);
 
-typedef cgrpc_code (*Streams__V1__Transfer_UploadHandler)(cgrpc_server_call *call,
+/* From the handler: the answer comes later, from streams__v1__transfer_server__stat_finish(),
+ * and the handler's return value is ignored.  Until then the call and what the handler was
+ * given stay valid. */
+void streams__v1__transfer_server__stat_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__transfer_server__stat_finish(cgrpc_server_call *call,
+                                               cgrpc_code code);
+
+typedef struct Streams__V1__Transfer_UploadServerCall Streams__V1__Transfer_UploadServerCall;
+
+/* Reads the requests (streams__v1__transfer_server__upload_recv()), fills the response and
+ * returns the status; or defers the answer and takes the requests from callbacks
+ * (streams__v1__transfer_server__upload_set_callbacks()). */
+typedef cgrpc_code (*Streams__V1__Transfer_UploadHandler)(Streams__V1__Transfer_UploadServerCall *call,
                                                           X__Common__Ack *response,
                                                           void *user_data);
 
-typedef cgrpc_code (*Streams__V1__Transfer_DownloadHandler)(cgrpc_server_call *call,
+/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
+ * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
+ * cancelled. */
+int streams__v1__transfer_server__upload_recv(Streams__V1__Transfer_UploadServerCall *call,
+                                              const Streams__V1__Chunk **request);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int streams__v1__transfer_server__upload_send_headers(Streams__V1__Transfer_UploadServerCall *call);
+
+/* From the handler: the answer comes later, from
+ * streams__v1__transfer_server__upload_finish(), and the handler's return value is ignored.
+ * Until then the call and what the handler was given stay valid. */
+void streams__v1__transfer_server__upload_defer(Streams__V1__Transfer_UploadServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once streams__v1__transfer_server__upload_finish() has been
+ * called. */
+typedef struct Streams__V1__Transfer_UploadServerCallbacks {
+  /* Each request, valid during the callback. */
+  void (*on_message)(Streams__V1__Transfer_UploadServerCall *call,
+                     const Streams__V1__Chunk *request,
+                     void *user_data);
+  /* The client has closed its side: no more requests. */
+  void (*on_recv_done)(Streams__V1__Transfer_UploadServerCall *call,
+                       void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * streams__v1__transfer_server__upload_finish() is still due. */
+  void (*on_cancel)(Streams__V1__Transfer_UploadServerCall *call,
+                    void *user_data);
+} Streams__V1__Transfer_UploadServerCallbacks;
+
+/* After streams__v1__transfer_server__upload_defer(): the call goes on with callbacks (copied)
+ * in place of the blocking functions. */
+void streams__v1__transfer_server__upload_set_callbacks(Streams__V1__Transfer_UploadServerCall *call,
+                                                        const Streams__V1__Transfer_UploadServerCallbacks *callbacks,
+                                                        void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__transfer_server__upload_finish(Streams__V1__Transfer_UploadServerCall *call,
+                                                 cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *streams__v1__transfer_server__upload_call(Streams__V1__Transfer_UploadServerCall *call);
+
+typedef struct Streams__V1__Transfer_DownloadServerCall Streams__V1__Transfer_DownloadServerCall;
+
+/* Sends the responses (streams__v1__transfer_server__download_send()) and returns the status;
+ * or defers the answer and sends from callbacks
+ * (streams__v1__transfer_server__download_set_callbacks()). */
+typedef cgrpc_code (*Streams__V1__Transfer_DownloadHandler)(Streams__V1__Transfer_DownloadServerCall *call,
                                                             const Streams__V1__FileRef *request,
                                                             void *user_data);
 
-typedef cgrpc_code (*Streams__V1__Transfer_DigestHandler)(cgrpc_server_call *call,
+/* Sends one response (serialised before this returns); blocks while the client is behind.
+ * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
+int streams__v1__transfer_server__download_send(Streams__V1__Transfer_DownloadServerCall *call,
+                                                const Streams__V1__Chunk *response);
+
+/* As streams__v1__transfer_server__download_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__transfer_server__download_try_send(Streams__V1__Transfer_DownloadServerCall *call,
+                                                    const Streams__V1__Chunk *response);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int streams__v1__transfer_server__download_send_headers(Streams__V1__Transfer_DownloadServerCall *call);
+
+/* From the handler: the answer comes later, from
+ * streams__v1__transfer_server__download_finish(), and the handler's return value is ignored.
+ * Until then the call and what the handler was given stay valid. */
+void streams__v1__transfer_server__download_defer(Streams__V1__Transfer_DownloadServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once streams__v1__transfer_server__download_finish() has been
+ * called. */
+typedef struct Streams__V1__Transfer_DownloadServerCallbacks {
+  /* Room to send again after streams__v1__transfer_server__download_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Transfer_DownloadServerCall *call,
+                        void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * streams__v1__transfer_server__download_finish() is still due. */
+  void (*on_cancel)(Streams__V1__Transfer_DownloadServerCall *call,
+                    void *user_data);
+} Streams__V1__Transfer_DownloadServerCallbacks;
+
+/* After streams__v1__transfer_server__download_defer(): the call goes on with callbacks
+ * (copied) in place of the blocking functions. */
+void streams__v1__transfer_server__download_set_callbacks(Streams__V1__Transfer_DownloadServerCall *call,
+                                                          const Streams__V1__Transfer_DownloadServerCallbacks *callbacks,
                                                           void *user_data);
 
-typedef cgrpc_code (*Streams__V1__Transfer_SendHandler)(cgrpc_server_call *call,
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__transfer_server__download_finish(Streams__V1__Transfer_DownloadServerCall *call,
+                                                   cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *streams__v1__transfer_server__download_call(Streams__V1__Transfer_DownloadServerCall *call);
+
+typedef struct Streams__V1__Transfer_DigestServerCall Streams__V1__Transfer_DigestServerCall;
+
+/* Reads requests (streams__v1__transfer_server__digest_recv()), sends responses
+ * (streams__v1__transfer_server__digest_send()) and returns the status; or defers the answer
+ * and does both from callbacks (streams__v1__transfer_server__digest_set_callbacks()). */
+typedef cgrpc_code (*Streams__V1__Transfer_DigestHandler)(Streams__V1__Transfer_DigestServerCall *call,
+                                                          void *user_data);
+
+/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
+ * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
+ * cancelled. */
+int streams__v1__transfer_server__digest_recv(Streams__V1__Transfer_DigestServerCall *call,
+                                              const Streams__V1__Chunk **request);
+
+/* Sends one response (serialised before this returns); blocks while the client is behind.
+ * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
+int streams__v1__transfer_server__digest_send(Streams__V1__Transfer_DigestServerCall *call,
+                                              const Streams__V1__Chunk__Digest *response);
+
+/* As streams__v1__transfer_server__digest_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__transfer_server__digest_try_send(Streams__V1__Transfer_DigestServerCall *call,
+                                                  const Streams__V1__Chunk__Digest *response);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int streams__v1__transfer_server__digest_send_headers(Streams__V1__Transfer_DigestServerCall *call);
+
+/* From the handler: the answer comes later, from
+ * streams__v1__transfer_server__digest_finish(), and the handler's return value is ignored.
+ * Until then the call and what the handler was given stay valid. */
+void streams__v1__transfer_server__digest_defer(Streams__V1__Transfer_DigestServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once streams__v1__transfer_server__digest_finish() has been
+ * called. */
+typedef struct Streams__V1__Transfer_DigestServerCallbacks {
+  /* Each request, valid during the callback. */
+  void (*on_message)(Streams__V1__Transfer_DigestServerCall *call,
+                     const Streams__V1__Chunk *request,
+                     void *user_data);
+  /* The client has closed its side: no more requests. */
+  void (*on_recv_done)(Streams__V1__Transfer_DigestServerCall *call,
+                       void *user_data);
+  /* Room to send again after streams__v1__transfer_server__digest_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Transfer_DigestServerCall *call,
+                        void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * streams__v1__transfer_server__digest_finish() is still due. */
+  void (*on_cancel)(Streams__V1__Transfer_DigestServerCall *call,
+                    void *user_data);
+} Streams__V1__Transfer_DigestServerCallbacks;
+
+/* After streams__v1__transfer_server__digest_defer(): the call goes on with callbacks (copied)
+ * in place of the blocking functions. */
+void streams__v1__transfer_server__digest_set_callbacks(Streams__V1__Transfer_DigestServerCall *call,
+                                                        const Streams__V1__Transfer_DigestServerCallbacks *callbacks,
+                                                        void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__transfer_server__digest_finish(Streams__V1__Transfer_DigestServerCall *call,
+                                                 cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *streams__v1__transfer_server__digest_call(Streams__V1__Transfer_DigestServerCall *call);
+
+typedef struct Streams__V1__Transfer_SendServerCall Streams__V1__Transfer_SendServerCall;
+
+/* Reads the requests (streams__v1__transfer_server__send_recv()), fills the response and
+ * returns the status; or defers the answer and takes the requests from callbacks
+ * (streams__v1__transfer_server__send_set_callbacks()). */
+typedef cgrpc_code (*Streams__V1__Transfer_SendHandler)(Streams__V1__Transfer_SendServerCall *call,
                                                         X__Common__Ack__Detail *response,
                                                         void *user_data);
 
-typedef cgrpc_code (*Streams__V1__Transfer_RecvHandler)(cgrpc_server_call *call,
+/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
+ * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
+ * cancelled. */
+int streams__v1__transfer_server__send_recv(Streams__V1__Transfer_SendServerCall *call,
+                                            const Streams__V1__Chunk **request);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int streams__v1__transfer_server__send_send_headers(Streams__V1__Transfer_SendServerCall *call);
+
+/* From the handler: the answer comes later, from streams__v1__transfer_server__send_finish(),
+ * and the handler's return value is ignored.  Until then the call and what the handler was
+ * given stay valid. */
+void streams__v1__transfer_server__send_defer(Streams__V1__Transfer_SendServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once streams__v1__transfer_server__send_finish() has been
+ * called. */
+typedef struct Streams__V1__Transfer_SendServerCallbacks {
+  /* Each request, valid during the callback. */
+  void (*on_message)(Streams__V1__Transfer_SendServerCall *call,
+                     const Streams__V1__Chunk *request,
+                     void *user_data);
+  /* The client has closed its side: no more requests. */
+  void (*on_recv_done)(Streams__V1__Transfer_SendServerCall *call,
+                       void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * streams__v1__transfer_server__send_finish() is still due. */
+  void (*on_cancel)(Streams__V1__Transfer_SendServerCall *call,
+                    void *user_data);
+} Streams__V1__Transfer_SendServerCallbacks;
+
+/* After streams__v1__transfer_server__send_defer(): the call goes on with callbacks (copied)
+ * in place of the blocking functions. */
+void streams__v1__transfer_server__send_set_callbacks(Streams__V1__Transfer_SendServerCall *call,
+                                                      const Streams__V1__Transfer_SendServerCallbacks *callbacks,
+                                                      void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__transfer_server__send_finish(Streams__V1__Transfer_SendServerCall *call,
+                                               cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *streams__v1__transfer_server__send_call(Streams__V1__Transfer_SendServerCall *call);
+
+typedef struct Streams__V1__Transfer_RecvServerCall Streams__V1__Transfer_RecvServerCall;
+
+/* Sends the responses (streams__v1__transfer_server__recv_send()) and returns the status; or
+ * defers the answer and sends from callbacks
+ * (streams__v1__transfer_server__recv_set_callbacks()). */
+typedef cgrpc_code (*Streams__V1__Transfer_RecvHandler)(Streams__V1__Transfer_RecvServerCall *call,
                                                         const Streams__V1__FileRef *request,
                                                         void *user_data);
 
-typedef cgrpc_code (*Streams__V1__Transfer_AsyncHandler)(cgrpc_server_call *call,
+/* Sends one response (serialised before this returns); blocks while the client is behind.
+ * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
+int streams__v1__transfer_server__recv_send(Streams__V1__Transfer_RecvServerCall *call,
+                                            const X__Common__Money *response);
+
+/* As streams__v1__transfer_server__recv_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__transfer_server__recv_try_send(Streams__V1__Transfer_RecvServerCall *call,
+                                                const X__Common__Money *response);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int streams__v1__transfer_server__recv_send_headers(Streams__V1__Transfer_RecvServerCall *call);
+
+/* From the handler: the answer comes later, from streams__v1__transfer_server__recv_finish(),
+ * and the handler's return value is ignored.  Until then the call and what the handler was
+ * given stay valid. */
+void streams__v1__transfer_server__recv_defer(Streams__V1__Transfer_RecvServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once streams__v1__transfer_server__recv_finish() has been
+ * called. */
+typedef struct Streams__V1__Transfer_RecvServerCallbacks {
+  /* Room to send again after streams__v1__transfer_server__recv_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Transfer_RecvServerCall *call,
+                        void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * streams__v1__transfer_server__recv_finish() is still due. */
+  void (*on_cancel)(Streams__V1__Transfer_RecvServerCall *call,
+                    void *user_data);
+} Streams__V1__Transfer_RecvServerCallbacks;
+
+/* After streams__v1__transfer_server__recv_defer(): the call goes on with callbacks (copied)
+ * in place of the blocking functions. */
+void streams__v1__transfer_server__recv_set_callbacks(Streams__V1__Transfer_RecvServerCall *call,
+                                                      const Streams__V1__Transfer_RecvServerCallbacks *callbacks,
+                                                      void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__transfer_server__recv_finish(Streams__V1__Transfer_RecvServerCall *call,
+                                               cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *streams__v1__transfer_server__recv_call(Streams__V1__Transfer_RecvServerCall *call);
+
+typedef struct Streams__V1__Transfer_AsyncServerCall Streams__V1__Transfer_AsyncServerCall;
+
+/* Reads requests (streams__v1__transfer_server__async_recv()), sends responses
+ * (streams__v1__transfer_server__async_send()) and returns the status; or defers the answer
+ * and does both from callbacks (streams__v1__transfer_server__async_set_callbacks()). */
+typedef cgrpc_code (*Streams__V1__Transfer_AsyncHandler)(Streams__V1__Transfer_AsyncServerCall *call,
                                                          void *user_data);
 
 /* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
  * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
  * cancelled. */
-int streams__v1__transfer_server__upload_recv(cgrpc_server_call *call,
-                                              const Streams__V1__Chunk **request);
-
-/* Sends one response (serialised before this returns); blocks while the client is behind.
- * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
-int streams__v1__transfer_server__download_send(cgrpc_server_call *call,
-                                                const Streams__V1__Chunk *response);
-
-/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
- * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
- * cancelled. */
-int streams__v1__transfer_server__digest_recv(cgrpc_server_call *call,
-                                              const Streams__V1__Chunk **request);
-
-/* Sends one response (serialised before this returns); blocks while the client is behind.
- * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
-int streams__v1__transfer_server__digest_send(cgrpc_server_call *call,
-                                              const Streams__V1__Chunk__Digest *response);
-
-/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
- * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
- * cancelled. */
-int streams__v1__transfer_server__send_recv(cgrpc_server_call *call,
-                                            const Streams__V1__Chunk **request);
-
-/* Sends one response (serialised before this returns); blocks while the client is behind.
- * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
-int streams__v1__transfer_server__recv_send(cgrpc_server_call *call,
-                                            const X__Common__Money *response);
-
-/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
- * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
- * cancelled. */
-int streams__v1__transfer_server__async_recv(cgrpc_server_call *call,
+int streams__v1__transfer_server__async_recv(Streams__V1__Transfer_AsyncServerCall *call,
                                              const Streams__V1__Chunk **request);
 
 /* Sends one response (serialised before this returns); blocks while the client is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
-int streams__v1__transfer_server__async_send(cgrpc_server_call *call,
+int streams__v1__transfer_server__async_send(Streams__V1__Transfer_AsyncServerCall *call,
                                              const Streams__V1__Chunk *response);
+
+/* As streams__v1__transfer_server__async_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__transfer_server__async_try_send(Streams__V1__Transfer_AsyncServerCall *call,
+                                                 const Streams__V1__Chunk *response);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int streams__v1__transfer_server__async_send_headers(Streams__V1__Transfer_AsyncServerCall *call);
+
+/* From the handler: the answer comes later, from streams__v1__transfer_server__async_finish(),
+ * and the handler's return value is ignored.  Until then the call and what the handler was
+ * given stay valid. */
+void streams__v1__transfer_server__async_defer(Streams__V1__Transfer_AsyncServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once streams__v1__transfer_server__async_finish() has been
+ * called. */
+typedef struct Streams__V1__Transfer_AsyncServerCallbacks {
+  /* Each request, valid during the callback. */
+  void (*on_message)(Streams__V1__Transfer_AsyncServerCall *call,
+                     const Streams__V1__Chunk *request,
+                     void *user_data);
+  /* The client has closed its side: no more requests. */
+  void (*on_recv_done)(Streams__V1__Transfer_AsyncServerCall *call,
+                       void *user_data);
+  /* Room to send again after streams__v1__transfer_server__async_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Transfer_AsyncServerCall *call,
+                        void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * streams__v1__transfer_server__async_finish() is still due. */
+  void (*on_cancel)(Streams__V1__Transfer_AsyncServerCall *call,
+                    void *user_data);
+} Streams__V1__Transfer_AsyncServerCallbacks;
+
+/* After streams__v1__transfer_server__async_defer(): the call goes on with callbacks (copied)
+ * in place of the blocking functions. */
+void streams__v1__transfer_server__async_set_callbacks(Streams__V1__Transfer_AsyncServerCall *call,
+                                                       const Streams__V1__Transfer_AsyncServerCallbacks *callbacks,
+                                                       void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__transfer_server__async_finish(Streams__V1__Transfer_AsyncServerCall *call,
+                                                cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *streams__v1__transfer_server__async_call(Streams__V1__Transfer_AsyncServerCall *call);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct Streams__V1__Transfer_Server {
@@ -348,78 +968,236 @@ extern const cgrpc_service_desc streams__v1__mirror__cgrpc_service;
  * /streams.v1.Mirror/Delete: bidi-streaming.
  * Policy: timeout 250ms; no retries; not idempotent.
  */
+typedef struct Streams__V1__Mirror_DeleteCall Streams__V1__Mirror_DeleteCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * streams__v1__mirror_client__delete_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int streams__v1__mirror_client__delete(cgrpc_channel *channel,
                                        const cgrpc_call_options *options,
-                                       cgrpc_call **call);
+                                       Streams__V1__Mirror_DeleteCall **call);
 
 /* Sends one request (serialised before this returns); blocks while the server is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is over or its sending side is closed. */
-int streams__v1__mirror_client__delete_send(cgrpc_call *call,
+int streams__v1__mirror_client__delete_send(Streams__V1__Mirror_DeleteCall *call,
                                             const Streams__V1__FileRef *request);
 
+/* As streams__v1__mirror_client__delete_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__mirror_client__delete_try_send(Streams__V1__Mirror_DeleteCall *call,
+                                                const Streams__V1__FileRef *request);
+
+/* Closes the sending side: the server sees the end of the requests.  Returns 0 or
+ * CGRPC_ERR_CLOSED. */
+int streams__v1__mirror_client__delete_close_send(Streams__V1__Mirror_DeleteCall *call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int streams__v1__mirror_client__delete_recv_headers(Streams__V1__Mirror_DeleteCall *call,
+                                                    const cgrpc_metadata **md);
+
 /* Blocks for the next response: returns 1 with *response, or 0 at the end of the call
- * (cgrpc_call_finish then gives its status).  *response is the caller's, to free with
- * cgrpc_channel_protobuf_allocator() and streams__v1__chunk__free_unpacked(). */
-int streams__v1__mirror_client__delete_recv(cgrpc_call *call,
+ * (streams__v1__mirror_client__delete_finish() then gives its status).  *response is the
+ * caller's, to free with cgrpc_channel_protobuf_allocator() and
+ * streams__v1__chunk__free_unpacked(). */
+int streams__v1__mirror_client__delete_recv(Streams__V1__Mirror_DeleteCall *call,
                                             Streams__V1__Chunk **response);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Waits for the end of the call and returns its code; status (if not NULL) gets the whole
+ * outcome.  Responses not received are dropped.  Once per call. */
+cgrpc_code streams__v1__mirror_client__delete_finish(Streams__V1__Mirror_DeleteCall *call,
+                                                     cgrpc_status *status);
+
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void streams__v1__mirror_client__delete_cancel(Streams__V1__Mirror_DeleteCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void streams__v1__mirror_client__delete_free(Streams__V1__Mirror_DeleteCall *call);
+
+/* The callbacks of streams__v1__mirror_client__delete_async(), run on the channel's I/O thread
+ * (they must not block); any may be NULL. */
+typedef struct Streams__V1__Mirror_DeleteCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Streams__V1__Mirror_DeleteCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * streams__v1__chunk__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Streams__V1__Mirror_DeleteCall *call,
+                     Streams__V1__Chunk *response,
+                     void *user_data);
+  /* Room to send again after streams__v1__mirror_client__delete_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Mirror_DeleteCall *call,
+                        void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Streams__V1__Mirror_DeleteCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Streams__V1__Mirror_DeleteCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as streams__v1__mirror_client__delete(). */
 int streams__v1__mirror_client__delete_async(cgrpc_channel *channel,
                                              const cgrpc_call_options *options,
-                                             const cgrpc_call_callbacks *callbacks,
-                                             void *user_data, cgrpc_call **call);
+                                             const Streams__V1__Mirror_DeleteCallbacks *callbacks,
+                                             void *user_data,
+                                             Streams__V1__Mirror_DeleteCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *streams__v1__mirror_client__delete_call(Streams__V1__Mirror_DeleteCall *call);
 
 /*
  * /streams.v1.Mirror/Feed: server-streaming.
  * Policy: timeout none; no retries; not idempotent.
  */
+typedef struct Streams__V1__Mirror_FeedCall Streams__V1__Mirror_FeedCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * streams__v1__mirror_client__feed_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int streams__v1__mirror_client__feed(cgrpc_channel *channel,
                                      const Streams__V1__FileRef *request,
                                      const cgrpc_call_options *options,
-                                     cgrpc_call **call);
+                                     Streams__V1__Mirror_FeedCall **call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int streams__v1__mirror_client__feed_recv_headers(Streams__V1__Mirror_FeedCall *call,
+                                                  const cgrpc_metadata **md);
 
 /* Blocks for the next response: returns 1 with *response, or 0 at the end of the call
- * (cgrpc_call_finish then gives its status).  *response is the caller's, to free with
- * cgrpc_channel_protobuf_allocator() and streams__v1__chunk__free_unpacked(). */
-int streams__v1__mirror_client__feed_recv(cgrpc_call *call,
+ * (streams__v1__mirror_client__feed_finish() then gives its status).  *response is the
+ * caller's, to free with cgrpc_channel_protobuf_allocator() and
+ * streams__v1__chunk__free_unpacked(). */
+int streams__v1__mirror_client__feed_recv(Streams__V1__Mirror_FeedCall *call,
                                           Streams__V1__Chunk **response);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Waits for the end of the call and returns its code; status (if not NULL) gets the whole
+ * outcome.  Responses not received are dropped.  Once per call. */
+cgrpc_code streams__v1__mirror_client__feed_finish(Streams__V1__Mirror_FeedCall *call,
+                                                   cgrpc_status *status);
+
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void streams__v1__mirror_client__feed_cancel(Streams__V1__Mirror_FeedCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void streams__v1__mirror_client__feed_free(Streams__V1__Mirror_FeedCall *call);
+
+/* The callbacks of streams__v1__mirror_client__feed_async(), run on the channel's I/O thread
+ * (they must not block); any may be NULL. */
+typedef struct Streams__V1__Mirror_FeedCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Streams__V1__Mirror_FeedCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * streams__v1__chunk__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Streams__V1__Mirror_FeedCall *call,
+                     Streams__V1__Chunk *response,
+                     void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Streams__V1__Mirror_FeedCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Streams__V1__Mirror_FeedCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as streams__v1__mirror_client__feed(). */
 int streams__v1__mirror_client__feed_async(cgrpc_channel *channel,
                                            const Streams__V1__FileRef *request,
                                            const cgrpc_call_options *options,
-                                           const cgrpc_call_callbacks *callbacks,
-                                           void *user_data, cgrpc_call **call);
+                                           const Streams__V1__Mirror_FeedCallbacks *callbacks,
+                                           void *user_data,
+                                           Streams__V1__Mirror_FeedCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *streams__v1__mirror_client__feed_call(Streams__V1__Mirror_FeedCall *call);
 
 /*
  * /streams.v1.Mirror/Collect: client-streaming.
  * Policy: timeout none; no retries; not idempotent.
  */
+typedef struct Streams__V1__Mirror_CollectCall Streams__V1__Mirror_CollectCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * streams__v1__mirror_client__collect_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int streams__v1__mirror_client__collect(cgrpc_channel *channel,
                                         const cgrpc_call_options *options,
-                                        cgrpc_call **call);
+                                        Streams__V1__Mirror_CollectCall **call);
 
 /* Sends one request (serialised before this returns); blocks while the server is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is over or its sending side is closed. */
-int streams__v1__mirror_client__collect_send(cgrpc_call *call,
+int streams__v1__mirror_client__collect_send(Streams__V1__Mirror_CollectCall *call,
                                              const Streams__V1__FileRef *request);
+
+/* As streams__v1__mirror_client__collect_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__mirror_client__collect_try_send(Streams__V1__Mirror_CollectCall *call,
+                                                 const Streams__V1__FileRef *request);
+
+/* Closes the sending side: the server sees the end of the requests.  Returns 0 or
+ * CGRPC_ERR_CLOSED. */
+int streams__v1__mirror_client__collect_close_send(Streams__V1__Mirror_CollectCall *call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int streams__v1__mirror_client__collect_recv_headers(Streams__V1__Mirror_CollectCall *call,
+                                                     const cgrpc_metadata **md);
 
 /* Closes the sending side, then waits for the one response and the end of the call: returns
  * its code, and status (if not NULL) gets the whole outcome.  *response is NULL unless the
  * code is OK; then it is the caller's, to free with cgrpc_channel_protobuf_allocator() and
  * streams__v1__chunk__free_unpacked(). */
-cgrpc_code streams__v1__mirror_client__collect_close_and_recv(cgrpc_call *call,
+cgrpc_code streams__v1__mirror_client__collect_close_and_recv(Streams__V1__Mirror_CollectCall *call,
                                                               Streams__V1__Chunk **response,
                                                               cgrpc_status *status);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void streams__v1__mirror_client__collect_cancel(Streams__V1__Mirror_CollectCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void streams__v1__mirror_client__collect_free(Streams__V1__Mirror_CollectCall *call);
+
+/* The callbacks of streams__v1__mirror_client__collect_async(), run on the channel's I/O
+ * thread (they must not block); any may be NULL. */
+typedef struct Streams__V1__Mirror_CollectCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Streams__V1__Mirror_CollectCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * streams__v1__chunk__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Streams__V1__Mirror_CollectCall *call,
+                     Streams__V1__Chunk *response,
+                     void *user_data);
+  /* Room to send again after streams__v1__mirror_client__collect_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Mirror_CollectCall *call,
+                        void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Streams__V1__Mirror_CollectCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Streams__V1__Mirror_CollectCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as streams__v1__mirror_client__collect(). */
 int streams__v1__mirror_client__collect_async(cgrpc_channel *channel,
                                               const cgrpc_call_options *options,
-                                              const cgrpc_call_callbacks *callbacks,
-                                              void *user_data, cgrpc_call **call);
+                                              const Streams__V1__Mirror_CollectCallbacks *callbacks,
+                                              void *user_data,
+                                              Streams__V1__Mirror_CollectCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *streams__v1__mirror_client__collect_call(Streams__V1__Mirror_CollectCall *call);
 
 /*
  * /streams.v1.Mirror/FeedSend: unary.
@@ -445,73 +1223,323 @@ int streams__v1__mirror_client__feed_send_async(cgrpc_channel *channel,
  * /streams.v1.Mirror/CollectRecv: server-streaming.
  * Policy: timeout none; no retries; not idempotent.
  */
+typedef struct Streams__V1__Mirror_CollectRecvCall Streams__V1__Mirror_CollectRecvCall;
+
+/* Starts the call; *call is the caller's, to release with
+ * streams__v1__mirror_client__collect_recv_free().  Returns 0 or the error of
+ * cgrpc_call_start_stream(). */
 int streams__v1__mirror_client__collect_recv(cgrpc_channel *channel,
                                              const Streams__V1__FileRef *request,
                                              const cgrpc_call_options *options,
-                                             cgrpc_call **call);
+                                             Streams__V1__Mirror_CollectRecvCall **call);
+
+/* Blocks for the response headers: returns 1 with *md (valid until the call is freed) as soon
+ * as they arrive, before any response; 0 if the call ended without them. */
+int streams__v1__mirror_client__collect_recv_recv_headers(Streams__V1__Mirror_CollectRecvCall *call,
+                                                          const cgrpc_metadata **md);
 
 /* Blocks for the next response: returns 1 with *response, or 0 at the end of the call
- * (cgrpc_call_finish then gives its status).  *response is the caller's, to free with
- * cgrpc_channel_protobuf_allocator() and streams__v1__chunk__free_unpacked(). */
-int streams__v1__mirror_client__collect_recv_recv(cgrpc_call *call,
+ * (streams__v1__mirror_client__collect_recv_finish() then gives its status).  *response is the
+ * caller's, to free with cgrpc_channel_protobuf_allocator() and
+ * streams__v1__chunk__free_unpacked(). */
+int streams__v1__mirror_client__collect_recv_recv(Streams__V1__Mirror_CollectRecvCall *call,
                                                   Streams__V1__Chunk **response);
 
-/* The same call with callbacks, run on the channel's I/O thread, in place of the receiving
- * functions and cgrpc_call_finish; each response on_message gets is the callback's to free. */
+/* Waits for the end of the call and returns its code; status (if not NULL) gets the whole
+ * outcome.  Responses not received are dropped.  Once per call. */
+cgrpc_code streams__v1__mirror_client__collect_recv_finish(Streams__V1__Mirror_CollectRecvCall *call,
+                                                           cgrpc_status *status);
+
+/* Cancels the call: it ends with CANCELLED unless it has ended, and blocked functions return.
+ * Any thread. */
+void streams__v1__mirror_client__collect_recv_cancel(Streams__V1__Mirror_CollectRecvCall *call);
+
+/* Releases the handle, cancelling the call if it still runs.  NULL-safe. */
+void streams__v1__mirror_client__collect_recv_free(Streams__V1__Mirror_CollectRecvCall *call);
+
+/* The callbacks of streams__v1__mirror_client__collect_recv_async(), run on the channel's I/O
+ * thread (they must not block); any may be NULL. */
+typedef struct Streams__V1__Mirror_CollectRecvCallbacks {
+  /* The response headers' metadata (valid until the call is freed), before any response;
+   * not called for a Trailers-Only answer. */
+  void (*on_headers)(Streams__V1__Mirror_CollectRecvCall *call,
+                     const cgrpc_metadata *md,
+                     void *user_data);
+  /* Each response, the callback's to free (cgrpc_channel_protobuf_allocator() and
+   * streams__v1__chunk__free_unpacked()); the next comes once it returns. */
+  void (*on_message)(Streams__V1__Mirror_CollectRecvCall *call,
+                     Streams__V1__Chunk *response,
+                     void *user_data);
+  /* Last, exactly once: how the call ended (status is valid during the callback). */
+  void (*on_done)(Streams__V1__Mirror_CollectRecvCall *call,
+                  cgrpc_status *status,
+                  void *user_data);
+} Streams__V1__Mirror_CollectRecvCallbacks;
+
+/* Starts the call with callbacks (copied) in place of the blocking receive functions;
+ * otherwise as streams__v1__mirror_client__collect_recv(). */
 int streams__v1__mirror_client__collect_recv_async(cgrpc_channel *channel,
                                                    const Streams__V1__FileRef *request,
                                                    const cgrpc_call_options *options,
-                                                   const cgrpc_call_callbacks *callbacks,
-                                                   void *user_data, cgrpc_call **call);
+                                                   const Streams__V1__Mirror_CollectRecvCallbacks *callbacks,
+                                                   void *user_data,
+                                                   Streams__V1__Mirror_CollectRecvCall **call);
+
+/* The call as a cgrpc_call, for the other cgrpc_call_*() functions. */
+cgrpc_call *streams__v1__mirror_client__collect_recv_call(Streams__V1__Mirror_CollectRecvCall *call);
 
 /* Server */
 
-typedef cgrpc_code (*Streams__V1__Mirror_DeleteHandler)(cgrpc_server_call *call,
+typedef struct Streams__V1__Mirror_DeleteServerCall Streams__V1__Mirror_DeleteServerCall;
+
+/* Reads requests (streams__v1__mirror_server__delete_recv()), sends responses
+ * (streams__v1__mirror_server__delete_send()) and returns the status; or defers the answer and
+ * does both from callbacks (streams__v1__mirror_server__delete_set_callbacks()). */
+typedef cgrpc_code (*Streams__V1__Mirror_DeleteHandler)(Streams__V1__Mirror_DeleteServerCall *call,
                                                         void *user_data);
 
-typedef cgrpc_code (*Streams__V1__Mirror_FeedHandler)(cgrpc_server_call *call,
+/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
+ * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
+ * cancelled. */
+int streams__v1__mirror_server__delete_recv(Streams__V1__Mirror_DeleteServerCall *call,
+                                            const Streams__V1__FileRef **request);
+
+/* Sends one response (serialised before this returns); blocks while the client is behind.
+ * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
+int streams__v1__mirror_server__delete_send(Streams__V1__Mirror_DeleteServerCall *call,
+                                            const Streams__V1__Chunk *response);
+
+/* As streams__v1__mirror_server__delete_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__mirror_server__delete_try_send(Streams__V1__Mirror_DeleteServerCall *call,
+                                                const Streams__V1__Chunk *response);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int streams__v1__mirror_server__delete_send_headers(Streams__V1__Mirror_DeleteServerCall *call);
+
+/* From the handler: the answer comes later, from streams__v1__mirror_server__delete_finish(),
+ * and the handler's return value is ignored.  Until then the call and what the handler was
+ * given stay valid. */
+void streams__v1__mirror_server__delete_defer(Streams__V1__Mirror_DeleteServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once streams__v1__mirror_server__delete_finish() has been
+ * called. */
+typedef struct Streams__V1__Mirror_DeleteServerCallbacks {
+  /* Each request, valid during the callback. */
+  void (*on_message)(Streams__V1__Mirror_DeleteServerCall *call,
+                     const Streams__V1__FileRef *request,
+                     void *user_data);
+  /* The client has closed its side: no more requests. */
+  void (*on_recv_done)(Streams__V1__Mirror_DeleteServerCall *call,
+                       void *user_data);
+  /* Room to send again after streams__v1__mirror_server__delete_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Mirror_DeleteServerCall *call,
+                        void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * streams__v1__mirror_server__delete_finish() is still due. */
+  void (*on_cancel)(Streams__V1__Mirror_DeleteServerCall *call,
+                    void *user_data);
+} Streams__V1__Mirror_DeleteServerCallbacks;
+
+/* After streams__v1__mirror_server__delete_defer(): the call goes on with callbacks (copied)
+ * in place of the blocking functions. */
+void streams__v1__mirror_server__delete_set_callbacks(Streams__V1__Mirror_DeleteServerCall *call,
+                                                      const Streams__V1__Mirror_DeleteServerCallbacks *callbacks,
+                                                      void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__mirror_server__delete_finish(Streams__V1__Mirror_DeleteServerCall *call,
+                                               cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *streams__v1__mirror_server__delete_call(Streams__V1__Mirror_DeleteServerCall *call);
+
+typedef struct Streams__V1__Mirror_FeedServerCall Streams__V1__Mirror_FeedServerCall;
+
+/* Sends the responses (streams__v1__mirror_server__feed_send()) and returns the status; or
+ * defers the answer and sends from callbacks
+ * (streams__v1__mirror_server__feed_set_callbacks()). */
+typedef cgrpc_code (*Streams__V1__Mirror_FeedHandler)(Streams__V1__Mirror_FeedServerCall *call,
                                                       const Streams__V1__FileRef *request,
                                                       void *user_data);
 
-typedef cgrpc_code (*Streams__V1__Mirror_CollectHandler)(cgrpc_server_call *call,
+/* Sends one response (serialised before this returns); blocks while the client is behind.
+ * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
+int streams__v1__mirror_server__feed_send(Streams__V1__Mirror_FeedServerCall *call,
+                                          const Streams__V1__Chunk *response);
+
+/* As streams__v1__mirror_server__feed_send(), but returns CGRPC_ERR_AGAIN instead of blocking;
+ * then the callbacks' on_send_ready says when to try again. */
+int streams__v1__mirror_server__feed_try_send(Streams__V1__Mirror_FeedServerCall *call,
+                                              const Streams__V1__Chunk *response);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int streams__v1__mirror_server__feed_send_headers(Streams__V1__Mirror_FeedServerCall *call);
+
+/* From the handler: the answer comes later, from streams__v1__mirror_server__feed_finish(),
+ * and the handler's return value is ignored.  Until then the call and what the handler was
+ * given stay valid. */
+void streams__v1__mirror_server__feed_defer(Streams__V1__Mirror_FeedServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once streams__v1__mirror_server__feed_finish() has been called. */
+typedef struct Streams__V1__Mirror_FeedServerCallbacks {
+  /* Room to send again after streams__v1__mirror_server__feed_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Mirror_FeedServerCall *call,
+                        void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * streams__v1__mirror_server__feed_finish() is still due. */
+  void (*on_cancel)(Streams__V1__Mirror_FeedServerCall *call,
+                    void *user_data);
+} Streams__V1__Mirror_FeedServerCallbacks;
+
+/* After streams__v1__mirror_server__feed_defer(): the call goes on with callbacks (copied) in
+ * place of the blocking functions. */
+void streams__v1__mirror_server__feed_set_callbacks(Streams__V1__Mirror_FeedServerCall *call,
+                                                    const Streams__V1__Mirror_FeedServerCallbacks *callbacks,
+                                                    void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__mirror_server__feed_finish(Streams__V1__Mirror_FeedServerCall *call,
+                                             cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *streams__v1__mirror_server__feed_call(Streams__V1__Mirror_FeedServerCall *call);
+
+typedef struct Streams__V1__Mirror_CollectServerCall Streams__V1__Mirror_CollectServerCall;
+
+/* Reads the requests (streams__v1__mirror_server__collect_recv()), fills the response and
+ * returns the status; or defers the answer and takes the requests from callbacks
+ * (streams__v1__mirror_server__collect_set_callbacks()). */
+typedef cgrpc_code (*Streams__V1__Mirror_CollectHandler)(Streams__V1__Mirror_CollectServerCall *call,
                                                          Streams__V1__Chunk *response,
                                                          void *user_data);
 
+/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
+ * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
+ * cancelled. */
+int streams__v1__mirror_server__collect_recv(Streams__V1__Mirror_CollectServerCall *call,
+                                             const Streams__V1__FileRef **request);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int streams__v1__mirror_server__collect_send_headers(Streams__V1__Mirror_CollectServerCall *call);
+
+/* From the handler: the answer comes later, from streams__v1__mirror_server__collect_finish(),
+ * and the handler's return value is ignored.  Until then the call and what the handler was
+ * given stay valid. */
+void streams__v1__mirror_server__collect_defer(Streams__V1__Mirror_CollectServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once streams__v1__mirror_server__collect_finish() has been
+ * called. */
+typedef struct Streams__V1__Mirror_CollectServerCallbacks {
+  /* Each request, valid during the callback. */
+  void (*on_message)(Streams__V1__Mirror_CollectServerCall *call,
+                     const Streams__V1__FileRef *request,
+                     void *user_data);
+  /* The client has closed its side: no more requests. */
+  void (*on_recv_done)(Streams__V1__Mirror_CollectServerCall *call,
+                       void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * streams__v1__mirror_server__collect_finish() is still due. */
+  void (*on_cancel)(Streams__V1__Mirror_CollectServerCall *call,
+                    void *user_data);
+} Streams__V1__Mirror_CollectServerCallbacks;
+
+/* After streams__v1__mirror_server__collect_defer(): the call goes on with callbacks (copied)
+ * in place of the blocking functions. */
+void streams__v1__mirror_server__collect_set_callbacks(Streams__V1__Mirror_CollectServerCall *call,
+                                                       const Streams__V1__Mirror_CollectServerCallbacks *callbacks,
+                                                       void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__mirror_server__collect_finish(Streams__V1__Mirror_CollectServerCall *call,
+                                                cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *streams__v1__mirror_server__collect_call(Streams__V1__Mirror_CollectServerCall *call);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (streams__v1__mirror_server__feed_send_defer()). */
 typedef cgrpc_code (*Streams__V1__Mirror_FeedSendHandler)(cgrpc_server_call *call,
                                                           const Streams__V1__FileRef *request,
                                                           Streams__V1__Chunk *response,
                                                           void *user_data);
 
-typedef cgrpc_code (*Streams__V1__Mirror_CollectRecvHandler)(cgrpc_server_call *call,
+/* From the handler: the answer comes later, from
+ * streams__v1__mirror_server__feed_send_finish(), and the handler's return value is ignored.
+ * Until then the call and what the handler was given stay valid. */
+void streams__v1__mirror_server__feed_send_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__mirror_server__feed_send_finish(cgrpc_server_call *call,
+                                                  cgrpc_code code);
+
+typedef struct Streams__V1__Mirror_CollectRecvServerCall Streams__V1__Mirror_CollectRecvServerCall;
+
+/* Sends the responses (streams__v1__mirror_server__collect_recv_send()) and returns the
+ * status; or defers the answer and sends from callbacks
+ * (streams__v1__mirror_server__collect_recv_set_callbacks()). */
+typedef cgrpc_code (*Streams__V1__Mirror_CollectRecvHandler)(Streams__V1__Mirror_CollectRecvServerCall *call,
                                                              const Streams__V1__FileRef *request,
                                                              void *user_data);
 
-/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
- * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
- * cancelled. */
-int streams__v1__mirror_server__delete_recv(cgrpc_server_call *call,
-                                            const Streams__V1__FileRef **request);
-
 /* Sends one response (serialised before this returns); blocks while the client is behind.
  * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
-int streams__v1__mirror_server__delete_send(cgrpc_server_call *call,
-                                            const Streams__V1__Chunk *response);
-
-/* Sends one response (serialised before this returns); blocks while the client is behind.
- * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
-int streams__v1__mirror_server__feed_send(cgrpc_server_call *call,
-                                          const Streams__V1__Chunk *response);
-
-/* Blocks for the next request: returns 1 with *request, valid until the next recv or the end
- * of the handler; 0 once the client has closed its side; CGRPC_ERR_CLOSED if the call was
- * cancelled. */
-int streams__v1__mirror_server__collect_recv(cgrpc_server_call *call,
-                                             const Streams__V1__FileRef **request);
-
-/* Sends one response (serialised before this returns); blocks while the client is behind.
- * Returns 0, or CGRPC_ERR_CLOSED once the call is cancelled or over. */
-int streams__v1__mirror_server__collect_recv_send(cgrpc_server_call *call,
+int streams__v1__mirror_server__collect_recv_send(Streams__V1__Mirror_CollectRecvServerCall *call,
                                                   const Streams__V1__Chunk *response);
+
+/* As streams__v1__mirror_server__collect_recv_send(), but returns CGRPC_ERR_AGAIN instead of
+ * blocking; then the callbacks' on_send_ready says when to try again. */
+int streams__v1__mirror_server__collect_recv_try_send(Streams__V1__Mirror_CollectRecvServerCall *call,
+                                                      const Streams__V1__Chunk *response);
+
+/* Sends the response headers now, with the initial metadata added so far, before any
+ * response.  Returns 0, CGRPC_ERR_STATE (sent already) or CGRPC_ERR_CLOSED. */
+int streams__v1__mirror_server__collect_recv_send_headers(Streams__V1__Mirror_CollectRecvServerCall *call);
+
+/* From the handler: the answer comes later, from
+ * streams__v1__mirror_server__collect_recv_finish(), and the handler's return value is
+ * ignored.  Until then the call and what the handler was given stay valid. */
+void streams__v1__mirror_server__collect_recv_defer(Streams__V1__Mirror_CollectRecvServerCall *call);
+
+/* The callbacks of a deferred call, run on the server's I/O thread (they must not block); any
+ * may be NULL.  None starts once streams__v1__mirror_server__collect_recv_finish() has been
+ * called. */
+typedef struct Streams__V1__Mirror_CollectRecvServerCallbacks {
+  /* Room to send again after streams__v1__mirror_server__collect_recv_try_send() said
+   * CGRPC_ERR_AGAIN. */
+  void (*on_send_ready)(Streams__V1__Mirror_CollectRecvServerCall *call,
+                        void *user_data);
+  /* The call ended before it was finished (the client went away, the deadline passed);
+   * streams__v1__mirror_server__collect_recv_finish() is still due. */
+  void (*on_cancel)(Streams__V1__Mirror_CollectRecvServerCall *call,
+                    void *user_data);
+} Streams__V1__Mirror_CollectRecvServerCallbacks;
+
+/* After streams__v1__mirror_server__collect_recv_defer(): the call goes on with callbacks
+ * (copied) in place of the blocking functions. */
+void streams__v1__mirror_server__collect_recv_set_callbacks(Streams__V1__Mirror_CollectRecvServerCall *call,
+                                                            const Streams__V1__Mirror_CollectRecvServerCallbacks *callbacks,
+                                                            void *user_data);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void streams__v1__mirror_server__collect_recv_finish(Streams__V1__Mirror_CollectRecvServerCall *call,
+                                                     cgrpc_code code);
+
+/* The call as a cgrpc_server_call, for the other cgrpc_server_call_*() functions. */
+cgrpc_server_call *streams__v1__mirror_server__collect_recv_call(Streams__V1__Mirror_CollectRecvServerCall *call);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct Streams__V1__Mirror_Server {

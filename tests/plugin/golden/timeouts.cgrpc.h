@@ -235,55 +235,175 @@ int t__slow_client__aggregate_async(cgrpc_channel *channel,
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__slow_server__inherit_defer()). */
 typedef cgrpc_code (*T__Slow_InheritHandler)(cgrpc_server_call *call,
                                              const T__Req *request,
                                              T__Resp *response,
                                              void *user_data);
 
+/* From the handler: the answer comes later, from t__slow_server__inherit_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__slow_server__inherit_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__slow_server__inherit_finish(cgrpc_server_call *call,
+                                    cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__slow_server__millis_defer()). */
 typedef cgrpc_code (*T__Slow_MillisHandler)(cgrpc_server_call *call,
                                             const T__Req *request,
                                             T__Resp *response,
                                             void *user_data);
 
+/* From the handler: the answer comes later, from t__slow_server__millis_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__slow_server__millis_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__slow_server__millis_finish(cgrpc_server_call *call,
+                                   cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__slow_server__fraction_defer()). */
 typedef cgrpc_code (*T__Slow_FractionHandler)(cgrpc_server_call *call,
                                               const T__Req *request,
                                               T__Resp *response,
                                               void *user_data);
 
+/* From the handler: the answer comes later, from t__slow_server__fraction_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__slow_server__fraction_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__slow_server__fraction_finish(cgrpc_server_call *call,
+                                     cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__slow_server__tenth_defer()). */
 typedef cgrpc_code (*T__Slow_TenthHandler)(cgrpc_server_call *call,
                                            const T__Req *request,
                                            T__Resp *response,
                                            void *user_data);
 
+/* From the handler: the answer comes later, from t__slow_server__tenth_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__slow_server__tenth_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__slow_server__tenth_finish(cgrpc_server_call *call,
+                                  cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__slow_server__minutes_defer()). */
 typedef cgrpc_code (*T__Slow_MinutesHandler)(cgrpc_server_call *call,
                                              const T__Req *request,
                                              T__Resp *response,
                                              void *user_data);
 
+/* From the handler: the answer comes later, from t__slow_server__minutes_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__slow_server__minutes_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__slow_server__minutes_finish(cgrpc_server_call *call,
+                                    cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__slow_server__hour_defer()). */
 typedef cgrpc_code (*T__Slow_HourHandler)(cgrpc_server_call *call,
                                           const T__Req *request,
                                           T__Resp *response,
                                           void *user_data);
 
+/* From the handler: the answer comes later, from t__slow_server__hour_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__slow_server__hour_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__slow_server__hour_finish(cgrpc_server_call *call,
+                                 cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__slow_server__micros_defer()). */
 typedef cgrpc_code (*T__Slow_MicrosHandler)(cgrpc_server_call *call,
                                             const T__Req *request,
                                             T__Resp *response,
                                             void *user_data);
 
+/* From the handler: the answer comes later, from t__slow_server__micros_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__slow_server__micros_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__slow_server__micros_finish(cgrpc_server_call *call,
+                                   cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__slow_server__nanos_defer()). */
 typedef cgrpc_code (*T__Slow_NanosHandler)(cgrpc_server_call *call,
                                            const T__Req *request,
                                            T__Resp *response,
                                            void *user_data);
 
+/* From the handler: the answer comes later, from t__slow_server__nanos_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__slow_server__nanos_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__slow_server__nanos_finish(cgrpc_server_call *call,
+                                  cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__slow_server__longest_defer()). */
 typedef cgrpc_code (*T__Slow_LongestHandler)(cgrpc_server_call *call,
                                              const T__Req *request,
                                              T__Resp *response,
                                              void *user_data);
 
+/* From the handler: the answer comes later, from t__slow_server__longest_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__slow_server__longest_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__slow_server__longest_finish(cgrpc_server_call *call,
+                                    cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__slow_server__aggregate_defer()). */
 typedef cgrpc_code (*T__Slow_AggregateHandler)(cgrpc_server_call *call,
                                                const T__Req *request,
                                                T__Resp *response,
                                                void *user_data);
+
+/* From the handler: the answer comes later, from t__slow_server__aggregate_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__slow_server__aggregate_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__slow_server__aggregate_finish(cgrpc_server_call *call,
+                                      cgrpc_code code);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct T__Slow_Server {
@@ -356,15 +476,39 @@ int t__fast_client__own_async(cgrpc_channel *channel,
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__fast_server__no_timeout_defer()). */
 typedef cgrpc_code (*T__Fast_NoTimeoutHandler)(cgrpc_server_call *call,
                                                const T__Req *request,
                                                T__Resp *response,
                                                void *user_data);
 
+/* From the handler: the answer comes later, from t__fast_server__no_timeout_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__fast_server__no_timeout_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__fast_server__no_timeout_finish(cgrpc_server_call *call,
+                                       cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (t__fast_server__own_defer()). */
 typedef cgrpc_code (*T__Fast_OwnHandler)(cgrpc_server_call *call,
                                          const T__Req *request,
                                          T__Resp *response,
                                          void *user_data);
+
+/* From the handler: the answer comes later, from t__fast_server__own_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void t__fast_server__own_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void t__fast_server__own_finish(cgrpc_server_call *call,
+                                cgrpc_code code);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct T__Fast_Server {

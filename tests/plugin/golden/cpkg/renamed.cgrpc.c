@@ -126,6 +126,34 @@ int vlp__store_client__get_part_async(cgrpc_channel *channel,
                                       (cgrpc_fn)done, user_data, call);
 }
 
+void vlp__store_server__get_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void vlp__store_server__get_finish(cgrpc_server_call *call,
+                                   cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+void vlp__store_server__get_part_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void vlp__store_server__get_part_finish(cgrpc_server_call *call,
+                                        cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
 int vlp__store_server__register(cgrpc_server *server,
                                 const Vlp__Store_Server *impl,
                                 void *user_data)

@@ -67,15 +67,39 @@ int vlp__store_client__get_part_async(cgrpc_channel *channel,
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (vlp__store_server__get_defer()). */
 typedef cgrpc_code (*Vlp__Store_GetHandler)(cgrpc_server_call *call,
                                             const Vlp__Query *request,
                                             Rt__Thing *response,
                                             void *user_data);
 
+/* From the handler: the answer comes later, from vlp__store_server__get_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void vlp__store_server__get_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void vlp__store_server__get_finish(cgrpc_server_call *call,
+                                   cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (vlp__store_server__get_part_defer()). */
 typedef cgrpc_code (*Vlp__Store_GetPartHandler)(cgrpc_server_call *call,
                                                 const Rt__Thing *request,
                                                 Rt__Thing__Part *response,
                                                 void *user_data);
+
+/* From the handler: the answer comes later, from vlp__store_server__get_part_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void vlp__store_server__get_part_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void vlp__store_server__get_part_finish(cgrpc_server_call *call,
+                                        cgrpc_code code);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct Vlp__Store_Server {

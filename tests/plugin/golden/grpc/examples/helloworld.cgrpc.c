@@ -69,6 +69,20 @@ int helloworld__greeter_client__say_hello_async(cgrpc_channel *channel,
                                       (cgrpc_fn)done, user_data, call);
 }
 
+void helloworld__greeter_server__say_hello_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void helloworld__greeter_server__say_hello_finish(cgrpc_server_call *call,
+                                                  cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
 int helloworld__greeter_server__register(cgrpc_server *server,
                                          const Helloworld__Greeter_Server *impl,
                                          void *user_data)

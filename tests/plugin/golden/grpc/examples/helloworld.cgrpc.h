@@ -51,10 +51,22 @@ int helloworld__greeter_client__say_hello_async(cgrpc_channel *channel,
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (helloworld__greeter_server__say_hello_defer()). */
 typedef cgrpc_code (*Helloworld__Greeter_SayHelloHandler)(cgrpc_server_call *call,
                                                           const Helloworld__HelloRequest *request,
                                                           Helloworld__HelloReply *response,
                                                           void *user_data);
+
+/* From the handler: the answer comes later, from
+ * helloworld__greeter_server__say_hello_finish(), and the handler's return value is ignored.
+ * Until then the call and what the handler was given stay valid. */
+void helloworld__greeter_server__say_hello_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void helloworld__greeter_server__say_hello_finish(cgrpc_server_call *call,
+                                                  cgrpc_code code);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct Helloworld__Greeter_Server {

@@ -297,6 +297,76 @@ int a__b__c__shop_client__get__httpstatus_async(cgrpc_channel *channel,
                                       (cgrpc_fn)done, user_data, call);
 }
 
+void a__b__c__shop_server__place_order_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void a__b__c__shop_server__place_order_finish(cgrpc_server_call *call,
+                                              cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+void a__b__c__shop_server__check_line_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void a__b__c__shop_server__check_line_finish(cgrpc_server_call *call,
+                                             cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+void a__b__c__shop_server__pay_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void a__b__c__shop_server__pay_finish(cgrpc_server_call *call,
+                                      cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+void a__b__c__shop_server__pay_cash_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void a__b__c__shop_server__pay_cash_finish(cgrpc_server_call *call,
+                                           cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
+void a__b__c__shop_server__get__httpstatus_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void a__b__c__shop_server__get__httpstatus_finish(cgrpc_server_call *call,
+                                                  cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
 int a__b__c__shop_server__register(cgrpc_server *server,
                                    const A__B__C__Shop_Server *impl,
                                    void *user_data)
@@ -380,6 +450,20 @@ int a__b__c__inventory_client__query_async(cgrpc_channel *channel,
                                       (cgrpc_fn)done, user_data, call);
 }
 
+void a__b__c__inventory_server__query_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void a__b__c__inventory_server__query_finish(cgrpc_server_call *call,
+                                             cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
+}
+
 int a__b__c__inventory_server__register(cgrpc_server *server,
                                         const A__B__C__Inventory_Server *impl,
                                         void *user_data)
@@ -457,6 +541,20 @@ int a__b__c__audit_client__check_async(cgrpc_channel *channel,
   return cgrpc_unary_call_start_typed(channel, &a__b__c__audit__methods[0],
                                       (const ProtobufCMessage *)request, options,
                                       (cgrpc_fn)done, user_data, call);
+}
+
+void a__b__c__audit_server__check_defer(cgrpc_server_call *call)
+{
+  cgrpc_server_call_defer(call);
+}
+
+void a__b__c__audit_server__check_finish(cgrpc_server_call *call,
+                                         cgrpc_code code)
+{
+  cgrpc_server_call *raw = call;
+  if (cgrpc_server_call_status_code(raw) != code)
+    cgrpc_server_call_set_status(raw, code, NULL);
+  cgrpc_server_call_finish(raw);
 }
 
 int a__b__c__audit_server__register(cgrpc_server *server,

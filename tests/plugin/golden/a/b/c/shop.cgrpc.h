@@ -149,30 +149,90 @@ int a__b__c__shop_client__get__httpstatus_async(cgrpc_channel *channel,
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (a__b__c__shop_server__place_order_defer()). */
 typedef cgrpc_code (*A__B__C__Shop_PlaceOrderHandler)(cgrpc_server_call *call,
                                                       const A__B__C__Order *request,
                                                       A__B__C__Receipt *response,
                                                       void *user_data);
 
+/* From the handler: the answer comes later, from a__b__c__shop_server__place_order_finish(),
+ * and the handler's return value is ignored.  Until then the call and what the handler was
+ * given stay valid. */
+void a__b__c__shop_server__place_order_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void a__b__c__shop_server__place_order_finish(cgrpc_server_call *call,
+                                              cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (a__b__c__shop_server__check_line_defer()). */
 typedef cgrpc_code (*A__B__C__Shop_CheckLineHandler)(cgrpc_server_call *call,
                                                      const A__B__C__Order__Line *request,
                                                      A__B__C__Order__Line__Ref *response,
                                                      void *user_data);
 
+/* From the handler: the answer comes later, from a__b__c__shop_server__check_line_finish(),
+ * and the handler's return value is ignored.  Until then the call and what the handler was
+ * given stay valid. */
+void a__b__c__shop_server__check_line_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void a__b__c__shop_server__check_line_finish(cgrpc_server_call *call,
+                                             cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (a__b__c__shop_server__pay_defer()). */
 typedef cgrpc_code (*A__B__C__Shop_PayHandler)(cgrpc_server_call *call,
                                                const X__Common__Money *request,
                                                X__Common__Ack__Detail *response,
                                                void *user_data);
 
+/* From the handler: the answer comes later, from a__b__c__shop_server__pay_finish(), and the
+ * handler's return value is ignored.  Until then the call and what the handler was given stay
+ * valid. */
+void a__b__c__shop_server__pay_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void a__b__c__shop_server__pay_finish(cgrpc_server_call *call,
+                                      cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (a__b__c__shop_server__pay_cash_defer()). */
 typedef cgrpc_code (*A__B__C__Shop_PayCashHandler)(cgrpc_server_call *call,
                                                    const X__Common__Money *request,
                                                    X__Common__Ack *response,
                                                    void *user_data);
 
+/* From the handler: the answer comes later, from a__b__c__shop_server__pay_cash_finish(), and
+ * the handler's return value is ignored.  Until then the call and what the handler was given
+ * stay valid. */
+void a__b__c__shop_server__pay_cash_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void a__b__c__shop_server__pay_cash_finish(cgrpc_server_call *call,
+                                           cgrpc_code code);
+
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (a__b__c__shop_server__get__httpstatus_defer()). */
 typedef cgrpc_code (*A__B__C__Shop_GetHTTPStatusHandler)(cgrpc_server_call *call,
                                                          const A__B__C__StockQuery *request,
                                                          A__B__C__StockLevel *response,
                                                          void *user_data);
+
+/* From the handler: the answer comes later, from
+ * a__b__c__shop_server__get__httpstatus_finish(), and the handler's return value is ignored.
+ * Until then the call and what the handler was given stay valid. */
+void a__b__c__shop_server__get__httpstatus_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void a__b__c__shop_server__get__httpstatus_finish(cgrpc_server_call *call,
+                                                  cgrpc_code code);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct A__B__C__Shop_Server {
@@ -232,10 +292,22 @@ int a__b__c__inventory_client__query_async(cgrpc_channel *channel,
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (a__b__c__inventory_server__query_defer()). */
 typedef cgrpc_code (*A__B__C__Inventory_QueryHandler)(cgrpc_server_call *call,
                                                       const A__B__C__StockQuery *request,
                                                       A__B__C__StockLevel *response,
                                                       void *user_data);
+
+/* From the handler: the answer comes later, from a__b__c__inventory_server__query_finish(),
+ * and the handler's return value is ignored.  Until then the call and what the handler was
+ * given stay valid. */
+void a__b__c__inventory_server__query_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void a__b__c__inventory_server__query_finish(cgrpc_server_call *call,
+                                             cgrpc_code code);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct A__B__C__Inventory_Server {
@@ -281,10 +353,22 @@ int a__b__c__audit_client__check_async(cgrpc_channel *channel,
 
 /* Server */
 
+/* Reads the request, fills the response and returns the status; or defers the answer
+ * (a__b__c__audit_server__check_defer()). */
 typedef cgrpc_code (*A__B__C__Audit_CheckHandler)(cgrpc_server_call *call,
                                                   const A__B__C__Receipt *request,
                                                   X__Common__Ack *response,
                                                   void *user_data);
+
+/* From the handler: the answer comes later, from a__b__c__audit_server__check_finish(), and
+ * the handler's return value is ignored.  Until then the call and what the handler was given
+ * stay valid. */
+void a__b__c__audit_server__check_defer(cgrpc_server_call *call);
+
+/* Ends a deferred call with code (a message set with cgrpc_server_call_set_status() for this
+ * code stays) and sends the answer.  Any thread; once. */
+void a__b__c__audit_server__check_finish(cgrpc_server_call *call,
+                                         cgrpc_code code);
 
 /* Handlers; a NULL one answers UNIMPLEMENTED. */
 typedef struct A__B__C__Audit_Server {
