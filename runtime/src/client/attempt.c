@@ -226,6 +226,7 @@ static void attempt_queue(cgrpc_attempt *a)
 
 void cgrpc_attempt_start(cgrpc_attempt *a, int previous)
 {
+  a->started = 1;
   a->previous = previous;
   attempt_set_state(a, CGRPC_ATTEMPT_PICKING);
   if (attempt_pick(a, 1) && a->state == CGRPC_ATTEMPT_PICKING)
@@ -462,7 +463,7 @@ void cgrpc_attempt_env_init(cgrpc_attempt_env *env)
 void cgrpc_attempt_init(cgrpc_attempt *a, const cgrpc_attempt_ops *ops, cgrpc_attempt_env *env,
                         const cgrpc_attempt_req *req, const cgrpc_allocator *alloc)
 {
-  memset(a, 0, sizeof *a);
+  memset(a, 0, sizeof *a); /* the statuses included: CGRPC_STATUS_INIT is all zeros */
   a->ops = ops;
   a->env = env;
   a->req = req;
@@ -470,14 +471,14 @@ void cgrpc_attempt_init(cgrpc_attempt *a, const cgrpc_attempt_ops *ops, cgrpc_at
   a->state = CGRPC_ATTEMPT_IDLE;
   cgrpc_list_init(&a->node);
   cgrpc_stream_init(&a->stream, &attempt_stream_ops, alloc, env->max_recv);
-  cgrpc_status_init(&a->rx);
-  cgrpc_status_init(&a->result);
   a->grpc_status = -1;
   a->pushback_ms = CGRPC_PUSHBACK_NONE;
 }
 
 void cgrpc_attempt_reset(cgrpc_attempt *a)
 {
+  if (!a->started)
+    return; /* as cgrpc_attempt_init left it */
   cgrpc_stream_reset_state(&a->stream);
   a->http_status = 0;
   a->got_content_type = 0;

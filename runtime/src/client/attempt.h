@@ -68,6 +68,7 @@ struct cgrpc_attempt {
   const cgrpc_attempt_req *req;
   const cgrpc_allocator *alloc;
   cgrpc_attempt_state state;
+  int started;         /* started once at least: a reset has something to undo */
   int previous;        /* attempts of the call before this one (grpc-previous-rpc-attempts) */
   cgrpc_stream stream; /* the owner pushes the request's buffers here before starting */
   cgrpc_list node;     /* in conn->streams, or env->queue */

@@ -82,7 +82,7 @@ static void call_cancel(cgrpc_server_call *call)
  * once the handler's side has finished too). */
 static void call_settle(cgrpc_server_call *call, cgrpc_code code, const char *message)
 {
-  if (!call->dispatched || call->final_known)
+  if (!call->dispatched || call->final_known || call->srv->ninterceptors == 0)
     return;
   call->final_known = 1;
   call->final_code = code;

@@ -159,9 +159,20 @@ void cgrpc_server_call_run(void *call);
 int cgrpc_server_call_cancelled(const cgrpc_server_call *call);
 /* Nonzero when the callbacks of an asynchronous handler may run. */
 int cgrpc_server_call_callbacks_live(const cgrpc_server_call *call);
-/* The interceptors' hooks, each once per message or per call (see server.h). */
-void cgrpc_server_call_hook_recv(cgrpc_server_call *call, const ProtobufCMessage *msg);
-void cgrpc_server_call_hook_send(cgrpc_server_call *call, const ProtobufCMessage *msg);
+/* The interceptors' hooks, each once per message (see server.h); nothing to do without
+ * interceptors, the common case, which costs a test. */
+void cgrpc_server_call_hook_recv_(cgrpc_server_call *call, const ProtobufCMessage *msg);
+void cgrpc_server_call_hook_send_(cgrpc_server_call *call, const ProtobufCMessage *msg);
+static inline void cgrpc_server_call_hook_recv(cgrpc_server_call *call, const ProtobufCMessage *msg)
+{
+  if (call->srv->ninterceptors > 0)
+    cgrpc_server_call_hook_recv_(call, msg);
+}
+static inline void cgrpc_server_call_hook_send(cgrpc_server_call *call, const ProtobufCMessage *msg)
+{
+  if (call->srv->ninterceptors > 0)
+    cgrpc_server_call_hook_send_(call, msg);
+}
 /* One side is done with a dispatched call (the stream side having settled its final status,
  * or the handler's side having finished); the second runs the on_done hooks. */
 void cgrpc_server_call_party_done(cgrpc_server_call *call);

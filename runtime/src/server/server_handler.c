@@ -21,7 +21,7 @@ int cgrpc_server_call_callbacks_live(const cgrpc_server_call *call)
 
 /* ---- the interceptors' observing hooks --------------------------------------------------------- */
 
-void cgrpc_server_call_hook_recv(cgrpc_server_call *call, const ProtobufCMessage *msg)
+void cgrpc_server_call_hook_recv_(cgrpc_server_call *call, const ProtobufCMessage *msg)
 {
   const cgrpc_server *srv = call->srv;
   for (size_t i = __atomic_load_n(&call->entered, __ATOMIC_ACQUIRE); i-- > 0;)
@@ -29,7 +29,7 @@ void cgrpc_server_call_hook_recv(cgrpc_server_call *call, const ProtobufCMessage
       srv->interceptors[i].hooks.on_recv(call, msg, srv->interceptors[i].user_data);
 }
 
-void cgrpc_server_call_hook_send(cgrpc_server_call *call, const ProtobufCMessage *msg)
+void cgrpc_server_call_hook_send_(cgrpc_server_call *call, const ProtobufCMessage *msg)
 {
   const cgrpc_server *srv = call->srv;
   size_t entered = __atomic_load_n(&call->entered, __ATOMIC_ACQUIRE);
@@ -40,9 +40,9 @@ void cgrpc_server_call_hook_send(cgrpc_server_call *call, const ProtobufCMessage
 
 void cgrpc_server_call_party_done(cgrpc_server_call *call)
 {
-  if (__atomic_sub_fetch(&call->done_parties, 1, __ATOMIC_ACQ_REL) != 0)
-    return;
   const cgrpc_server *srv = call->srv;
+  if (srv->ninterceptors == 0 || __atomic_sub_fetch(&call->done_parties, 1, __ATOMIC_ACQ_REL) != 0)
+    return;
   for (size_t i = __atomic_load_n(&call->entered, __ATOMIC_ACQUIRE); i-- > 0;)
     if (srv->interceptors[i].hooks.on_done != NULL)
       srv->interceptors[i].hooks.on_done(call, call->final_code, call->final_msg,

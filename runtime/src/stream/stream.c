@@ -16,12 +16,13 @@ static void stream_buf_done(cgrpc_bufq *q, cgrpc_buf *b)
 void cgrpc_stream_init(cgrpc_stream *s, const cgrpc_stream_ops *ops, const cgrpc_allocator *alloc,
                        int64_t max_recv)
 {
-  memset(s, 0, sizeof *s);
+  memset(s, 0, sizeof *s); /* the decoder's state with it */
   s->ops = ops;
   s->alloc = alloc;
   s->max_recv = max_recv;
-  cgrpc_bufq_init(&s->out.q, stream_buf_done);
-  cgrpc_frame_decoder_init(&s->dec, alloc, max_recv);
+  s->out.q.done = stream_buf_done;
+  s->dec.alloc = alloc;
+  s->dec.max_len = max_recv;
 }
 
 void cgrpc_stream_reset_state(cgrpc_stream *s)
@@ -41,8 +42,13 @@ void cgrpc_stream_reset_state(cgrpc_stream *s)
 
 void cgrpc_stream_clear(cgrpc_stream *s)
 {
-  cgrpc_stream_reset_state(s);
+  s->gen++;
+  cgrpc_stream_detach(s);
+  cgrpc_bufq_drop(&s->out.q);
   cgrpc_frame_decoder_clear(&s->dec);
+  cgrpc_free(s->alloc, s->held);
+  s->held = NULL;
+  s->held_off = s->held_len = s->held_cap = 0;
 }
 
 void cgrpc_stream_attach(cgrpc_stream *s, cgrpc_conn *conn, int32_t id)
@@ -57,11 +63,6 @@ void cgrpc_stream_detach(cgrpc_stream *s)
   s->out.stream_id = 0; /* what nghttp2 still holds of the provider resets the stream */
   s->conn = NULL;
   s->id = 0;
-}
-
-int cgrpc_stream_live(const cgrpc_stream *s)
-{
-  return s->conn != NULL && s->id > 0 && !s->conn->dead;
 }
 
 /* ---- outgoing ----------------------------------------------------------------------------- */

@@ -77,7 +77,10 @@ void cgrpc_stream_attach(cgrpc_stream *s, cgrpc_conn *conn, int32_t id);
 /* Unbinds it: whatever nghttp2 still holds of the provider resets the stream. */
 void cgrpc_stream_detach(cgrpc_stream *s);
 /* Nonzero while attached to a live connection. */
-int cgrpc_stream_live(const cgrpc_stream *s);
+static inline int cgrpc_stream_live(const cgrpc_stream *s)
+{
+  return s->conn != NULL && s->id > 0 && !s->conn->dead;
+}
 
 /* ---- outgoing ---- */
 

@@ -55,6 +55,11 @@ void cgrpc_status_clear(cgrpc_status *st)
 {
   if (st == NULL)
     return;
+  if (st->message == NULL && st->initial_metadata == NULL && st->trailing_metadata == NULL) {
+    st->code = CGRPC_STATUS_OK; /* nothing to free: the common case of every call */
+    st->attempts = st->transparent_retries = 0;
+    return;
+  }
   if (st->message != NULL) {
     cgrpc_allocator a;
     cgrpc_alloc_init(&a, &st->alloc_);
