@@ -161,7 +161,7 @@ static cgrpc_code download(E2e__Echo_DownloadServerCall *typed, const E2e__Downl
     c.data.data = buf;
     c.data.len = size;
     c.seq = i;
-    unsigned flags = i % 3 == 2 ? CGRPC_SEND_NO_COMPRESS : 0;
+    unsigned flags = i % 3 == 2 && !req->compress_all ? CGRPC_SEND_NO_COMPRESS : 0;
     if (cgrpc_server_call_send_flags(call, &c.base, flags) != 0)
       code = saw_cancel(call);
   }
