@@ -8,6 +8,7 @@
 
 #include "harness.h"
 #include "kinds_server.h"
+#include "rawh2.h"
 
 /* ---- the runtime's log, as a handler of ours sees it ------------------------------------- */
 
@@ -205,6 +206,43 @@ START_TEST(asynchronous_streaming_handlers_hold_no_thread)
 }
 END_TEST
 
+/* A callback handler on the I/O thread, whose request (messages and end, in one read) waited
+ * whole before the handler ran: what waited reaches on_message, then on_recv_done (K_RELAY
+ * finishes there, so an early one would lose the echoes). */
+START_TEST(callbacks_on_the_io_thread_see_every_message_then_the_end_once)
+{
+  cgrpc_server_options *so;
+  ck_assert_int_eq(cgrpc_server_options_new(&so), 0);
+  cgrpc_server_options_set_handler_threads(so, 0);
+  kinds_server ks;
+  kinds_start(&ks, so);
+  cgrpc_server_options_free(so);
+  uint8_t body[64];
+  size_t len = 0;
+  for (int i = 1; i <= 2; i++) {
+    E2e__Chunk c = E2E__CHUNK__INIT;
+    c.seq = i;
+    size_t n = e2e__chunk__get_packed_size(&c);
+    body[len] = 0;
+    body[len + 1] = body[len + 2] = body[len + 3] = 0;
+    body[len + 4] = (uint8_t)n;
+    e2e__chunk__pack(&c, body + len + 5);
+    len += 5 + n;
+  }
+  const char *hdrs[] = {":method", "POST", ":scheme", "http", ":path", kinds_methods[K_RELAY].path,
+                        ":authority", "x", "content-type", "application/grpc", "te", "trailers",
+                        NULL};
+  rawh2 *c = rawh2_connect(ks.port);
+  ck_assert_ptr_nonnull(c);
+  rawh2_result res;
+  ck_assert_int_eq(rawh2_request(c, hdrs, body, len, &res, 5000 * slowdown()), 0);
+  ck_assert_int_eq(res.grpc_status, CGRPC_STATUS_OK);
+  ck_assert_uint_eq(res.data_len, len); /* both echoed */
+  rawh2_free(c);
+  kinds_stop(&ks);
+}
+END_TEST
+
 static Suite *handlers_suite(void)
 {
   Suite *s = suite_create("handlers");
@@ -214,6 +252,7 @@ static Suite *handlers_suite(void)
   tcase_add_test(tc, sixty_four_blocking_server_streams_do_not_delay_a_unary_call);
   tcase_add_test(tc, when_a_pool_runs_out_the_log_says_so_once);
   tcase_add_test(tc, asynchronous_streaming_handlers_hold_no_thread);
+  tcase_add_test(tc, callbacks_on_the_io_thread_see_every_message_then_the_end_once);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -264,6 +264,62 @@ START_TEST(a_server_that_ends_early_ends_the_clients_reads_with_its_status)
 }
 END_TEST
 
+/* A server stream that ended while most of its messages still wait for the reader (the
+ * receive budget holds them back): 40 x 16 KiB fits the stream window, not the budget. */
+static E2e__Echo_DownloadCall *download_held(cgrpc_channel *ch, long timeout_ms)
+{
+  E2e__DownloadRequest req = E2E__DOWNLOAD_REQUEST__INIT;
+  req.count = 40;
+  req.size = 16384;
+  cgrpc_call_options *o = timeout_opts(timeout_ms);
+  E2e__Echo_DownloadCall *call = NULL;
+  ck_assert_int_eq(e2e__echo_client__download(ch, &req, o, &call), 0);
+  cgrpc_call_options_free(o);
+  return call;
+}
+
+START_TEST(finish_without_reading_ends_a_server_stream_that_is_over)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  E2e__Echo_DownloadCall *call = download_held(ch, 30000L * slowdown());
+  sleep_ms(300 * slowdown()); /* the server sends everything and its status */
+  E2e__Chunk *c;
+  ck_assert_int_eq(e2e__echo_client__download_recv(call, &c), 1);
+  e2e__chunk__free_unpacked(c, NULL);
+  /* The rest is never read: finish drops it and returns the server's status at once, not at
+   * the deadline. */
+  cgrpc_time t0 = cgrpc_now();
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(e2e__echo_client__download_finish(call, &st), CGRPC_STATUS_OK);
+  long ms = (long)((cgrpc_now() - t0) / 1000000);
+  ck_assert_msg(ms < 3000L * slowdown(), "finish took %ld ms", ms);
+  cgrpc_status_clear(&st);
+  e2e__echo_client__download_free(call);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+START_TEST(messages_of_a_server_stream_that_is_over_outlive_its_deadline)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  E2e__Echo_DownloadCall *call = download_held(ch, 300L * slowdown());
+  sleep_ms(600 * slowdown()); /* past the deadline, which the server's answer beat */
+  E2e__Chunk *c;
+  int n = 0;
+  while (e2e__echo_client__download_recv(call, &c) == 1) {
+    ck_assert(chunk_ok(c, n, 16384));
+    e2e__chunk__free_unpacked(c, NULL);
+    n++;
+  }
+  ck_assert_int_eq(n, 40);
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(e2e__echo_client__download_finish(call, &st), CGRPC_STATUS_OK);
+  cgrpc_status_clear(&st);
+  e2e__echo_client__download_free(call);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
 START_TEST(half_close_lets_the_server_finish_sending)
 {
   cgrpc_channel *ch = channel_to(srv.port, NULL);
@@ -1172,6 +1228,8 @@ static Suite *stream_suite(void)
   tcase_add_test(tc, bidi_ping_pong_with_a_callback_handler);
   tcase_add_test(tc, many_small_messages_share_data_frames);
   tcase_add_test(tc, a_server_that_ends_early_ends_the_clients_reads_with_its_status);
+  tcase_add_test(tc, finish_without_reading_ends_a_server_stream_that_is_over);
+  tcase_add_test(tc, messages_of_a_server_stream_that_is_over_outlive_its_deadline);
   tcase_add_test(tc, half_close_lets_the_server_finish_sending);
   tcase_add_test(tc, client_cancel_mid_stream_reaches_the_server_promptly);
   tcase_add_test(tc, a_deadline_mid_stream_ends_both_sides);

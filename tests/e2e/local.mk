@@ -77,11 +77,12 @@ tests_e2e_check_headers_CPPFLAGS = $(E2E_CPPFLAGS)
 tests_e2e_check_headers_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
 tests_e2e_check_headers_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
 tests_e2e_check_headers_LDFLAGS = -no-install
-tests_e2e_check_handlers_SOURCES = tests/e2e/check_handlers.c $(KINDS_SOURCES)
+tests_e2e_check_handlers_SOURCES = tests/e2e/check_handlers.c $(KINDS_SOURCES) \
+	tests/e2e/rawh2.c tests/e2e/rawh2.h
 nodist_tests_e2e_check_handlers_SOURCES = tests/e2e/e2e.pb-c.c
 tests_e2e_check_handlers_CPPFLAGS = $(E2E_CPPFLAGS)
-tests_e2e_check_handlers_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
-tests_e2e_check_handlers_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_handlers_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS) $(NGHTTP2_CFLAGS)
+tests_e2e_check_handlers_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(NGHTTP2_LIBS) $(PTHREAD_LIBS)
 tests_e2e_check_handlers_LDFLAGS = -no-install
 TESTS += tests/e2e/check_interceptors tests/e2e/check_headers tests/e2e/check_handlers
 VALGRIND_TESTS += tests/e2e/check_interceptors tests/e2e/check_headers tests/e2e/check_handlers

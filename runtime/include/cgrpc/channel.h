@@ -420,7 +420,10 @@ CGRPC_EXTERN int cgrpc_call_recv_headers(cgrpc_call *call, const cgrpc_metadata 
 
 /* Waits for the end of the call and returns its code; status (optional,
  * initialised) receives the whole outcome.  Messages not received are
- * dropped.  Call it once. */
+ * dropped (once the server has ended the call, finish returns its status at
+ * once, however many were still unread).  A call the server has ended is
+ * in time whenever its messages are read: the deadline stops there.  Call
+ * it once. */
 CGRPC_EXTERN cgrpc_code cgrpc_call_finish(cgrpc_call *call, cgrpc_status *status);
 
 /*

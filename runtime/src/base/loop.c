@@ -245,6 +245,16 @@ int cgrpc_loop_post(cgrpc_loop *loop, cgrpc_task *t)
   return queued;
 }
 
+int cgrpc_loop_any_queued(cgrpc_loop *loop, const cgrpc_task *const *tasks, size_t n)
+{
+  int queued = 0;
+  pthread_mutex_lock(&loop->mu);
+  for (size_t i = 0; i < n && !queued; i++)
+    queued = tasks[i]->queued;
+  pthread_mutex_unlock(&loop->mu);
+  return queued;
+}
+
 int cgrpc_loop_defer(cgrpc_loop *loop, cgrpc_task *t)
 {
   if (t->queued)

@@ -80,6 +80,8 @@ void cgrpc_task_init(cgrpc_task *t, cgrpc_task_cb cb, void *user_data);
  * when it queued t, 0 when t was queued already (an owner that holds a
  * reference per queued task takes one only on 1). */
 int cgrpc_loop_post(cgrpc_loop *loop, cgrpc_task *t);
+/* Nonzero while one of the n tasks waits to run.  Any thread. */
+int cgrpc_loop_any_queued(cgrpc_loop *loop, const cgrpc_task *const *tasks, size_t n);
 /* Loop thread only: runs t after the events of this round (used to write
  * once per round however many frames were queued).  Returns as post. */
 int cgrpc_loop_defer(cgrpc_loop *loop, cgrpc_task *t);

@@ -55,10 +55,10 @@ static void attempt_detach(cgrpc_attempt *a)
     return;
   }
   cgrpc_conn *conn = a->stream.conn;
+  if (cgrpc_list_linked(&a->node))
+    cgrpc_list_remove(&a->node); /* from conn->streams, or the ending list */
   if (conn == NULL)
     return;
-  if (cgrpc_list_linked(&a->node))
-    cgrpc_list_remove(&a->node);
   conn->nstreams--;
   cgrpc_lb_stream_freed(a->env->lb);
   int32_t id = a->stream.id;
@@ -259,6 +259,9 @@ void cgrpc_attempt_fail_queued(cgrpc_attempt_env *env, cgrpc_code code, const ch
 {
   while (!cgrpc_list_empty(&env->queue))
     cgrpc_attempt_abort(cgrpc_container_of(env->queue.next, cgrpc_attempt, node), code, "%s", why);
+  while (!cgrpc_list_empty(&env->ending))
+    cgrpc_attempt_abort(cgrpc_container_of(env->ending.next, cgrpc_attempt, node), code, "%s",
+                        why);
 }
 
 /* ---- receiving ------------------------------------------------------------------------------- */
@@ -386,6 +389,27 @@ static void attempt_settle(cgrpc_attempt *a)
   attempt_end(a);
 }
 
+/* The server's side is over but messages still wait for room: the connection is done with the
+ * attempt (our side is reset if it still sends), which hands over what it holds from the
+ * channel's ending list, needing nothing of the connection. */
+static void attempt_leave_conn(cgrpc_attempt *a)
+{
+  if (cgrpc_stream_live(&a->stream) &&
+      nghttp2_session_get_stream_local_close(a->stream.conn->ng, a->stream.id) == 0)
+    cgrpc_stream_rst(&a->stream, NGHTTP2_CANCEL);
+  attempt_detach(a);
+  cgrpc_list_push_back(&a->env->ending, &a->node);
+  a->ops->on_server_done(a);
+}
+
+void cgrpc_attempt_drop_held(cgrpc_attempt *a)
+{
+  if (a->state != CGRPC_ATTEMPT_OPEN || !a->stream.end_pending)
+    return;
+  cgrpc_stream_drop_held(&a->stream);
+  attempt_settle(a);
+}
+
 static int attempt_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
 {
   cgrpc_conn *conn = ud;
@@ -406,6 +430,8 @@ static int attempt_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame
   /* Messages the owner had no room for yet are decoded first (on_recv_end). */
   if (cgrpc_stream_end_recv(&a->stream))
     attempt_settle(a);
+  else
+    attempt_leave_conn(a);
   return 0;
 }
 
@@ -420,11 +446,6 @@ static int attempt_on_stream_close(nghttp2_session *ng, int32_t stream_id, uint3
   }
   if (a->state != CGRPC_ATTEMPT_OPEN)
     return 0;
-  if (a->stream.end_pending && error_code == NGHTTP2_NO_ERROR) {
-    /* Over on the wire; what was held is decoded as the owner makes room. */
-    attempt_detach(a);
-    return 0;
-  }
   if (error_code == NGHTTP2_REFUSED_STREAM) {
     a->refused = 1; /* the server never saw it: safe to send again */
     cgrpc_attempt_abort(a, CGRPC_STATUS_UNAVAILABLE, "stream refused by the server");
@@ -433,6 +454,9 @@ static int attempt_on_stream_close(nghttp2_session *ng, int32_t stream_id, uint3
                         "stream reset by the server (HTTP/2 error %s)",
                         nghttp2_http2_strerror(error_code));
   }
+  /* The stream is closed: nghttp2 reads no more from the attempt, so no zombie need keep it
+   * (detaching inside this callback may have made one). */
+  cgrpc_conn_bury(conn, stream_id);
   return 0;
 }
 
@@ -458,6 +482,7 @@ void cgrpc_attempt_env_init(cgrpc_attempt_env *env)
 {
   memset(env, 0, sizeof *env);
   cgrpc_list_init(&env->queue);
+  cgrpc_list_init(&env->ending);
 }
 
 void cgrpc_attempt_init(cgrpc_attempt *a, const cgrpc_attempt_ops *ops, cgrpc_attempt_env *env,

@@ -27,6 +27,7 @@ typedef struct cgrpc_attempt_env {
   int64_t max_recv; /* largest response message; -1: no limit */
   cgrpc_list queue; /* attempts waiting for a connection */
   size_t nqueued;
+  cgrpc_list ending; /* attempts whose server side is over, handing over what was held */
 } cgrpc_attempt_env;
 
 /* What each attempt of one call sends. */
@@ -45,6 +46,9 @@ typedef struct cgrpc_attempt_ops {
   void (*on_headers)(cgrpc_attempt *a);
   /* A response message, as cgrpc_stream_ops.on_message. */
   int (*on_message)(cgrpc_attempt *a, const uint8_t *msg, size_t len, int compressed);
+  /* The server ended its side while messages still wait for room: the outcome is known (it
+   * follows through on_end once they are handed over, or cgrpc_attempt_drop_held). */
+  void (*on_server_done)(cgrpc_attempt *a);
   /* An outgoing buffer went out whole, or was dropped (the attempt ended first). */
   void (*on_buf_done)(cgrpc_attempt *a, cgrpc_buf *b);
   /* The attempt is over; a->result says how.  Runs exactly once per start. */
@@ -102,6 +106,9 @@ void cgrpc_attempt_abort(cgrpc_attempt *a, cgrpc_code code, const char *fmt, ...
     CGRPC_PRINTF(3, 4);
 /* New buffers were pushed, or the sending side was closed: they go out. */
 void cgrpc_attempt_flush(cgrpc_attempt *a);
+/* The owner wants no more messages (it stopped reading): an attempt whose server side is over
+ * drops what it held and ends now with the server's status. */
+void cgrpc_attempt_drop_held(cgrpc_attempt *a);
 
 /* The nghttp2 callbacks of the client role. */
 void cgrpc_attempt_conn_setup(nghttp2_session_callbacks *cbs);
@@ -109,7 +116,8 @@ void cgrpc_attempt_conn_setup(nghttp2_session_callbacks *cbs);
 void cgrpc_attempt_end_streams(cgrpc_conn *conn, cgrpc_code code, const char *why);
 /* Waiting attempts ask the load balancer again (it said things changed). */
 void cgrpc_attempt_dispatch(cgrpc_attempt_env *env);
-/* Ends every waiting attempt (the channel closes). */
+/* Ends every waiting attempt, and every one still handing over what it held (the channel
+ * closes). */
 void cgrpc_attempt_fail_queued(cgrpc_attempt_env *env, cgrpc_code code, const char *why);
 
 #endif

@@ -275,6 +275,9 @@ static void call_start_task(void *ud)
   cgrpc_call *call = ud;
   call_set_state(call, CGRPC_CALL_ATTEMPT);
   call->final = 0;
+  /* An interceptor may run this stage again: what committed the last one does not commit
+   * this one (the attempts made still count). */
+  cgrpc_retry_restart(&call->retry);
   if (__atomic_load_n(&call->cancel_requested, __ATOMIC_ACQUIRE)) {
     call->final = 1;
     call_fail(call, CGRPC_STATUS_CANCELLED, "Cancelled");
@@ -438,6 +441,16 @@ static void call_on_headers(cgrpc_attempt *a)
     call->cbs.on_headers(call, call->headers, call->cbs_user_data);
 }
 
+/* The server has answered, but messages wait for the reader: the answer is in time whenever
+ * they are read, and there is nobody to send to any more. */
+static void call_on_server_done(cgrpc_attempt *a)
+{
+  cgrpc_call *call = call_of_attempt(a);
+  cgrpc_loop_timer_stop(call->ch->loop, &call->deadline_timer);
+  if (call->streaming)
+    cgrpc_pipe_stop_out(&call->pipe);
+}
+
 static int call_on_message(cgrpc_attempt *a, const uint8_t *msg, size_t len, int compressed)
 {
   cgrpc_call *call = call_of_attempt(a);
@@ -512,6 +525,7 @@ static void call_attempt_unref(cgrpc_attempt *a)
 static const cgrpc_attempt_ops call_attempt_ops = {
     .on_headers = call_on_headers,
     .on_message = call_on_message,
+    .on_server_done = call_on_server_done,
     .on_buf_done = call_on_buf_done,
     .on_end = call_on_end,
     .ref = call_attempt_ref,
@@ -533,6 +547,13 @@ static void call_resume_task(void *ud)
   cgrpc_call *call = ud;
   if (call->attempt.state == CGRPC_ATTEMPT_OPEN)
     cgrpc_stream_resume_recv(&call->attempt.stream);
+  cgrpc_call_unref(call);
+}
+
+static void call_drop_task(void *ud)
+{
+  cgrpc_call *call = ud;
+  cgrpc_attempt_drop_held(&call->attempt);
   cgrpc_call_unref(call);
 }
 
@@ -667,6 +688,7 @@ int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc 
   cgrpc_task_init(&call->cancel_task, call_cancel_task, call);
   cgrpc_task_init(&call->send_task, call_send_task, call);
   cgrpc_task_init(&call->resume_task, call_resume_task, call);
+  cgrpc_task_init(&call->drop_task, call_drop_task, call);
   cgrpc_task_init(&call->ready_task, call_ready_task, call);
   cgrpc_timer_init(&call->deadline_timer, call_on_deadline, call);
   cgrpc_timer_init(&call->retry_timer, call_retry_timer, call);

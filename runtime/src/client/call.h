@@ -80,6 +80,7 @@ struct cgrpc_call {
   cgrpc_task cancel_task;
   cgrpc_task send_task;   /* streaming: take what the application wrote */
   cgrpc_task resume_task; /* streaming: a reader made room: decode what waits */
+  cgrpc_task drop_task;   /* streaming: the reader stopped reading (finish) */
   cgrpc_task ready_task;  /* on_send_ready */
 
   /* The network stage; loop thread only. */

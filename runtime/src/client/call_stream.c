@@ -159,7 +159,7 @@ int cgrpc_call_recv(cgrpc_call *call, ProtobufCMessage **msg)
   int resume = 0;
   int compressed = 0;
   int rv = cgrpc_pipe_read(&call->pipe, &m, 1, &resume, &compressed);
-  if (resume)
+  if (resume && !__atomic_load_n(&call->finished, __ATOMIC_ACQUIRE))
     cgrpc_call_post(call, &call->resume_task);
   *msg = rv == 1 ? m : NULL;
   if (rv == 1)
@@ -187,6 +187,9 @@ cgrpc_code cgrpc_call_finish(cgrpc_call *call, cgrpc_status *status)
       cgrpc_status_setf(status, NULL, CGRPC_STATUS_INTERNAL, "not a blocking streaming call");
     return CGRPC_STATUS_INTERNAL;
   }
+  /* Messages not read are dropped: an answer waiting for them to be read can end now. */
+  if (!__atomic_load_n(&call->finished, __ATOMIC_ACQUIRE))
+    cgrpc_call_post(call, &call->drop_task);
   cgrpc_pipe_wait_over(&call->pipe);
   cgrpc_code code = call->status.code;
   if (status != NULL)

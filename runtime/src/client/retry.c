@@ -23,6 +23,13 @@ void cgrpc_retry_init(cgrpc_retry *r, const cgrpc_retry_policy *policy)
   r->replay_lost = 0;
 }
 
+void cgrpc_retry_restart(cgrpc_retry *r)
+{
+  r->committed = 0;
+  r->replay_lost = 0;
+  r->backoff_n = 0;
+}
+
 static void retry_free_replay(cgrpc_retry *r, const cgrpc_allocator *alloc)
 {
   for (cgrpc_qnode *n; (n = cgrpc_queue_pop(&r->replay)) != NULL;)

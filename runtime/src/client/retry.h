@@ -29,6 +29,9 @@ void cgrpc_retry_init(cgrpc_retry *r, const cgrpc_retry_policy *policy);
 /* Frees the kept messages. */
 void cgrpc_retry_clear(cgrpc_retry *r, const cgrpc_allocator *alloc);
 
+/* A network stage starts again (an interceptor proceeds again): not committed, nothing lost;
+ * the attempts made still count. */
+void cgrpc_retry_restart(cgrpc_retry *r);
 /* The call has committed: no more attempts, nothing to keep. */
 void cgrpc_retry_commit(cgrpc_retry *r, const cgrpc_allocator *alloc);
 

@@ -199,6 +199,9 @@ static void call_submitted(cgrpc_server_call *call, int rv)
   cgrpc_conn_kick(call->conn);
 }
 
+/* Frees a buffer that went out or never will (below, with the streaming tasks). */
+static void call_stream_buf_done(cgrpc_stream *s, cgrpc_buf *b);
+
 /* Takes what a streaming handler sent into the stream. */
 static void call_take_outgoing(cgrpc_server_call *call)
 {
@@ -206,12 +209,16 @@ static void call_take_outgoing(cgrpc_server_call *call)
   cgrpc_queue_init(&q);
   int closed;
   cgrpc_pipe_take_out(&call->pipe, &q, &closed);
-  for (cgrpc_qnode *n; (n = cgrpc_queue_pop(&q)) != NULL;)
-    cgrpc_stream_push(&call->stream, cgrpc_queue_entry(n, cgrpc_buf, node));
-  if (call_over(call)) {
-    cgrpc_bufq_drop(&call->stream.out.q); /* nobody will read them */
-    return;
+  int over = call_over(call);
+  for (cgrpc_qnode *n; (n = cgrpc_queue_pop(&q)) != NULL;) {
+    cgrpc_buf *b = cgrpc_queue_entry(n, cgrpc_buf, node);
+    if (over)
+      call_stream_buf_done(&call->stream, b); /* nobody will read it */
+    else
+      cgrpc_stream_push(&call->stream, b);
   }
+  if (over)
+    return;
   if (call->stream.out.q.bytes == 0)
     return;
   if (!call->headers_sent)
@@ -304,11 +311,21 @@ static void call_respond_task(void *ud)
   call_unref(call); /* the handler's reference */
 }
 
+/* Nonzero while a task the handler posted (holding no reference) waits to run. */
+static int call_handler_tasks_queued(cgrpc_server_call *call)
+{
+  const cgrpc_task *const tasks[] = {&call->send_task, &call->resume_task, &call->callbacks_task,
+                                     &call->headers_task};
+  return cgrpc_loop_any_queued(call->srv->loop, tasks, sizeof tasks / sizeof tasks[0]);
+}
+
 void cgrpc_server_call_answer(cgrpc_server_call *call)
 {
   cgrpc_server *srv = call->srv;
-  /* Deferred answers may come from any thread; only the loop's may answer directly. */
-  if (!cgrpc_server_call_may_block(call) && cgrpc_loop_on_thread(srv->loop))
+  /* Deferred answers may come from any thread; only the loop's may answer directly, and only
+   * when nothing the handler posted still waits (the answer comes after it, in order). */
+  if (!cgrpc_server_call_may_block(call) && cgrpc_loop_on_thread(srv->loop) &&
+      !call_handler_tasks_queued(call))
     call_respond_task(call);
   else
     cgrpc_loop_post(srv->loop, &call->respond_task);
@@ -364,14 +381,25 @@ static void call_headers_task(void *ud)
     call_send_headers_now(call);
 }
 
+/* Every request message has been handed to the callbacks: on_recv_done, once. */
+static void call_tell_recv_done(cgrpc_server_call *call)
+{
+  if (call->recv_done_told || !cgrpc_server_call_callbacks_live(call))
+    return;
+  call->recv_done_told = 1;
+  if (call->cbs.on_recv_done != NULL)
+    call->cbs.on_recv_done(call, call->cbs_user_data);
+}
+
 /* The handler switched to callbacks: deliver what already waits, then go on so. */
 static void call_callbacks_task(void *ud)
 {
   cgrpc_server_call *call = ud;
   call->has_callbacks = 1;
   void *m;
-  int resume;
-  while (call->req.streams_in && cgrpc_pipe_read(&call->pipe, &m, 0, &resume, NULL) == 1) {
+  int resume, compressed = 0;
+  while (call->req.streams_in && cgrpc_pipe_read(&call->pipe, &m, 0, &resume, &compressed) == 1) {
+    call->req.last_compressed = compressed;
     if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call)) {
       cgrpc_server_call_hook_recv(call, m);
       call->cbs.on_message(call, m, call->cbs_user_data);
@@ -385,9 +413,8 @@ static void call_callbacks_task(void *ud)
   if (cgrpc_server_call_cancelled(call)) {
     if (call->cbs.on_cancel != NULL)
       call->cbs.on_cancel(call, call->cbs_user_data);
-  } else if (call->req.streams_in && call->shut_rd && !call->stream.end_pending &&
-             call->cbs.on_recv_done != NULL) {
-    call->cbs.on_recv_done(call, call->cbs_user_data);
+  } else if (call->req.streams_in && call->shut_rd && !call->stream.end_pending) {
+    call_tell_recv_done(call);
   }
 }
 
@@ -652,8 +679,9 @@ static void call_request_done(cgrpc_server_call *call)
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "request ended in the middle of a message");
   } else if (call->req.streams_in) {
     cgrpc_pipe_in_done(&call->pipe);
-    if (cgrpc_server_call_callbacks_live(call) && call->cbs.on_recv_done != NULL)
-      call->cbs.on_recv_done(call, call->cbs_user_data);
+    /* Before the switch to callbacks, callbacks_task tells it after what the pipe holds. */
+    if (call->has_callbacks)
+      call_tell_recv_done(call);
   } else if (call->req.request == NULL) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s received no request message",
                 call->req.path);

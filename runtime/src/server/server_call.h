@@ -93,6 +93,7 @@ struct cgrpc_server_call {
   unsigned rst_after_send : 1; /* reset the stream once our END_STREAM is out */
   unsigned rejected : 1;       /* the runtime ended it mid-stream with reject_* */
   unsigned has_callbacks : 1;  /* deliver through cbs rather than the pipe */
+  unsigned recv_done_told : 1; /* on_recv_done has run */
   unsigned final_known : 1;    /* the stream side settled the status the call ends with */
   cgrpc_conn *conn;
   cgrpc_list node; /* in conn->streams */

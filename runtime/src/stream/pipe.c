@@ -46,10 +46,10 @@ void cgrpc_pipe_clear(cgrpc_pipe *p)
 int cgrpc_pipe_write(cgrpc_pipe *p, cgrpc_buf *b, int block)
 {
   pthread_mutex_lock(&p->mu);
-  while (block && !p->over && !p->out_closed && p->out_bytes >= p->out_limit)
+  while (block && !p->over && !p->out_closed && !p->out_stopped && p->out_bytes >= p->out_limit)
     pthread_cond_wait(&p->cond, &p->mu);
   int rv = 0;
-  if (p->over || p->out_closed) {
+  if (p->over || p->out_closed || p->out_stopped) {
     rv = CGRPC_ERR_CLOSED;
   } else if (p->out_bytes >= p->out_limit) {
     p->want_send_ready = 1;
@@ -181,6 +181,14 @@ void cgrpc_pipe_set_headers(cgrpc_pipe *p)
 {
   pthread_mutex_lock(&p->mu);
   p->headers = 1;
+  pthread_cond_broadcast(&p->cond);
+  pthread_mutex_unlock(&p->mu);
+}
+
+void cgrpc_pipe_stop_out(cgrpc_pipe *p)
+{
+  pthread_mutex_lock(&p->mu);
+  p->out_stopped = 1;
   pthread_cond_broadcast(&p->cond);
   pthread_mutex_unlock(&p->mu);
 }

@@ -33,6 +33,7 @@ typedef struct cgrpc_pipe {
   size_t out_bytes;
   size_t out_limit;
   int out_closed;      /* the application has closed its side */
+  int out_stopped;     /* the peer takes no more: writes fail */
   int want_send_ready; /* a try_write got CGRPC_ERR_AGAIN */
 
   cgrpc_queue in; /* of cgrpc_pipe_msg */
@@ -85,6 +86,8 @@ int cgrpc_pipe_sent(cgrpc_pipe *p, size_t n);
 int cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t size, int compressed);
 /* No more messages will come. */
 void cgrpc_pipe_in_done(cgrpc_pipe *p);
+/* The peer takes no more messages: writers return CGRPC_ERR_CLOSED from now on. */
+void cgrpc_pipe_stop_out(cgrpc_pipe *p);
 /* The peer's headers arrived. */
 void cgrpc_pipe_set_headers(cgrpc_pipe *p);
 /* The call is over: waiters return. */

@@ -295,6 +295,16 @@ int cgrpc_stream_end_recv(cgrpc_stream *s)
   return 1;
 }
 
+void cgrpc_stream_drop_held(cgrpc_stream *s)
+{
+  cgrpc_free(s->alloc, s->held);
+  s->held = NULL;
+  s->held_off = s->held_len = s->held_cap = 0;
+  cgrpc_frame_decoder_clear(&s->dec);
+  s->paused = 0;
+  s->end_pending = 0;
+}
+
 int cgrpc_stream_partial(const cgrpc_stream *s)
 {
   return cgrpc_frame_decoder_partial(&s->dec) || s->held_off < s->held_len;

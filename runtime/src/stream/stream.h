@@ -110,6 +110,9 @@ void cgrpc_stream_resume_recv(cgrpc_stream *s);
  * over, 0 when some still wait for the owner to make room: then on_recv_end runs once they
  * have been (the engine needs no connection for that). */
 int cgrpc_stream_end_recv(cgrpc_stream *s);
+/* The owner wants no more messages: what is held (and a message half decoded) is dropped, and
+ * a pending end no longer waits. */
+void cgrpc_stream_drop_held(cgrpc_stream *s);
 /* Nonzero when part of a message has arrived but not the rest (at the end of the stream:
  * truncated). */
 int cgrpc_stream_partial(const cgrpc_stream *s);
