@@ -425,6 +425,89 @@ START_TEST(failed_gather_allocation_reports_nomem)
 }
 END_TEST
 
+/* An allocator that remembers the largest block it has handed out. */
+typedef struct sizing_alloc {
+  cgrpc_allocator a;
+  size_t largest;
+  int reallocs;
+} sizing_alloc;
+
+static void *sizing_malloc(size_t n, void *ud)
+{
+  sizing_alloc *s = ud;
+  if (n > s->largest)
+    s->largest = n;
+  return malloc(n);
+}
+
+static void *sizing_realloc(void *p, size_t n, void *ud)
+{
+  sizing_alloc *s = ud;
+  s->reallocs++;
+  if (n > s->largest)
+    s->largest = n;
+  return realloc(p, n);
+}
+
+static void *sizing_calloc(size_t n, size_t size, void *ud)
+{
+  sizing_alloc *s = ud;
+  if (n * size > s->largest)
+    s->largest = n * size;
+  return calloc(n, size);
+}
+
+/* Counts the messages of an_announced_message...; each must be the pattern it was built of. */
+static int pattern_cb(void *ud, const uint8_t *msg, size_t len, int compressed)
+{
+  (void)compressed;
+  for (size_t i = 0; i < len; i++)
+    if (msg[i] != (uint8_t)(i * 13))
+      return CGRPC_ERR_PROTO;
+  ++*(size_t *)ud;
+  return 0;
+}
+
+static void sizing_free(void *p, void *ud)
+{
+  (void)ud;
+  free(p);
+}
+
+START_TEST(an_announced_message_costs_memory_only_as_its_bytes_arrive)
+{
+  enum { LEN = 4 * 1024 * 1024 };
+  uint8_t *bytes = malloc(CGRPC_FRAME_PREFIX + LEN);
+  cgrpc_frame_write_prefix(bytes, 0, LEN);
+  for (size_t i = 0; i < LEN; i++)
+    bytes[CGRPC_FRAME_PREFIX + i] = (uint8_t)(i * 13);
+  sizing_alloc sa = {{sizing_malloc, sizing_free, sizing_calloc, sizing_realloc, &sa}, 0, 0};
+  cgrpc_frame_decoder d;
+  cgrpc_frame_decoder_init(&d, &sa.a, -1);
+  size_t n = 0;
+  /* The prefix and one byte: 4 MiB announced, a few KiB held. */
+  ck_assert_int_eq(cgrpc_frame_decoder_feed(&d, bytes, CGRPC_FRAME_PREFIX + 1, pattern_cb, &n, NULL),
+                   0);
+  ck_assert_msg(sa.largest <= 16 * 1024, "%zu bytes held for 1 that arrived", sa.largest);
+  /* Then the rest in 16 KiB payloads: never more than twice what arrived, and whole at the
+   * end, after a handful of moves. */
+  size_t off = CGRPC_FRAME_PREFIX + 1, total = CGRPC_FRAME_PREFIX + LEN;
+  while (off < total) {
+    size_t k = total - off < 16384 ? total - off : 16384;
+    ck_assert_int_eq(cgrpc_frame_decoder_feed(&d, bytes + off, k, pattern_cb, &n, NULL), 0);
+    off += k;
+    if (off < total)
+      ck_assert_msg(sa.largest <= 2 * (off - CGRPC_FRAME_PREFIX), "%zu held for %zu", sa.largest,
+                    off - CGRPC_FRAME_PREFIX);
+  }
+  ck_assert_uint_eq(n, 1);
+  ck_assert_uint_eq(sa.largest, LEN);
+  ck_assert_int_le(sa.reallocs, 10);
+  cgrpc_frame_decoder_clear(&d);
+  free(bytes);
+}
+END_TEST
+
 /* ---- limits and errors ------------------------------------------------------------ */
 
 START_TEST(message_of_exactly_max_len_is_accepted)
@@ -692,6 +775,7 @@ Suite *frame_suite(void)
   tcase_add_test(tc, gathered_message_is_allocated_with_the_decoder_allocator_and_freed_after_delivery);
   tcase_add_test(tc, in_place_messages_allocate_nothing);
   tcase_add_test(tc, failed_gather_allocation_reports_nomem);
+  tcase_add_test(tc, an_announced_message_costs_memory_only_as_its_bytes_arrive);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("limits and errors");

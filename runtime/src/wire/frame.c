@@ -25,9 +25,34 @@ void cgrpc_frame_decoder_clear(cgrpc_frame_decoder *d)
 {
   cgrpc_free(d->alloc, d->buf);
   d->buf = NULL;
+  d->buf_cap = 0;
   d->prefix_len = 0;
   d->have = 0;
   d->msg_len = 0;
+}
+
+/* The smallest buffer a split message starts with. */
+#define FRAME_BUF_MIN (16 * 1024)
+
+/* Room for need bytes of the message being gathered: the buffer at least doubles (so copies
+ * stay linear), up to the message's size. */
+static int frame_reserve(cgrpc_frame_decoder *d, size_t need)
+{
+  if (need <= d->buf_cap)
+    return 0;
+  size_t cap = d->buf_cap * 2;
+  if (cap < FRAME_BUF_MIN)
+    cap = FRAME_BUF_MIN;
+  if (cap < need)
+    cap = need;
+  if (cap > d->msg_len)
+    cap = d->msg_len;
+  uint8_t *buf = cgrpc_realloc(d->alloc, d->buf, cap);
+  if (buf == NULL)
+    return CGRPC_ERR_NOMEM;
+  d->buf = buf;
+  d->buf_cap = cap;
+  return 0;
 }
 
 int cgrpc_frame_decoder_partial(const cgrpc_frame_decoder *d)
@@ -73,11 +98,11 @@ int cgrpc_frame_decoder_feed(cgrpc_frame_decoder *d, const uint8_t *data, size_t
     } else {
       if (len == 0)
         return 0; /* nothing to keep yet; the body may still come whole */
-      if (d->buf == NULL && (d->buf = cgrpc_malloc(d->alloc, d->msg_len)) == NULL)
-        return CGRPC_ERR_NOMEM;
       size_t n = d->msg_len - d->have;
       if (n > len)
         n = len;
+      if (frame_reserve(d, d->have + n) != 0)
+        return CGRPC_ERR_NOMEM;
       memcpy(d->buf + d->have, data, n);
       d->have += n;
       data += n;
@@ -87,6 +112,7 @@ int cgrpc_frame_decoder_feed(cgrpc_frame_decoder *d, const uint8_t *data, size_t
       uint8_t *msg = d->buf;
       cgrpc_allocator alloc = *d->alloc; /* cb may end the decoder's owner */
       d->buf = NULL;
+      d->buf_cap = 0;
       d->prefix_len = 0;
       rv = cb(user_data, msg, d->msg_len, d->prefix[0]);
       cgrpc_free(&alloc, msg);

@@ -18,7 +18,9 @@ typedef int (*cgrpc_frame_cb)(void *user_data, const uint8_t *msg, size_t len, i
 /*
  * Reassembles messages from DATA payloads split anywhere.  A message that
  * arrives whole inside one payload is handed over in place, without a
- * copy; a split one is gathered into one buffer of its exact size.
+ * copy; a split one is gathered into one buffer that grows with the bytes
+ * that arrive (never more than twice them, nor more than the message): a
+ * peer announcing a large message pays for the memory by sending it.
  */
 typedef struct cgrpc_frame_decoder {
   const cgrpc_allocator *alloc;
@@ -26,6 +28,7 @@ typedef struct cgrpc_frame_decoder {
   uint8_t prefix[CGRPC_FRAME_PREFIX];
   size_t prefix_len;
   uint8_t *buf; /* the message being gathered, or NULL */
+  size_t buf_cap;
   size_t msg_len;
   size_t have;
   uint32_t too_large_len; /* the length that made feed fail with TOO_LARGE */
