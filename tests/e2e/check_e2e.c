@@ -152,6 +152,78 @@ START_TEST(metadata_travels_both_ways_ascii_and_binary)
 }
 END_TEST
 
+/* A status message far larger than a header block may be arrives cut (whole characters, at
+ * most 8 KiB encoded), with its code -- not a call that never ends. */
+START_TEST(a_huge_status_message_arrives_cut_with_its_code)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  size_t n = 100000;
+  char *msg = malloc(n + 1);
+  for (size_t i = 0; i < n; i += 2)
+    memcpy(msg + i, "\xc3\xa9", 2); /* e-acute: 6 bytes each, encoded */
+  msg[n] = '\0';
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  req.status_code = CGRPC_STATUS_FAILED_PRECONDITION;
+  req.status_message = msg;
+  cgrpc_call_options *o = timeout_opts(5000L * slowdown());
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(echo_call(ch, &req, NULL, o, &st), CGRPC_STATUS_FAILED_PRECONDITION);
+  size_t got = strlen(st.message);
+  ck_assert_msg(got > 2000 && got <= 8192 / 3 && got % 2 == 0, "message of %zu bytes", got);
+  ck_assert_int_eq(memcmp(st.message, msg, got), 0);
+  cgrpc_status_clear(&st);
+  cgrpc_call_options_free(o);
+  free(msg);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+/* Metadata the handler adds beyond what the client takes (it advertises 64 KiB): the call ends
+ * INTERNAL, saying so, within its deadline (it used to hang: nghttp2 would not send the
+ * block, and nothing ended the stream). */
+START_TEST(response_metadata_too_large_ends_the_call_internal)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  cgrpc_call_options *o = timeout_opts(5000L * slowdown());
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  req.trailer_bytes = 80 * 1024;
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(echo_call(ch, &req, NULL, o, &st), CGRPC_STATUS_INTERNAL);
+  ck_assert_msg(strstr(st.message, "response metadata too large") != NULL, "%s", st.message);
+  ck_assert_uint_eq(cgrpc_metadata_count(st.trailing_metadata), 0);
+  cgrpc_status_clear(&st);
+  /* Within the limit, in a Trailers-Only answer too, it all arrives. */
+  req.trailer_bytes = 40 * 1024;
+  req.status_code = CGRPC_STATUS_NOT_FOUND;
+  ck_assert_int_eq(echo_call(ch, &req, NULL, o, &st), CGRPC_STATUS_NOT_FOUND);
+  ck_assert_uint_eq(cgrpc_metadata_find(st.trailing_metadata, "x-big-4")->value_len, 8192);
+  cgrpc_status_clear(&st);
+  cgrpc_call_options_free(o);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
+/* Request metadata beyond what a header block may hold fails the call INTERNAL, at once and
+ * saying why (it used to be UNAVAILABLE, "refused by the server", which never saw it). */
+START_TEST(request_metadata_too_large_fails_internal_not_refused)
+{
+  cgrpc_channel *ch = channel_to(srv.port, NULL);
+  size_t n = 70000;
+  char *big = malloc(n);
+  memset(big, 'v', n);
+  cgrpc_call_options *o = timeout_opts(5000L * slowdown());
+  ck_assert_int_eq(cgrpc_call_options_add_metadata(o, "x-big", big, n), 0);
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  ck_assert_int_eq(echo_call(ch, &req, NULL, o, &st), CGRPC_STATUS_INTERNAL);
+  ck_assert_ptr_nonnull(strstr(st.message, "request metadata too large"));
+  cgrpc_status_clear(&st);
+  cgrpc_call_options_free(o);
+  free(big);
+  cgrpc_channel_free(ch);
+}
+END_TEST
+
 START_TEST(reserved_and_malformed_metadata_is_refused_locally)
 {
   cgrpc_call_options *o;
@@ -916,6 +988,9 @@ static Suite *e2e_suite(void)
   tcase_add_test(tc, megabyte_messages_cross_both_ways_intact);
   tcase_add_test(tc, metadata_travels_both_ways_ascii_and_binary);
   tcase_add_test(tc, reserved_and_malformed_metadata_is_refused_locally);
+  tcase_add_test(tc, a_huge_status_message_arrives_cut_with_its_code);
+  tcase_add_test(tc, response_metadata_too_large_ends_the_call_internal);
+  tcase_add_test(tc, request_metadata_too_large_fails_internal_not_refused);
   tcase_add_test(tc, every_status_code_and_message_reaches_the_client);
   tcase_add_test(tc, typed_async_call_completes_through_its_callback);
   tcase_add_test(tc, unix_socket_target_works);

@@ -82,6 +82,13 @@ static cgrpc_code echo(cgrpc_server_call *call, const E2e__EchoRequest *req, E2e
       cgrpc_server_call_add_trailing_metadata(call, tkey, e->value, e->value_len);
     }
   }
+  if (req->trailer_bytes > 0) {
+    static char big[8192];
+    memset(big, 'v', sizeof big);
+    for (int i = 0; i * (int)sizeof big < req->trailer_bytes; i++)
+      cgrpc_server_call_add_trailing_metadata(call, cgrpc_server_call_printf(call, "x-big-%d", i),
+                                              big, sizeof big);
+  }
   if (req->status_code != 0)
     return cgrpc_server_call_set_status(call, (cgrpc_code)req->status_code, "%s",
                                         req->status_message);

@@ -178,6 +178,14 @@ static void attempt_submit(cgrpc_attempt *a, cgrpc_conn *conn)
     cgrpc_attempt_abort(a, CGRPC_STATUS_INTERNAL, "out of memory building headers");
     return;
   }
+  size_t size = cgrpc_nvbuf_list_size(&nv), limit = cgrpc_conn_send_header_limit(conn);
+  if (size > limit) {
+    cgrpc_nvbuf_clear(&nv);
+    cgrpc_attempt_abort(a, CGRPC_STATUS_INTERNAL,
+                        "request metadata too large for the server (%zu bytes, it takes %zu)", size,
+                        limit);
+    return;
+  }
   nghttp2_data_provider prd;
   cgrpc_stream_provider(&a->stream, &prd);
   int32_t id = nghttp2_submit_request(conn->ng, NULL, nv.nv, nv.n, &prd, a);
@@ -460,8 +468,24 @@ static int attempt_on_stream_close(nghttp2_session *ng, int32_t stream_id, uint3
   return 0;
 }
 
+/* nghttp2 would not send our request headers: the server never saw the attempt, but sending
+ * the same again would fail the same way (nghttp2 calls it refused). */
+static int attempt_on_frame_not_send(nghttp2_session *ng, const nghttp2_frame *frame,
+                                     int lib_error, void *ud)
+{
+  (void)ud;
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->hd.stream_id == 0)
+    return 0;
+  cgrpc_attempt *a = attempt_of_stream(ng, frame->hd.stream_id);
+  if (a != NULL)
+    cgrpc_attempt_abort(a, CGRPC_STATUS_INTERNAL, "request headers could not be sent (%s)",
+                        nghttp2_strerror(lib_error));
+  return 0;
+}
+
 void cgrpc_attempt_conn_setup(nghttp2_session_callbacks *cbs)
 {
+  nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, attempt_on_frame_not_send);
   nghttp2_session_callbacks_set_on_header_callback(cbs, attempt_on_header);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, attempt_on_data);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, attempt_on_frame_recv);

@@ -7,6 +7,7 @@
 #include <cgrpc/extension.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "server/server_call.h"
 #include "wire/compress.h"
 #include "wire/frame.h"
@@ -131,7 +132,7 @@ static int call_submit_trailers_only(cgrpc_server_call *call, int http_status, c
   cgrpc_nvbuf_init(&nv, &call->srv->alloc);
   int rv = call_add_common_headers(&nv, http_status);
   rv = rv ? rv : cgrpc_nvbuf_add_status(&nv, code, message);
-  if (with_md) {
+  if (with_md && !call->md_dropped) {
     rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->ans.initial_md);
     rv = rv ? rv : cgrpc_nvbuf_add_metadata(&nv, call->ans.trailing_md);
   }
@@ -150,7 +151,7 @@ static int call_stream_send_end(cgrpc_stream *s)
   cgrpc_nvbuf_init(&nv, &call->srv->alloc);
   int rv = call->rejected ? cgrpc_nvbuf_add_status(&nv, call->reject_code, call->reject_msg)
                           : cgrpc_nvbuf_add_status(&nv, call->ans.code, call->ans.message);
-  if (rv == 0 && !call->rejected)
+  if (rv == 0 && !call->rejected && !call->md_dropped)
     rv = cgrpc_nvbuf_add_metadata(&nv, call->ans.trailing_md);
   if (rv == 0)
     rv = nghttp2_submit_trailer(s->conn->ng, s->id, nv.nv, nv.n);
@@ -177,9 +178,20 @@ static int call_submit_headers(cgrpc_server_call *call)
   return rv;
 }
 
-/* Response headers now, ahead of any message: a failure resets the stream. */
+static void call_reject(cgrpc_server_call *call, int http_status, cgrpc_code code,
+                        const char *fmt, ...) CGRPC_PRINTF(4, 5);
+
+/* Response headers now, ahead of any message: a failure resets the stream, and headers the
+ * client would not take end the call. */
 static void call_send_headers_now(cgrpc_server_call *call)
 {
+  size_t limit = cgrpc_conn_send_header_limit(call->conn);
+  size_t size = CGRPC_OWN_HEADERS_SIZE + cgrpc_metadata_list_size(call->ans.initial_md);
+  if (size > limit) {
+    call_reject(call, 200, CGRPC_STATUS_INTERNAL,
+                "response headers too large for the client (%zu bytes, it takes %zu)", size, limit);
+    return;
+  }
   if (call_submit_headers(call) != 0)
     nghttp2_submit_rst_stream(call->conn->ng, NGHTTP2_FLAG_NONE, call->stream.id,
                               NGHTTP2_INTERNAL_ERROR);
@@ -236,6 +248,29 @@ static void call_end_after_messages(cgrpc_server_call *call)
     call->rst_after_send = 1;
 }
 
+/* Whether the answer's header blocks fit what the client takes; if not, why not in why. */
+static int call_answer_fits(cgrpc_server_call *call, const char *message, int with_response,
+                            char *why, size_t why_len)
+{
+  size_t limit = cgrpc_conn_send_header_limit(call->conn);
+  size_t trailers = CGRPC_OWN_HEADERS_SIZE + cgrpc_status_list_size(message) +
+                    cgrpc_metadata_list_size(call->ans.trailing_md);
+  size_t need = trailers;
+  if (!call->headers_sent) {
+    size_t initial = cgrpc_metadata_list_size(call->ans.initial_md);
+    if (with_response)
+      need = CGRPC_OWN_HEADERS_SIZE + initial > trailers ? CGRPC_OWN_HEADERS_SIZE + initial
+                                                         : trailers;
+    else
+      need = trailers + initial; /* Trailers-Only: one block */
+  }
+  if (need <= limit)
+    return 1;
+  snprintf(why, why_len, "response metadata too large for the client (%zu bytes, it takes %zu)",
+           need, limit);
+  return 0;
+}
+
 /* Answers with what the handler's side decided (it has finished). */
 static void call_respond(cgrpc_server_call *call)
 {
@@ -249,11 +284,19 @@ static void call_respond(cgrpc_server_call *call)
   int late = call->req.deadline != CGRPC_TIME_INFINITE && cgrpc_now() >= call->req.deadline;
   cgrpc_code code = late ? CGRPC_STATUS_DEADLINE_EXCEEDED : call->ans.code;
   const char *message = late ? "Deadline Exceeded" : call->ans.message;
+  int with_response = !late && code == CGRPC_STATUS_OK && call->ans.resp_buf.data != NULL;
+  /* Metadata the client would not take: the answer says so, without it. */
+  char too_large[128];
+  if (!late && !call_answer_fits(call, message, with_response, too_large, sizeof too_large)) {
+    call->md_dropped = 1;
+    code = CGRPC_STATUS_INTERNAL;
+    message = too_large;
+    with_response = 0;
+  }
   call_settle(call, code, message);
-  int with_response = !late && call->ans.code == CGRPC_STATUS_OK && call->ans.resp_buf.data != NULL;
   if (call->headers_sent) {
     /* Headers (and maybe messages) went out: the response and the status follow them. */
-    if (late) {
+    if (late || call->md_dropped) {
       call->rejected = 1;
       call->reject_code = code;
       snprintf(call->reject_msg, sizeof call->reject_msg, "%s", message);
@@ -275,9 +318,6 @@ static void call_respond(cgrpc_server_call *call)
 /* Ends the call now with a status of the runtime's own.  Once dispatched, the call's arena,
  * status and metadata belong to the handler's side, so only what is passed here goes out
  * (and the handler sees a cancellation). */
-static void call_reject(cgrpc_server_call *call, int http_status, cgrpc_code code,
-                        const char *fmt, ...) CGRPC_PRINTF(4, 5);
-
 static void call_reject(cgrpc_server_call *call, int http_status, cgrpc_code code,
                         const char *fmt, ...)
 {
@@ -764,8 +804,26 @@ static int server_on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32
   return 0;
 }
 
+/* nghttp2 would not send a header block of ours (one too large for it, say): the stream could
+ * not end as it should, so it ends now, reset (the client sees INTERNAL). */
+static int server_on_frame_not_send(nghttp2_session *ng, const nghttp2_frame *frame, int lib_error,
+                                    void *ud)
+{
+  (void)ud;
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->hd.stream_id == 0)
+    return 0;
+  cgrpc_server_call *call = server_stream_call(ng, frame->hd.stream_id);
+  if (call != NULL)
+    call_settle(call, CGRPC_STATUS_INTERNAL, "response headers could not be sent");
+  cgrpc_log(CGRPC_LOG_WARNING, "stream %d: response headers could not be sent (%s): reset",
+            (int)frame->hd.stream_id, nghttp2_strerror(lib_error));
+  nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
+  return 0;
+}
+
 void cgrpc_server_conn_setup(nghttp2_session_callbacks *cbs)
 {
+  nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, server_on_frame_not_send);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, server_on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cbs, server_on_header);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, server_on_data);

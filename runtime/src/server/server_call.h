@@ -94,6 +94,7 @@ struct cgrpc_server_call {
   unsigned rejected : 1;       /* the runtime ended it mid-stream with reject_* */
   unsigned has_callbacks : 1;  /* deliver through cbs rather than the pipe */
   unsigned recv_done_told : 1; /* on_recv_done has run */
+  unsigned md_dropped : 1;     /* the handler's metadata did not fit: the answer goes without */
   unsigned final_known : 1;    /* the stream side settled the status the call ends with */
   cgrpc_conn *conn;
   cgrpc_list node; /* in conn->streams */

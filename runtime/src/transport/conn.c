@@ -10,6 +10,7 @@
 #include "base/alloc.h"
 #include "transport/conn.h"
 #include "transport/tls.h"
+#include "wire/headers.h"
 
 #define CONN_MAX_READS_PER_ROUND 16
 
@@ -528,6 +529,12 @@ int cgrpc_conn_add_zombie(cgrpc_conn *conn, int32_t stream_id, void *obj,
   z->obj = obj;
   z->release = release;
   return 0;
+}
+
+size_t cgrpc_conn_send_header_limit(cgrpc_conn *conn)
+{
+  uint32_t peer = nghttp2_session_get_remote_settings(conn->ng, NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE);
+  return peer < CGRPC_MAX_SEND_HEADER_LIST ? peer : CGRPC_MAX_SEND_HEADER_LIST;
 }
 
 void cgrpc_conn_bury(cgrpc_conn *conn, int32_t stream_id)

@@ -134,6 +134,10 @@ void cgrpc_conn_goaway_graceful(cgrpc_conn *conn, const char *debug);
 /* Frees the session and closes the transport.  Loop thread. */
 void cgrpc_conn_free(cgrpc_conn *conn);
 
+/* The largest header list the peer takes from us (its SETTINGS_MAX_HEADER_LIST_SIZE), and
+ * never more than nghttp2 can send (CGRPC_MAX_SEND_HEADER_LIST, wire/headers.h). */
+size_t cgrpc_conn_send_header_limit(cgrpc_conn *conn);
+
 /* Keeps obj alive (release runs later) while stream_id is open.  Returns 0
  * or CGRPC_ERR_NOMEM (then obj is released at once... by the caller). */
 int cgrpc_conn_add_zombie(cgrpc_conn *conn, int32_t stream_id, void *obj,

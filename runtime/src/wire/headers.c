@@ -84,6 +84,31 @@ int cgrpc_nvbuf_add_metadata(cgrpc_nvbuf *b, const cgrpc_metadata *md)
   return 0;
 }
 
+/* How many bytes of message to send for its encoding to fit CGRPC_STATUS_MESSAGE_WIRE_MAX
+ * (cut before a UTF-8 continuation byte: whole characters only); *elen gets the encoded size. */
+static size_t status_message_cut(const char *message, size_t mlen, size_t *elen)
+{
+  size_t n = cgrpc_percent_encoded_len(message, mlen);
+  if (n <= CGRPC_STATUS_MESSAGE_WIRE_MAX) {
+    *elen = n;
+    return mlen;
+  }
+  size_t i = 0;
+  n = 0;
+  for (; i < mlen; i++) {
+    size_t one = cgrpc_percent_encoded_len(message + i, 1);
+    if (n + one > CGRPC_STATUS_MESSAGE_WIRE_MAX)
+      break;
+    n += one;
+  }
+  while (i > 0 && ((unsigned char)message[i] & 0xc0) == 0x80) {
+    i--;
+    n -= cgrpc_percent_encoded_len(message + i, 1);
+  }
+  *elen = n;
+  return i;
+}
+
 int cgrpc_nvbuf_add_status(cgrpc_nvbuf *b, cgrpc_code code, const char *message)
 {
   static const char *const digits[CGRPC_STATUS_CODE_COUNT] = {
@@ -92,13 +117,45 @@ int cgrpc_nvbuf_add_status(cgrpc_nvbuf *b, cgrpc_code code, const char *message)
   int rv = cgrpc_nvbuf_add_static(b, "grpc-status", digits[c]);
   if (rv != 0 || message == NULL || message[0] == '\0')
     return rv;
-  size_t mlen = strlen(message);
-  size_t elen = cgrpc_percent_encoded_len(message, mlen);
+  size_t elen;
+  size_t mlen = status_message_cut(message, strlen(message), &elen);
   char *enc = cgrpc_arena_alloc(&b->arena, elen + 1);
   if (enc == NULL)
     return CGRPC_ERR_NOMEM;
   cgrpc_percent_encode(enc, message, mlen);
   return cgrpc_nvbuf_add(b, "grpc-message", 12, enc, elen);
+}
+
+size_t cgrpc_status_list_size(const char *message)
+{
+  size_t size = 11 + 2 + 32; /* grpc-status */
+  if (message != NULL && message[0] != '\0') {
+    size_t elen;
+    status_message_cut(message, strlen(message), &elen);
+    size += 12 + elen + 32;
+  }
+  return size;
+}
+
+size_t cgrpc_nvbuf_list_size(const cgrpc_nvbuf *b)
+{
+  size_t size = 0;
+  for (size_t i = 0; i < b->n; i++)
+    size += b->nv[i].namelen + b->nv[i].valuelen + 32;
+  return size;
+}
+
+size_t cgrpc_metadata_list_size(const cgrpc_metadata *md)
+{
+  size_t size = 0;
+  for (size_t i = 0; i < cgrpc_metadata_count(md); i++) {
+    const cgrpc_metadata_entry *e = &md->entries[i];
+    size_t klen = strlen(e->key);
+    size_t vlen = cgrpc_metadata_key_is_bin(e->key, klen) ? cgrpc_b64_encode_size(e->value_len)
+                                                          : e->value_len;
+    size += klen + vlen + 32;
+  }
+  return size;
 }
 
 int cgrpc_nvbuf_add_timeout(cgrpc_nvbuf *b, int64_t ns)

@@ -31,10 +31,28 @@ int cgrpc_nvbuf_add(cgrpc_nvbuf *b, const char *name, size_t name_len, const cha
                     size_t value_len);
 /* Adds every entry of md, base64-encoding -bin values. */
 int cgrpc_nvbuf_add_metadata(cgrpc_nvbuf *b, const cgrpc_metadata *md);
-/* Adds grpc-status and, if message is not empty, grpc-message (percent-encoded). */
+/* Adds grpc-status and, if message is not empty, grpc-message (percent-encoded, cut to
+ * CGRPC_STATUS_MESSAGE_WIRE_MAX bytes at a character's start). */
 int cgrpc_nvbuf_add_status(cgrpc_nvbuf *b, cgrpc_code code, const char *message);
 /* Adds grpc-timeout for a timeout of ns nanoseconds. */
 int cgrpc_nvbuf_add_timeout(cgrpc_nvbuf *b, int64_t ns);
+
+/* Header list sizes, by HTTP/2's measure (RFC 7540 6.5.2: name + value + 32 per field).
+ *
+ * A header list nghttp2 will send: its encoded block must stay within nghttp2's 64 KiB (its
+ * bound is 12 + 13 per field + names and values, which this measure exceeds). */
+#define CGRPC_MAX_SEND_HEADER_LIST (64 * 1024 - 16)
+/* The longest grpc-message sent, encoded: a longer message is cut, so a status always fits. */
+#define CGRPC_STATUS_MESSAGE_WIRE_MAX 8192
+/* What our own headers of an answer take besides grpc-message and the metadata. */
+#define CGRPC_OWN_HEADERS_SIZE 512
+
+/* The size of the list built so far. */
+size_t cgrpc_nvbuf_list_size(const cgrpc_nvbuf *b);
+/* The size of every entry of md as sent (-bin values base64-encoded). */
+size_t cgrpc_metadata_list_size(const cgrpc_metadata *md);
+/* The size of grpc-status and grpc-message as cgrpc_nvbuf_add_status sends them. */
+size_t cgrpc_status_list_size(const char *message);
 
 /* The headers gRPC itself reads. */
 typedef enum cgrpc_header {
