@@ -178,7 +178,7 @@ static void attempt_submit(cgrpc_attempt *a, cgrpc_conn *conn)
     cgrpc_attempt_abort(a, CGRPC_STATUS_INTERNAL, "out of memory building headers");
     return;
   }
-  size_t size = cgrpc_nvbuf_list_size(&nv), limit = cgrpc_conn_send_header_limit(conn);
+  size_t size = nv.size, limit = cgrpc_conn_send_header_limit(conn);
   if (size > limit) {
     cgrpc_nvbuf_clear(&nv);
     cgrpc_attempt_abort(a, CGRPC_STATUS_INTERNAL,

@@ -13,6 +13,7 @@ void cgrpc_nvbuf_init(cgrpc_nvbuf *b, const cgrpc_allocator *alloc)
 {
   b->nv = b->inline_nv;
   b->n = 0;
+  b->size = 0;
   b->cap = sizeof b->inline_nv / sizeof b->inline_nv[0];
   b->alloc = alloc;
   cgrpc_arena_init(&b->arena, alloc, b->inline_mem, sizeof b->inline_mem);
@@ -25,6 +26,7 @@ void cgrpc_nvbuf_clear(cgrpc_nvbuf *b)
   cgrpc_arena_clear(&b->arena);
   b->nv = b->inline_nv;
   b->n = 0;
+  b->size = 0;
   b->cap = sizeof b->inline_nv / sizeof b->inline_nv[0];
 }
 
@@ -48,6 +50,7 @@ static int nvbuf_push(cgrpc_nvbuf *b, const char *name, size_t nlen, const char 
   e->value = (uint8_t *)value;
   e->valuelen = vlen;
   e->flags = flags;
+  b->size += nlen + vlen + 32;
   return 0;
 }
 
@@ -134,14 +137,6 @@ size_t cgrpc_status_list_size(const char *message)
     status_message_cut(message, strlen(message), &elen);
     size += 12 + elen + 32;
   }
-  return size;
-}
-
-size_t cgrpc_nvbuf_list_size(const cgrpc_nvbuf *b)
-{
-  size_t size = 0;
-  for (size_t i = 0; i < b->n; i++)
-    size += b->nv[i].namelen + b->nv[i].valuelen + 32;
   return size;
 }
 

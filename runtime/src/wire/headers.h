@@ -14,6 +14,7 @@
 typedef struct cgrpc_nvbuf {
   nghttp2_nv *nv;
   size_t n;
+  size_t size; /* the list's size, by HTTP/2's measure (below) */
   size_t cap;
   const cgrpc_allocator *alloc;
   cgrpc_arena arena;
@@ -47,8 +48,6 @@ int cgrpc_nvbuf_add_timeout(cgrpc_nvbuf *b, int64_t ns);
 /* What our own headers of an answer take besides grpc-message and the metadata. */
 #define CGRPC_OWN_HEADERS_SIZE 512
 
-/* The size of the list built so far. */
-size_t cgrpc_nvbuf_list_size(const cgrpc_nvbuf *b);
 /* The size of every entry of md as sent (-bin values base64-encoded). */
 size_t cgrpc_metadata_list_size(const cgrpc_metadata *md);
 /* The size of grpc-status and grpc-message as cgrpc_nvbuf_add_status sends them. */
