@@ -139,6 +139,56 @@ START_TEST(a_server_handler_that_does_not_read_holds_its_budget_not_every_inflat
 }
 END_TEST
 
+/* Many streams, each a few gzip messages that inflate to 4 MiB, to handlers that sleep: what
+ * waits for them is what was sent (a few KiB each), not what it inflates to -- the handler's
+ * thread inflates each message as it reads it.  Once they wake, everything arrives. */
+START_TEST(many_streams_of_inflating_messages_cost_what_was_sent)
+{
+  enum { STREAMS = 30, BIG = 3, BIG_SIZE = 4 * 1024 * 1024 - 64 };
+  cgrpc_call_options *o = timeout_opts(60000L * slowdown());
+  ck_assert_int_eq(cgrpc_call_options_set_compression(o, "gzip"), 0);
+  uint8_t *data = malloc(BIG_SIZE);
+  memset(data, 9, BIG_SIZE);
+  cgrpc_call *calls[STREAMS];
+  long before = rss_kib(srv.pid), peak = before;
+  for (int i = 0; i < STREAMS; i++) {
+    ck_assert_int_eq(cgrpc_call_start_stream(ch, M_UPLOAD, NULL, o, &calls[i]), 0);
+    E2e__Chunk first = E2E__CHUNK__INIT;
+    first.sleep_ms = 6000 * slowdown(); /* the handler reads it, then sleeps past the checks */
+    ck_assert_int_eq(cgrpc_call_send(calls[i], &first.base), 0);
+    for (int j = 0; j < BIG; j++) {
+      E2e__Chunk c = E2E__CHUNK__INIT;
+      c.data.data = data;
+      c.data.len = BIG_SIZE;
+      ck_assert_int_eq(cgrpc_call_send(calls[i], &c.base), 0);
+    }
+  }
+  for (int i = 0; i < 10; i++) {
+    sleep_ms(100 * slowdown());
+    long now = rss_kib(srv.pid);
+    if (now > peak)
+      peak = now;
+  }
+  fprintf(stderr, "flow: server grew %ld KiB for %d streams of inflating messages\n",
+          peak - before, STREAMS);
+  /* Inflated, one message waiting per stream would be 120 MiB. */
+  ck_assert_msg(peak - before < 32 * 1024, "server grew %ld KiB", peak - before);
+  for (int i = 0; i < STREAMS; i++) {
+    ProtobufCMessage *resp = NULL;
+    cgrpc_status st = CGRPC_STATUS_INIT;
+    ck_assert_int_eq(cgrpc_call_close_and_recv(calls[i], &resp, &st), CGRPC_STATUS_OK);
+    E2e__UploadSummary *sum = (E2e__UploadSummary *)resp;
+    ck_assert_int_eq(sum->chunks, BIG + 1);
+    ck_assert_int_eq(sum->bytes, (int64_t)BIG * BIG_SIZE);
+    protobuf_c_message_free_unpacked(resp, cgrpc_channel_protobuf_allocator(ch));
+    cgrpc_status_clear(&st);
+    cgrpc_call_free(calls[i]);
+  }
+  free(data);
+  cgrpc_call_options_free(o);
+}
+END_TEST
+
 static Suite *flow_suite(void)
 {
   Suite *s = suite_create("flow");
@@ -147,6 +197,7 @@ static Suite *flow_suite(void)
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, a_client_that_does_not_read_holds_its_budget_not_every_inflated_message);
   tcase_add_test(tc, a_server_handler_that_does_not_read_holds_its_budget_not_every_inflated_message);
+  tcase_add_test(tc, many_streams_of_inflating_messages_cost_what_was_sent);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -295,7 +295,7 @@ static int attempt_on_header(nghttp2_session *ng, const nghttp2_frame *frame, co
   if (a->header_bytes > ATTEMPT_MAX_HEADER_BYTES) {
     cgrpc_attempt_abort(a, CGRPC_STATUS_RESOURCE_EXHAUSTED,
                         "received metadata larger than %d bytes", ATTEMPT_MAX_HEADER_BYTES);
-    return 0;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* nghttp2 skips the rest of the block */
   }
   /* Headers of a Trailers-Only response are trailers. */
   int trailers = frame->headers.cat == NGHTTP2_HCAT_HEADERS ||

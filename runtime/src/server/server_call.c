@@ -12,6 +12,7 @@
 #include "wire/compress.h"
 #include "wire/frame.h"
 #include "wire/headers.h"
+#include "wire/message.h"
 #include "wire/metadata_internal.h"
 #include "wire/status_map.h"
 #include "wire/timeout.h"
@@ -355,7 +356,7 @@ static void call_respond_task(void *ud)
 static int call_handler_tasks_queued(cgrpc_server_call *call)
 {
   const cgrpc_task *const tasks[] = {&call->send_task, &call->resume_task, &call->callbacks_task,
-                                     &call->headers_task};
+                                     &call->headers_task, &call->fail_recv_task};
   return cgrpc_loop_any_queued(call->srv->loop, tasks, sizeof tasks / sizeof tasks[0]);
 }
 
@@ -421,6 +422,24 @@ static void call_headers_task(void *ud)
     call_send_headers_now(call);
 }
 
+/* A request message the reader could not decode ends the call with the reader's status. */
+static void call_fail_recv(cgrpc_server_call *call)
+{
+  char why[sizeof call->pipe.fail_why];
+  cgrpc_code code = cgrpc_pipe_read_failure(&call->pipe, why, sizeof why);
+  call_reject(call, 200, code, "%s", why);
+}
+
+static void call_fail_recv_task(void *ud)
+{
+  call_fail_recv(ud);
+}
+
+void cgrpc_server_call_post_fail_recv(cgrpc_server_call *call)
+{
+  cgrpc_loop_post(call->srv->loop, &call->fail_recv_task);
+}
+
 /* Every request message has been handed to the callbacks: on_recv_done, once. */
 static void call_tell_recv_done(cgrpc_server_call *call)
 {
@@ -438,7 +457,14 @@ static void call_callbacks_task(void *ud)
   call->has_callbacks = 1;
   void *m;
   int resume, compressed = 0;
-  while (call->req.streams_in && cgrpc_pipe_read(&call->pipe, &m, 0, &resume, &compressed) == 1) {
+  int rv;
+  while (call->req.streams_in &&
+         (rv = cgrpc_pipe_read(&call->pipe, &m, 0, &resume, &compressed)) != 0 &&
+         rv != CGRPC_ERR_AGAIN) {
+    if (rv == CGRPC_ERR_PROTO) {
+      call_fail_recv(call);
+      return;
+    }
     call->req.last_compressed = compressed;
     if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call)) {
       cgrpc_server_call_hook_recv(call, m);
@@ -552,8 +578,14 @@ static int server_on_header(nghttp2_session *ng, const nghttp2_frame *frame, con
     return 0; /* request trailers carry nothing for gRPC */
   call->req.header_bytes += namelen + valuelen + 32;
   if (call->req.header_bytes > CGRPC_SERVER_MAX_HEADER_BYTES) {
+    /* Refused the moment the limit passes: nghttp2 skips the rest of the block (decoding
+     * it for the table's sake, without checking or handing over each field -- a block of
+     * references to one large table entry would cost the I/O thread far more than the
+     * peer).  The client sees RESOURCE_EXHAUSTED. */
     call_header_error(call, CGRPC_STATUS_RESOURCE_EXHAUSTED, "request metadata too large");
-    return 0;
+    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                              NGHTTP2_ENHANCE_YOUR_CALM);
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   switch (cgrpc_header_classify(name, namelen)) {
   case CGRPC_HDR_METHOD:
@@ -610,7 +642,22 @@ static int server_on_header(nghttp2_session *ng, const nghttp2_frame *frame, con
 
 static void call_free_msg(void *msg, void *user_data)
 {
-  protobuf_c_message_free_unpacked(msg, user_data);
+  cgrpc_server_call *call = user_data;
+  protobuf_c_message_free_unpacked(msg, &call->srv->pb);
+}
+
+/* Decodes a request message as it came: inflated (if it came compressed) and unpacked with the
+ * server's allocator, on the thread that reads it. */
+static cgrpc_code call_decode_msg(void *user_data, int encoding, const uint8_t *bytes, size_t len,
+                                  void **msg, char *why, size_t why_len)
+{
+  cgrpc_server_call *call = user_data;
+  ProtobufCMessage *m;
+  cgrpc_code code = cgrpc_message_decode("request", call->req.entry->desc->request, &call->srv->pb,
+                                         &call->srv->alloc, encoding, bytes, len,
+                                         call->stream.max_recv, &m, why, why_len);
+  *msg = m;
+  return code;
 }
 
 /* The request headers are complete: decide whether the call can go on. */
@@ -649,13 +696,18 @@ static void call_headers_done(cgrpc_server_call *call)
   cgrpc_method_kind kind = call->req.entry->desc->kind;
   call->req.streams_in = kind == CGRPC_METHOD_CLIENT_STREAMING || kind == CGRPC_METHOD_BIDI_STREAMING;
   call->req.streams_out = kind == CGRPC_METHOD_SERVER_STREAMING || kind == CGRPC_METHOD_BIDI_STREAMING;
+  /* Compressed requests are inflated on the thread that reads them, not here (one I/O thread
+   * serves every connection): by the handler's thread, or the reader of a stream. */
+  call->stream.pass_compressed = call->req.streams_in || cgrpc_server_call_may_block(call);
   if (call->req.streams_in || call->req.streams_out) {
     cgrpc_pipe_init(&call->pipe, &srv->alloc, SERVER_STREAM_SEND_LIMIT, SERVER_STREAM_RECV_LIMIT,
-                    call_free_msg, &srv->pb);
+                    call_free_msg, call);
+    call->pipe.decode = call_decode_msg;
     cgrpc_task_init(&call->send_task, call_send_task, call);
     cgrpc_task_init(&call->resume_task, call_resume_task, call);
     cgrpc_task_init(&call->ready_task, call_ready_task, call);
     cgrpc_task_init(&call->callbacks_task, call_callbacks_task, call);
+    cgrpc_task_init(&call->fail_recv_task, call_fail_recv_task, call);
   }
   call->links.deadline = call->req.deadline; /* for the calls it makes (before the handler runs) */
   if (call->req.deadline != CGRPC_TIME_INFINITE &&
@@ -675,9 +727,20 @@ static int call_stream_message(cgrpc_stream *s, const uint8_t *msg, size_t len, 
   cgrpc_server *srv = call->srv;
   const ProtobufCMessageDescriptor *rd = call->req.entry->desc->request;
   if (call->req.streams_in) {
-    ProtobufCMessage *m = protobuf_c_message_unpack(rd, &srv->pb, len, msg);
-    if (m == NULL) {
-      call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)", rd->name);
+    if (compressed && !call->has_callbacks) {
+      int rv = cgrpc_pipe_deliver_compressed(&call->pipe, msg, len, call->stream.recv_enc);
+      if (rv == CGRPC_ERR_NOMEM)
+        call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+      return rv == CGRPC_ERR_NOMEM ? -1 : rv;
+    }
+    ProtobufCMessage *m;
+    char why[128];
+    cgrpc_code code = cgrpc_message_decode("request", rd, &srv->pb, &srv->alloc,
+                                           compressed ? call->stream.recv_enc
+                                                      : CGRPC_ENCODING_IDENTITY,
+                                           msg, len, s->max_recv, &m, why, sizeof why);
+    if (code != CGRPC_STATUS_OK) {
+      call_reject(call, 200, code, "%s", why);
       return -1;
     }
     if (!call->has_callbacks)
@@ -690,14 +753,26 @@ static int call_stream_message(cgrpc_stream *s, const uint8_t *msg, size_t len, 
     protobuf_c_message_free_unpacked(m, &srv->pb);
     return 0;
   }
-  if (call->req.request != NULL) {
+  if (call->req.request != NULL || call->req.raw != NULL) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s takes one request message, got more",
                 call->req.path);
     return -1;
   }
+  call->req.last_compressed = compressed;
+  if (compressed && s->pass_compressed) {
+    /* Kept as it came, for the handler's thread to inflate (cgrpc_server_call_run). */
+    call->req.raw = cgrpc_arena_alloc(&call->arena, len > 0 ? len : 1);
+    if (call->req.raw == NULL) {
+      call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+      return -1;
+    }
+    memcpy(call->req.raw, msg, len);
+    call->req.raw_len = len;
+    call->req.raw_encoding = call->stream.recv_enc;
+    return 0;
+  }
   /* Decoded into the call's arena: no allocation of its own, freed with it. */
   call->req.request = protobuf_c_message_unpack(rd, &call->arena.pb, len, msg);
-  call->req.last_compressed = compressed;
   if (call->req.request == NULL) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "failed to parse request message (%s)", rd->name);
     return -1;
@@ -722,7 +797,7 @@ static void call_request_done(cgrpc_server_call *call)
     /* Before the switch to callbacks, callbacks_task tells it after what the pipe holds. */
     if (call->has_callbacks)
       call_tell_recv_done(call);
-  } else if (call->req.request == NULL) {
+  } else if (call->req.request == NULL && call->req.raw == NULL) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "method %s received no request message",
                 call->req.path);
   } else {

@@ -60,6 +60,9 @@ typedef struct cgrpc_server_request {
   int streams_in;  /* requests come through the pipe (client-streaming, bidi) */
   int streams_out; /* responses go through it (server-streaming, bidi) */
   ProtobufCMessage *request; /* unary and server-streaming: the one request */
+  uint8_t *raw;              /* or, until the handler's thread decodes it, as it came (arena) */
+  size_t raw_len;
+  int raw_encoding;
   int last_compressed;       /* the request, or the last message recv gave, was */
 } cgrpc_server_request;
 
@@ -114,6 +117,7 @@ struct cgrpc_server_call {
   cgrpc_task ready_task;     /* on_send_ready */
   cgrpc_task callbacks_task; /* the handler switched to callbacks */
   cgrpc_task headers_task;   /* the handler sends its headers now */
+  cgrpc_task fail_recv_task; /* a reader could not decode a request message */
 
   cgrpc_server_request req; /* loop thread until dispatched, then read-only */
 
@@ -150,6 +154,9 @@ void cgrpc_server_call_answer(cgrpc_server_call *call);
  * a reader made room, switches to the callbacks, sends the response headers now. */
 void cgrpc_server_call_post_send(cgrpc_server_call *call);
 void cgrpc_server_call_post_resume(cgrpc_server_call *call);
+/* A reader could not decode a request message (CGRPC_ERR_PROTO from the pipe): the loop ends
+ * the call with the pipe's failure.  Any thread. */
+void cgrpc_server_call_post_fail_recv(cgrpc_server_call *call);
 void cgrpc_server_call_post_callbacks(cgrpc_server_call *call);
 void cgrpc_server_call_post_headers(cgrpc_server_call *call);
 

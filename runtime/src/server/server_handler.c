@@ -7,6 +7,7 @@
 #include "server/server_call.h"
 #include "wire/compress.h"
 #include "wire/frame.h"
+#include "wire/message.h"
 #include "wire/metadata_internal.h"
 
 int cgrpc_server_call_cancelled(const cgrpc_server_call *call)
@@ -163,12 +164,32 @@ void cgrpc_server_call_finish(cgrpc_server_call *call)
   handler_finish_stage(call);
 }
 
+/* A request that came compressed is inflated and decoded here, on the handler's thread, into
+ * the call's arena.  Returns 0, or nonzero with the answer set. */
+static int handler_decode_request(cgrpc_server_call *call)
+{
+  char why[128];
+  cgrpc_code code = cgrpc_message_decode("request", call->req.entry->desc->request,
+                                         &call->arena.pb, &call->srv->alloc, call->req.raw_encoding,
+                                         call->req.raw, call->req.raw_len, call->stream.max_recv,
+                                         &call->req.request, why, sizeof why);
+  if (code == CGRPC_STATUS_OK)
+    return 0;
+  call->ans.code = code;
+  call->ans.message = cgrpc_server_call_printf(call, "%s", why);
+  return -1;
+}
+
 void cgrpc_server_call_run(void *ud)
 {
   cgrpc_server_call *call = ud;
   call->stage = 0;
   if (cgrpc_server_call_cancelled(call)) {
     call->ans.code = CGRPC_STATUS_CANCELLED;
+    handler_finish_outer(call);
+    return;
+  }
+  if (call->req.raw != NULL && handler_decode_request(call) != 0) {
     handler_finish_outer(call);
     return;
   }
@@ -201,6 +222,10 @@ int cgrpc_server_call_recv(cgrpc_server_call *call, const ProtobufCMessage **msg
     cgrpc_server_call_post_resume(call);
   if (rv == CGRPC_ERR_AGAIN)
     return rv;
+  if (rv == CGRPC_ERR_PROTO) {
+    cgrpc_server_call_post_fail_recv(call); /* the call ends with why */
+    return CGRPC_ERR_CLOSED;
+  }
   if (rv == 1) {
     call->last_recv = m;
     call->req.last_compressed = compressed;

@@ -1,4 +1,5 @@
 /* A call's message queues between application threads and the loop, with backpressure both ways. */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -8,10 +9,20 @@
 
 typedef struct cgrpc_pipe_msg {
   cgrpc_qnode node;
-  void *msg;
-  size_t size;    /* decoded bytes, for the receive budget */
+  void *msg;      /* NULL: still compressed, in raw (the reader decodes it) */
+  size_t size;    /* what it costs here, for the receive budget */
   int compressed; /* it arrived compressed */
+  int encoding;   /* raw's grpc-encoding */
+  size_t raw_len;
+  uint8_t raw[];
 } cgrpc_pipe_msg;
+
+static void pipe_msg_free(cgrpc_pipe *p, cgrpc_pipe_msg *m)
+{
+  if (m->msg != NULL)
+    p->free_msg(m->msg, p->free_user_data);
+  cgrpc_free(p->alloc, m);
+}
 
 void cgrpc_pipe_init(cgrpc_pipe *p, const cgrpc_allocator *alloc, size_t out_limit, size_t in_limit,
                      void (*free_msg)(void *msg, void *user_data), void *free_user_data)
@@ -32,11 +43,8 @@ void cgrpc_pipe_clear(cgrpc_pipe *p)
 {
   for (cgrpc_qnode *n; (n = cgrpc_queue_pop(&p->out)) != NULL;)
     cgrpc_free(p->alloc, cgrpc_queue_entry(n, cgrpc_buf, node));
-  for (cgrpc_qnode *n; (n = cgrpc_queue_pop(&p->in)) != NULL;) {
-    cgrpc_pipe_msg *m = cgrpc_queue_entry(n, cgrpc_pipe_msg, node);
-    p->free_msg(m->msg, p->free_user_data);
-    cgrpc_free(p->alloc, m);
-  }
+  for (cgrpc_qnode *n; (n = cgrpc_queue_pop(&p->in)) != NULL;)
+    pipe_msg_free(p, cgrpc_queue_entry(n, cgrpc_pipe_msg, node));
   pthread_cond_destroy(&p->cond);
   pthread_mutex_destroy(&p->mu);
 }
@@ -104,11 +112,36 @@ int cgrpc_pipe_read(cgrpc_pipe *p, void **msg, int block, int *resume, int *comp
     *resume = 1;
   }
   pthread_mutex_unlock(&p->mu);
-  *msg = m->msg;
   if (compressed != NULL)
     *compressed = m->compressed;
+  *msg = m->msg;
+  int rv = 1;
+  if (m->msg == NULL) {
+    /* Inflated here, on the reader's thread, one message at a time. */
+    char why[sizeof p->fail_why];
+    cgrpc_code code = p->decode(p->free_user_data, m->encoding, m->raw, m->raw_len, msg, why,
+                                sizeof why);
+    if (code != CGRPC_STATUS_OK) {
+      pthread_mutex_lock(&p->mu);
+      if (p->fail_code == CGRPC_STATUS_OK) {
+        p->fail_code = code;
+        memcpy(p->fail_why, why, sizeof why);
+      }
+      pthread_mutex_unlock(&p->mu);
+      rv = CGRPC_ERR_PROTO;
+    }
+  }
   cgrpc_free(p->alloc, m);
-  return 1;
+  return rv;
+}
+
+cgrpc_code cgrpc_pipe_read_failure(cgrpc_pipe *p, char *why, size_t why_len)
+{
+  pthread_mutex_lock(&p->mu);
+  cgrpc_code code = p->fail_code;
+  snprintf(why, why_len, "%s", p->fail_why);
+  pthread_mutex_unlock(&p->mu);
+  return code;
 }
 
 void cgrpc_pipe_wait_over(cgrpc_pipe *p)
@@ -144,19 +177,16 @@ int cgrpc_pipe_sent(cgrpc_pipe *p, size_t n)
   return ready;
 }
 
-int cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t size, int compressed)
+/* Queues m (or frees it when the call is over). */
+static int pipe_push(cgrpc_pipe *p, cgrpc_pipe_msg *m)
 {
-  cgrpc_pipe_msg *m = cgrpc_malloc(p->alloc, sizeof *m);
   pthread_mutex_lock(&p->mu);
-  if (m == NULL || p->over) {
+  if (p->over) {
     pthread_mutex_unlock(&p->mu);
-    p->free_msg(msg, p->free_user_data);
-    cgrpc_free(p->alloc, m);
+    pipe_msg_free(p, m);
     return 0;
   }
-  m->msg = msg;
-  m->size = size;
-  m->compressed = compressed;
+  size_t size = m->size;
   cgrpc_queue_push(&p->in, &m->node);
   p->in_bytes += size;
   int full = p->in_bytes >= p->in_limit;
@@ -165,6 +195,33 @@ int cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t size, int compressed)
   pthread_cond_broadcast(&p->cond);
   pthread_mutex_unlock(&p->mu);
   return full ? CGRPC_FRAME_PAUSE : 0;
+}
+
+int cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t size, int compressed)
+{
+  cgrpc_pipe_msg *m = cgrpc_malloc(p->alloc, sizeof *m);
+  if (m == NULL) {
+    p->free_msg(msg, p->free_user_data);
+    return 0;
+  }
+  m->msg = msg;
+  m->size = size;
+  m->compressed = compressed;
+  return pipe_push(p, m);
+}
+
+int cgrpc_pipe_deliver_compressed(cgrpc_pipe *p, const uint8_t *bytes, size_t len, int encoding)
+{
+  cgrpc_pipe_msg *m = cgrpc_malloc(p->alloc, sizeof *m + len);
+  if (m == NULL)
+    return CGRPC_ERR_NOMEM;
+  m->msg = NULL;
+  m->size = CGRPC_FRAME_PREFIX + len; /* as it came: its inflated size is the reader's cost */
+  m->compressed = 1;
+  m->encoding = encoding;
+  m->raw_len = len;
+  memcpy(m->raw, bytes, len);
+  return pipe_push(p, m);
 }
 
 int cgrpc_pipe_wait_headers(cgrpc_pipe *p)

@@ -7,6 +7,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include <cgrpc/status.h>
+
 #include "base/bufq.h"
 #include "base/queue.h"
 
@@ -20,7 +22,9 @@
  * decoded size (what they cost here, however small they were on the wire); once in_limit
  * bytes wait unread the loop stops decoding (the stream engine holds the peer's window back)
  * until a reader has made room, so a slow reader slows the peer down instead of growing the
- * queue.
+ * queue.  A compressed message may wait as it came (cgrpc_pipe_deliver_compressed): the
+ * reader's thread inflates and decodes it when it takes it, so the I/O thread never inflates
+ * for a reader of its own, and what waits costs what was sent.
  */
 typedef struct cgrpc_pipe {
   pthread_mutex_t mu;
@@ -28,6 +32,12 @@ typedef struct cgrpc_pipe {
   const cgrpc_allocator *alloc;
   void (*free_msg)(void *msg, void *user_data); /* for messages never read */
   void *free_user_data;
+  /* Decodes a message delivered compressed (with free_user_data): CGRPC_STATUS_OK and *msg,
+   * or the status the call ends with and why. */
+  cgrpc_code (*decode)(void *user_data, int encoding, const uint8_t *bytes, size_t len, void **msg,
+                       char *why, size_t why_len);
+  cgrpc_code fail_code; /* the first message a reader could not decode */
+  char fail_why[128];
 
   cgrpc_queue out; /* of cgrpc_buf */
   size_t out_bytes;
@@ -64,9 +74,12 @@ int cgrpc_pipe_write_message(cgrpc_pipe *p, const ProtobufCMessage *msg, int enc
 /* Returns 0, or CGRPC_ERR_CLOSED if already over. */
 int cgrpc_pipe_close_out(cgrpc_pipe *p);
 /* Takes the next message: 1 with *msg, 0 when done (or over), waiting while empty unless
- * block is 0 (then CGRPC_ERR_AGAIN).  *resume is set when this read made room after the loop
+ * block is 0 (then CGRPC_ERR_AGAIN); CGRPC_ERR_PROTO when it could not be decoded.  *resume is set when this read made room after the loop
  * paused decoding: the loop should run cgrpc_stream_resume_recv. */
 int cgrpc_pipe_read(cgrpc_pipe *p, void **msg, int block, int *resume, int *compressed);
+/* CGRPC_ERR_PROTO from cgrpc_pipe_read: a message could not be decoded.  Returns the status
+ * the call must end with, and why. */
+cgrpc_code cgrpc_pipe_read_failure(cgrpc_pipe *p, char *why, size_t why_len);
 /* Waits until the call is over. */
 void cgrpc_pipe_wait_over(cgrpc_pipe *p);
 /* Waits until the peer's headers arrived (returns 1) or the call is over without them (0). */
@@ -84,6 +97,9 @@ int cgrpc_pipe_sent(cgrpc_pipe *p, size_t n);
  * CGRPC_FRAME_PAUSE when the queue is full now (decoding should wait; a reader resumes it),
  * else 0. */
 int cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t size, int compressed);
+/* Queues a compressed message as it came (copied), for the reader to decode (p->decode must be
+ * set).  Returns as cgrpc_pipe_deliver, or CGRPC_ERR_NOMEM. */
+int cgrpc_pipe_deliver_compressed(cgrpc_pipe *p, const uint8_t *bytes, size_t len, int encoding);
 /* No more messages will come. */
 void cgrpc_pipe_in_done(cgrpc_pipe *p);
 /* The peer takes no more messages: writers return CGRPC_ERR_CLOSED from now on. */

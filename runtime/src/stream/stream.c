@@ -145,22 +145,16 @@ static int stream_on_frame(void *ud, const uint8_t *msg, size_t len, int compres
 {
   cgrpc_stream *s = ud;
   uint8_t *plain = NULL;
-  if (compressed) {
-    if (s->recv_enc <= CGRPC_ENCODING_IDENTITY) {
-      stream_fail(s, CGRPC_STATUS_INTERNAL, "compressed message without a grpc-encoding we support");
-      return -1;
-    }
+  if (compressed && s->recv_enc <= CGRPC_ENCODING_IDENTITY) {
+    stream_fail(s, CGRPC_STATUS_INTERNAL, "compressed message without a grpc-encoding we support");
+    return -1;
+  }
+  if (compressed && !s->pass_compressed) {
     int rv = cgrpc_decompress((cgrpc_encoding)s->recv_enc, s->alloc, msg, len, s->max_recv,
                               &plain, &len);
     if (rv != 0) {
       char why[96];
-      snprintf(why, sizeof why,
-               rv == CGRPC_ERR_TOO_LARGE ? "decompressed message larger than max (%lld)"
-                                         : "cannot decompress a message (%lld)",
-               (long long)s->max_recv);
-      stream_fail(s, rv == CGRPC_ERR_TOO_LARGE ? CGRPC_STATUS_RESOURCE_EXHAUSTED
-                                               : CGRPC_STATUS_INTERNAL,
-                  why);
+      stream_fail(s, cgrpc_decompress_failure(rv, s->max_recv, why, sizeof why), why);
       return -1;
     }
     msg = plain;

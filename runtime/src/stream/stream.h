@@ -20,8 +20,8 @@ typedef struct cgrpc_stream cgrpc_stream;
 
 /* What the engine asks of the stream's owner (a client attempt, a server call). */
 typedef struct cgrpc_stream_ops {
-  /* A whole message: msg is its plain bytes (decompressed if it came compressed), valid during
-   * the call.  Returns 0 to go on, CGRPC_FRAME_PAUSE when the owner's queue is full (decoding
+  /* A whole message: msg is its plain bytes (decompressed if it came compressed, unless
+   * pass_compressed), valid during the call.  Returns 0 to go on, CGRPC_FRAME_PAUSE when the owner's queue is full (decoding
    * waits for cgrpc_stream_resume_recv), or -1 when the owner has ended the stream. */
   int (*on_message)(cgrpc_stream *s, const uint8_t *msg, size_t len, int compressed);
   /* The incoming bytes cannot be used (too large, malformed, not decompressible): the owner
@@ -53,6 +53,8 @@ struct cgrpc_stream {
   unsigned paused : 1;    /* the owner is full: DATA waits in held */
   unsigned failed : 1;    /* decoding stopped for good */
   unsigned end_pending : 1; /* the peer has ended its side; on_recv_end once held is decoded */
+  unsigned pass_compressed : 1; /* on_message gets compressed messages as they came: the owner
+                                 * inflates them (on the thread that reads them) */
   int recv_enc;           /* the peer's grpc-encoding (a cgrpc_encoding) */
   int64_t max_recv;       /* largest message, compressed or not; -1: no limit */
   cgrpc_frame_decoder dec;

@@ -1,4 +1,5 @@
 /* Message compression with zlib: gzip and deflate, as grpc-encoding names them. */
+#include <stdio.h>
 #include <string.h>
 
 #include <zlib.h>
@@ -135,4 +136,15 @@ int cgrpc_decompress(cgrpc_encoding e, const cgrpc_allocator *alloc, const uint8
   *out = buf;
   *out_len = len;
   return 0;
+}
+
+cgrpc_code cgrpc_decompress_failure(int rv, int64_t max, char *why, size_t why_len)
+{
+  if (rv == CGRPC_ERR_TOO_LARGE) {
+    snprintf(why, why_len, "decompressed message larger than max (%lld)", (long long)max);
+    return CGRPC_STATUS_RESOURCE_EXHAUSTED;
+  }
+  snprintf(why, why_len, "cannot decompress a message (%s)",
+           rv == CGRPC_ERR_NOMEM ? "out of memory" : "corrupt data");
+  return rv == CGRPC_ERR_NOMEM ? CGRPC_STATUS_RESOURCE_EXHAUSTED : CGRPC_STATUS_INTERNAL;
 }

@@ -3,6 +3,7 @@
 #define CGRPC_COMPRESS_H
 
 #include <cgrpc/common.h>
+#include <cgrpc/status.h>
 
 typedef enum cgrpc_encoding {
   CGRPC_ENCODING_UNKNOWN = -1,
@@ -30,5 +31,9 @@ int cgrpc_compress(cgrpc_encoding e, const cgrpc_allocator *alloc, const uint8_t
  * CGRPC_ERR_NOMEM or 0 with *out, *out_len. */
 int cgrpc_decompress(cgrpc_encoding e, const cgrpc_allocator *alloc, const uint8_t *src, size_t n,
                      int64_t max, uint8_t **out, size_t *out_len);
+
+/* What a call ends with when cgrpc_decompress returned rv (not 0), and why (max as given to
+ * it). */
+cgrpc_code cgrpc_decompress_failure(int rv, int64_t max, char *why, size_t why_len);
 
 #endif

@@ -1,4 +1,6 @@
-/* Messages for the wire: serialise, compress, frame into one buffer. */
+/* Messages for the wire: serialise, compress, frame into one buffer; and back. */
+#include <stdio.h>
+
 #include "base/alloc.h"
 #include "wire/compress.h"
 #include "wire/frame.h"
@@ -44,4 +46,26 @@ cgrpc_buf *cgrpc_message_encode(const cgrpc_allocator *alloc, const ProtobufCMes
   cgrpc_buf_wrap(b, mem + sizeof(cgrpc_buf), mem_len - sizeof(cgrpc_buf));
   cgrpc_frame_write_prefix(mem + sizeof(cgrpc_buf), 1, (uint32_t)(mem_len - head));
   return b;
+}
+
+cgrpc_code cgrpc_message_decode(const char *what, const ProtobufCMessageDescriptor *desc,
+                                ProtobufCAllocator *pb, const cgrpc_allocator *alloc, int encoding,
+                                const uint8_t *bytes, size_t len, int64_t max,
+                                ProtobufCMessage **out, char *why, size_t why_len)
+{
+  *out = NULL;
+  uint8_t *plain = NULL;
+  if (encoding != CGRPC_ENCODING_IDENTITY) {
+    int rv = cgrpc_decompress((cgrpc_encoding)encoding, alloc, bytes, len, max, &plain, &len);
+    if (rv != 0)
+      return cgrpc_decompress_failure(rv, max, why, why_len);
+    bytes = plain;
+  }
+  *out = protobuf_c_message_unpack(desc, pb, len, bytes);
+  cgrpc_free(alloc, plain);
+  if (*out == NULL) {
+    snprintf(why, why_len, "failed to parse %s message (%s)", what, desc->name);
+    return CGRPC_STATUS_INTERNAL;
+  }
+  return CGRPC_STATUS_OK;
 }
