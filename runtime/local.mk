@@ -33,7 +33,8 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/base/bufq.h runtime/src/base/clock.c runtime/src/base/error.c \
 	runtime/src/base/links.c runtime/src/base/links.h runtime/src/base/list.h runtime/src/base/log.c \
 	runtime/src/base/log.h runtime/src/base/loop.c runtime/src/base/loop.h runtime/src/base/queue.h \
-	runtime/src/base/rand.c runtime/src/base/rand.h runtime/src/base/workers.c \
+	runtime/src/base/rand.c runtime/src/base/rand.h runtime/src/base/rate.c runtime/src/base/rate.h \
+	runtime/src/base/workers.c \
 	runtime/src/base/workers.h runtime/src/wire/compress.c runtime/src/wire/compress.h \
 	runtime/src/wire/frame.c runtime/src/wire/frame.h runtime/src/wire/headers.c \
 	runtime/src/wire/headers.h runtime/src/wire/message.c runtime/src/wire/message.h \
@@ -59,7 +60,8 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/client/unary.c runtime/src/server/registry.c runtime/src/server/registry.h \
 	runtime/src/server/server.c runtime/src/server/server_call.c runtime/src/server/server_call.h \
 	runtime/src/server/server_core.h runtime/src/server/server_extension.c \
-	runtime/src/server/server_handler.c runtime/src/server/server_options.c runtime/src/ext/dedup.c \
+	runtime/src/server/server_handler.c runtime/src/server/server_options.c \
+	runtime/src/server/server_peers.c runtime/src/server/server_peers.h runtime/src/ext/dedup.c \
 	runtime/src/ext/dedup_memory.c runtime/src/ext/dedup_memory.h runtime/src/ext/jwt_claims.c \
 	runtime/src/ext/jwt_codec.c runtime/src/ext/jwt_interceptor.c runtime/src/ext/jwt_internal.h \
 	runtime/src/ext/jwt_jwks.c runtime/src/ext/jwt_keys.c runtime/src/ext/jwt_sign.c \

@@ -82,6 +82,17 @@ CGRPC_EXTERN void cgrpc_server_options_set_max_concurrent_streams(cgrpc_server_o
  */
 CGRPC_EXTERN int cgrpc_server_options_set_max_connections(cgrpc_server_options *opts,
                                                           uint32_t n);
+/* Glitches: streams a client resets, streams the server must reset because the
+ * client broke a rule (flow control, concurrency, header size), and empty
+ * DATA frames -- work for the server that serves no request.  Each client
+ * address (all its connections together) and each connection may have
+ * burst of them (default 20000), then per_second more (default 5000);
+ * past that, the connection gets GOAWAY ENHANCE_YOUR_CALM and is closed
+ * (its calls cancelled), and so is any connection from that address that
+ * glitches before the budget has refilled.  Reconnecting does not start
+ * the count over.  Returns 0 or CGRPC_ERR_INVALID_ARGUMENT (burst < 1). */
+CGRPC_EXTERN int cgrpc_server_options_set_glitch_limit(cgrpc_server_options *opts, uint32_t burst,
+                                                       uint32_t per_second);
 CGRPC_EXTERN void cgrpc_server_options_set_allocator(cgrpc_server_options *opts,
                                                      const cgrpc_allocator *alloc);
 

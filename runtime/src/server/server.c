@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/rand.h"
 #include "server/server_call.h"
+#include "server/server_peers.h"
 #include "server/server_core.h"
 #include "transport/sock.h"
 #include "transport/tls.h"
@@ -201,6 +202,8 @@ int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options *opts)
   srv->max_send = o->max_send;
   srv->max_concurrent_streams = o->max_concurrent_streams;
   srv->max_connections = o->max_connections;
+  srv->glitch_burst = o->glitch_burst;
+  srv->glitch_rate = o->glitch_rate;
   srv->age_seed = cgrpc_rand_seed();
   srv->age = o->age;
   srv->keepalive = o->keepalive;
@@ -487,6 +490,7 @@ void cgrpc_server_free(cgrpc_server *srv)
     cgrpc_tls_options_free(srv->listeners[i].tls_opts);
   }
   cgrpc_registry_clear(&srv->registry);
+  cgrpc_server_peers_free(srv);
   pthread_cond_destroy(&srv->cond);
   pthread_mutex_destroy(&srv->mu);
   cgrpc_allocator a = srv->alloc;

@@ -9,6 +9,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "server/server_call.h"
+#include "server/server_peers.h"
 #include "wire/compress.h"
 #include "wire/frame.h"
 #include "wire/headers.h"
@@ -838,6 +839,12 @@ static int server_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
     cgrpc_conn_on_frame(conn, frame);
     return 0;
   }
+  /* Resets and empty DATA frames serve no request: past a limit they end the connection. */
+  if ((frame->hd.type == NGHTTP2_RST_STREAM ||
+       (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 &&
+        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))) &&
+      !cgrpc_server_glitch(conn->owner, conn))
+    return 0;
   cgrpc_server_call *call = server_stream_call(ng, frame->hd.stream_id);
   if (call == NULL)
     return 0;
@@ -853,10 +860,24 @@ static int server_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame,
   return 0;
 }
 
+/* A reset of ours that the client made us send (it broke a rule), as opposed to ending a
+ * stream we answered or gave up on. */
+static int server_rst_is_clients_fault(uint32_t error_code)
+{
+  return error_code != NGHTTP2_NO_ERROR && error_code != NGHTTP2_CANCEL &&
+         error_code != NGHTTP2_INTERNAL_ERROR;
+}
+
 static int server_on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
 {
   if (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)
     cgrpc_keepalive_on_send(ud); /* A8: the client may ping again */
+  if (frame->hd.type == NGHTTP2_RST_STREAM &&
+      server_rst_is_clients_fault(frame->rst_stream.error_code)) {
+    cgrpc_conn *conn = ud;
+    cgrpc_server_glitch(conn->owner, conn);
+    return 0;
+  }
   if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
       !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
     return 0;

@@ -34,6 +34,8 @@ struct cgrpc_server_options {
   cgrpc_keepalive_config keepalive;
   cgrpc_conn_age_config age;
   uint32_t max_connections; /* 0: no limit */
+  double glitch_burst; /* server/server_peers.h */
+  double glitch_rate;
 };
 
 /* Every server option's default, in one place. */
@@ -77,6 +79,10 @@ struct cgrpc_server {
   cgrpc_list conns;
   uint32_t max_connections; /* 0: no limit */
   uint32_t nconns;          /* in conns: accepted and not yet freed */
+  double glitch_burst;      /* server/server_peers.h */
+  double glitch_rate;
+  struct cgrpc_server_peers *peers; /* allocated at the first glitch */
+  cgrpc_rate glitch_log;
   int accept_paused;        /* at max_connections: listeners not watched */
   int draining;
   int ncalls; /* calls not yet freed */

@@ -10,6 +10,10 @@ const cgrpc_server_options cgrpc_server_options_defaults = {
     .handler_threads = -1,
     .stream_handler_threads = 1024,
     .max_concurrent_streams = 100,
+    /* Generous for clients that cancel a lot (every passed deadline is a reset); a flood
+     * of resets across reconnects is held to this. */
+    .glitch_burst = 20000,
+    .glitch_rate = 5000,
     .keepalive =
         {
             .time_ms = CGRPC_SERVER_KEEPALIVE_TIME_MS_DEFAULT,
@@ -142,5 +146,15 @@ int cgrpc_server_options_set_stream_handler_threads(cgrpc_server_options *o, int
   if (o == NULL || max < 1)
     return CGRPC_ERR_INVALID_ARGUMENT;
   o->stream_handler_threads = max;
+  return 0;
+}
+
+int cgrpc_server_options_set_glitch_limit(cgrpc_server_options *o, uint32_t burst,
+                                          uint32_t per_second)
+{
+  if (o == NULL || burst < 1)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->glitch_burst = burst;
+  o->glitch_rate = per_second;
   return 0;
 }

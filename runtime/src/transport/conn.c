@@ -400,6 +400,19 @@ int cgrpc_conn_new(cgrpc_conn **out, cgrpc_loop *loop, const cgrpc_allocator *al
   if (is_server)
     nghttp2_option_set_stream_reset_rate_limit(opt, 20000, 5000);
 #endif
+  /* The other flood guards, at nghttp2's own defaults, said here so that a reader knows:
+   * a header block of more than 8 CONTINUATION frames (CVE-2024-28182), more than 1000
+   * queued SETTINGS/PING ACKs the peer does not read (CVE-2019-9512/9515), a SETTINGS frame
+   * of more than 32 entries, each end the connection. */
+#if HAVE_DECL_NGHTTP2_OPTION_SET_MAX_CONTINUATIONS
+  nghttp2_option_set_max_continuations(opt, 8);
+#endif
+#if HAVE_DECL_NGHTTP2_OPTION_SET_MAX_OUTBOUND_ACK
+  nghttp2_option_set_max_outbound_ack(opt, 1000);
+#endif
+#if HAVE_DECL_NGHTTP2_OPTION_SET_MAX_SETTINGS
+  nghttp2_option_set_max_settings(opt, 32);
+#endif
   nghttp2_mem mem;
   conn_mem(&mem, alloc);
   int rv = is_server ? nghttp2_session_server_new3(&conn->ng, cbs, conn, opt, &mem)
@@ -510,6 +523,14 @@ void cgrpc_conn_goaway(cgrpc_conn *conn, uint32_t error_code, const char *debug)
   nghttp2_submit_goaway(conn->ng, NGHTTP2_FLAG_NONE,
                         nghttp2_session_get_last_proc_stream_id(conn->ng), error_code,
                         (const uint8_t *)debug, dlen);
+  cgrpc_conn_kick(conn);
+}
+
+void cgrpc_conn_terminate(cgrpc_conn *conn, uint32_t error_code)
+{
+  if (conn->dead)
+    return;
+  nghttp2_session_terminate_session(conn->ng, error_code);
   cgrpc_conn_kick(conn);
 }
 

@@ -9,6 +9,7 @@
 #include "base/bufq.h"
 #include "base/list.h"
 #include "base/loop.h"
+#include "base/rate.h"
 #include "transport/conn_age.h"
 #include "transport/keepalive.h"
 #include "transport/sock.h"
@@ -72,6 +73,8 @@ struct cgrpc_conn {
   int draining;
   int write_wants_read; /* the transport's write waits for bytes from the peer (TLS) */
   int read_wants_write; /* its read waits for room to write (TLS) */
+  cgrpc_rate glitches; /* server: see server/server_peers.h */
+  int glitched;        /* told to go away for them */
   cgrpc_keepalive ka;
   cgrpc_conn_age age; /* server: idle and age limits */
   char error[256]; /* why it died, for statuses */
@@ -133,6 +136,9 @@ void cgrpc_conn_goaway_graceful(cgrpc_conn *conn, const char *debug);
 
 /* Frees the session and closes the transport.  Loop thread. */
 void cgrpc_conn_free(cgrpc_conn *conn);
+
+/* Ends the connection: GOAWAY with error_code, then closed once it is out. */
+void cgrpc_conn_terminate(cgrpc_conn *conn, uint32_t error_code);
 
 /* The largest header list the peer takes from us (its SETTINGS_MAX_HEADER_LIST_SIZE), and
  * never more than nghttp2 can send (CGRPC_MAX_SEND_HEADER_LIST, wire/headers.h). */
