@@ -1,5 +1,5 @@
-/* The handler thread pools: a FIFO of tasks under one mutex; threads sleep on a condition, and
- * a pool below its maximum starts another thread when a task finds none idle. */
+/* The handler thread pools: lanes of tasks taken in turn, under one mutex; threads sleep on a
+ * condition, and a pool below its maximum starts another thread when a task finds none idle. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +11,8 @@ struct cgrpc_workers {
   cgrpc_allocator alloc;
   pthread_mutex_t mu;
   pthread_cond_t cond;
-  cgrpc_queue tasks;
+  cgrpc_list turn; /* lanes with tasks waiting, the next to be served first */
+  cgrpc_workers_lane own; /* tasks submitted without a lane, and those of lanes that left */
   int stop;
   int idle;    /* threads waiting for a task */
   int waiting; /* tasks queued and not yet picked up */
@@ -26,14 +27,19 @@ static void *workers_main(void *arg)
   cgrpc_workers *w = arg;
   pthread_mutex_lock(&w->mu);
   for (;;) {
-    while (cgrpc_queue_empty(&w->tasks) && !w->stop) {
+    while (cgrpc_list_empty(&w->turn) && !w->stop) {
       w->idle++;
       pthread_cond_wait(&w->cond, &w->mu);
       w->idle--;
     }
-    cgrpc_qnode *n = cgrpc_queue_pop(&w->tasks);
-    if (n == NULL)
+    if (cgrpc_list_empty(&w->turn))
       break; /* stopping and drained */
+    /* The lane whose turn it is gives one task, and goes to the back if it has more. */
+    cgrpc_workers_lane *lane = cgrpc_container_of(w->turn.next, cgrpc_workers_lane, node);
+    cgrpc_qnode *n = cgrpc_queue_pop(&lane->tasks);
+    cgrpc_list_remove(&lane->node);
+    if (!cgrpc_queue_empty(&lane->tasks))
+      cgrpc_list_push_back(&w->turn, &lane->node);
     w->waiting--;
     cgrpc_task *t = cgrpc_queue_entry(n, cgrpc_task, node);
     t->queued = 0;
@@ -71,7 +77,8 @@ int cgrpc_workers_new(cgrpc_workers **out, const char *name, int min, int max,
   }
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cond, NULL);
-  cgrpc_queue_init(&w->tasks);
+  cgrpc_list_init(&w->turn);
+  cgrpc_workers_lane_init(&w->own);
   pthread_mutex_lock(&w->mu);
   int rv = 0;
   while (rv == 0 && w->nthreads < min)
@@ -85,11 +92,33 @@ int cgrpc_workers_new(cgrpc_workers **out, const char *name, int min, int max,
   return 0;
 }
 
-int cgrpc_workers_submit(cgrpc_workers *w, cgrpc_task *t)
+void cgrpc_workers_lane_init(cgrpc_workers_lane *lane)
+{
+  cgrpc_queue_init(&lane->tasks);
+  cgrpc_list_init(&lane->node);
+}
+
+void cgrpc_workers_lane_leave(cgrpc_workers *w, cgrpc_workers_lane *lane)
 {
   pthread_mutex_lock(&w->mu);
+  if (cgrpc_list_linked(&lane->node)) {
+    cgrpc_list_remove(&lane->node);
+    cgrpc_queue_move(&w->own.tasks, &lane->tasks);
+    if (!cgrpc_list_linked(&w->own.node))
+      cgrpc_list_push_back(&w->turn, &w->own.node);
+  }
+  pthread_mutex_unlock(&w->mu);
+}
+
+int cgrpc_workers_submit(cgrpc_workers *w, cgrpc_task *t, cgrpc_workers_lane *lane)
+{
+  if (lane == NULL)
+    lane = &w->own;
+  pthread_mutex_lock(&w->mu);
   t->queued = 1;
-  cgrpc_queue_push(&w->tasks, &t->node);
+  cgrpc_queue_push(&lane->tasks, &t->node);
+  if (!cgrpc_list_linked(&lane->node))
+    cgrpc_list_push_back(&w->turn, &lane->node);
   w->waiting++;
   /* Every queued task needs a thread of its own unless one frees up. */
   int short_of = w->waiting - w->idle;
@@ -103,13 +132,21 @@ int cgrpc_workers_submit(cgrpc_workers *w, cgrpc_task *t)
   return wait;
 }
 
-int cgrpc_workers_cancel(cgrpc_workers *w, cgrpc_task *t)
+int cgrpc_workers_cancel(cgrpc_workers *w, cgrpc_task *t, cgrpc_workers_lane *lane)
 {
+  if (lane == NULL)
+    lane = &w->own;
   pthread_mutex_lock(&w->mu);
-  int found = cgrpc_queue_remove(&w->tasks, &t->node);
+  /* A lane that left handed its tasks to the pool's own. */
+  int found = cgrpc_queue_remove(&lane->tasks, &t->node) ||
+              (lane != &w->own && cgrpc_queue_remove(&w->own.tasks, &t->node));
   if (found) {
     t->queued = 0;
     w->waiting--;
+    if (cgrpc_queue_empty(&lane->tasks) && cgrpc_list_linked(&lane->node))
+      cgrpc_list_remove(&lane->node);
+    if (cgrpc_queue_empty(&w->own.tasks) && cgrpc_list_linked(&w->own.node))
+      cgrpc_list_remove(&w->own.node);
   }
   pthread_mutex_unlock(&w->mu);
   return found;

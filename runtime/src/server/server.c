@@ -19,14 +19,14 @@
 
 /* ---- handler pools ----------------------------------------------------------------------- */
 
-void cgrpc_server_dispatch(cgrpc_server *srv, cgrpc_task *t, int streaming)
+void cgrpc_server_dispatch(cgrpc_server *srv, cgrpc_conn *conn, cgrpc_task *t, int streaming)
 {
   if (srv->workers == NULL) {
     t->cb(t->user_data); /* handlers run on the loop */
     return;
   }
   cgrpc_workers *w = streaming ? srv->stream_workers : srv->workers;
-  if (!cgrpc_workers_submit(w, t))
+  if (!cgrpc_workers_submit(w, t, &conn->lanes[streaming != 0]))
     return;
   /* Every thread is busy and the call waits: say so, once per pool, since it usually means
    * handlers that block for long (or too few threads for the load). */
@@ -42,11 +42,12 @@ void cgrpc_server_dispatch(cgrpc_server *srv, cgrpc_task *t, int streaming)
               srv->stream_handler_threads);
 }
 
-int cgrpc_server_workers_cancel(cgrpc_server *srv, cgrpc_task *t)
+int cgrpc_server_workers_cancel(cgrpc_server *srv, cgrpc_conn *conn, cgrpc_task *t)
 {
   if (srv->workers == NULL)
     return 0;
-  return cgrpc_workers_cancel(srv->workers, t) || cgrpc_workers_cancel(srv->stream_workers, t);
+  return cgrpc_workers_cancel(srv->workers, t, &conn->lanes[0]) ||
+         cgrpc_workers_cancel(srv->stream_workers, t, &conn->lanes[1]);
 }
 
 /* ---- connections (loop thread) ------------------------------------------------------- */
@@ -92,6 +93,10 @@ static void server_on_conn_dead(cgrpc_conn *conn)
 {
   cgrpc_server *srv = conn->owner;
   cgrpc_list_remove(&conn->owner_node);
+  if (srv->workers != NULL) {
+    cgrpc_workers_lane_leave(srv->workers, &conn->lanes[0]);
+    cgrpc_workers_lane_leave(srv->stream_workers, &conn->lanes[1]);
+  }
   cgrpc_conn_free(conn);
   srv->nconns--;
   if (srv->accept_paused && !server_full(srv))

@@ -102,7 +102,8 @@ static void call_detach(cgrpc_server_call *call)
   call_set_state(call, CGRPC_SCALL_CLOSED);
   /* A call still waiting for a handler thread will never be answered: take it out of the
    * queue now rather than keep its request in memory. */
-  if (call->dispatched && cgrpc_server_workers_cancel(call->srv, &call->dispatch_task))
+  if (call->dispatched && call->conn != NULL &&
+      cgrpc_server_workers_cancel(call->srv, call->conn, &call->dispatch_task))
     call->refs--; /* the handler's; the stream's goes below */
   if (cgrpc_list_linked(&call->node))
     cgrpc_list_remove(&call->node);
@@ -502,7 +503,8 @@ static void call_dispatch(cgrpc_server_call *call)
   call->dispatched = 1;
   call->done_parties = 2; /* the stream side and the handler's side: on_done after both */
   call->refs++; /* the handler's, until its answer is handled on the loop */
-  cgrpc_server_dispatch(srv, &call->dispatch_task, call->req.streams_in || call->req.streams_out);
+  cgrpc_server_dispatch(srv, call->conn, &call->dispatch_task,
+                        call->req.streams_in || call->req.streams_out);
 }
 
 static cgrpc_server_call *server_stream_call(nghttp2_session *ng, int32_t stream_id)

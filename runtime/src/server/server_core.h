@@ -101,9 +101,10 @@ struct cgrpc_server {
 void cgrpc_server_call_released(cgrpc_server *srv);
 
 /* Runs a call's handler task: on a thread of the unary pool, or (streaming) of the streaming
- * pool, or (no handler threads) right here on the loop. */
-void cgrpc_server_dispatch(cgrpc_server *srv, cgrpc_task *t, int streaming);
+ * pool, or (no handler threads) right here on the loop.  Calls waiting for a thread wait in
+ * their connection's lane: connections take turns. */
+void cgrpc_server_dispatch(cgrpc_server *srv, cgrpc_conn *conn, cgrpc_task *t, int streaming);
 /* Takes a dispatched task back if no thread has picked it up.  Returns 1 when it did. */
-int cgrpc_server_workers_cancel(cgrpc_server *srv, cgrpc_task *t);
+int cgrpc_server_workers_cancel(cgrpc_server *srv, cgrpc_conn *conn, cgrpc_task *t);
 
 #endif

@@ -51,18 +51,25 @@ void cgrpc_pipe_clear(cgrpc_pipe *p)
 
 /* ---- application side ---- */
 
+/* Under mu: waits (block) for room to write.  Returns 0, CGRPC_ERR_CLOSED or CGRPC_ERR_AGAIN. */
+static int pipe_wait_room(cgrpc_pipe *p, int block)
+{
+  while (block && !p->over && !p->out_closed && !p->out_stopped && p->out_bytes >= p->out_limit)
+    pthread_cond_wait(&p->cond, &p->mu);
+  if (p->over || p->out_closed || p->out_stopped)
+    return CGRPC_ERR_CLOSED;
+  if (p->out_bytes >= p->out_limit) {
+    p->want_send_ready = 1;
+    return CGRPC_ERR_AGAIN;
+  }
+  return 0;
+}
+
 int cgrpc_pipe_write(cgrpc_pipe *p, cgrpc_buf *b, int block)
 {
   pthread_mutex_lock(&p->mu);
-  while (block && !p->over && !p->out_closed && !p->out_stopped && p->out_bytes >= p->out_limit)
-    pthread_cond_wait(&p->cond, &p->mu);
-  int rv = 0;
-  if (p->over || p->out_closed || p->out_stopped) {
-    rv = CGRPC_ERR_CLOSED;
-  } else if (p->out_bytes >= p->out_limit) {
-    p->want_send_ready = 1;
-    rv = CGRPC_ERR_AGAIN;
-  } else {
+  int rv = pipe_wait_room(p, block);
+  if (rv == 0) {
     /* One message always fits, however large: the limit bounds what waits. */
     cgrpc_queue_push(&p->out, &b->node);
     p->out_bytes += b->len;
@@ -74,7 +81,12 @@ int cgrpc_pipe_write(cgrpc_pipe *p, cgrpc_buf *b, int block)
 int cgrpc_pipe_write_message(cgrpc_pipe *p, const ProtobufCMessage *msg, int encoding, int64_t max,
                              int block)
 {
-  int rv;
+  /* Room first, then the encoding: a writer held back by a slow peer holds no copy. */
+  pthread_mutex_lock(&p->mu);
+  int rv = pipe_wait_room(p, block);
+  pthread_mutex_unlock(&p->mu);
+  if (rv != 0)
+    return rv;
   cgrpc_buf *b = cgrpc_message_encode(p->alloc, msg, encoding, max, &rv);
   if (b == NULL)
     return rv;

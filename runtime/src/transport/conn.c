@@ -370,6 +370,8 @@ int cgrpc_conn_new(cgrpc_conn **out, cgrpc_loop *loop, const cgrpc_allocator *al
   cgrpc_timer_init(&conn->timer, conn_on_timer, conn);
   cgrpc_task_init(&conn->dead_task, conn_dead_task, conn);
   snprintf(conn->peer, sizeof conn->peer, "unknown");
+  cgrpc_workers_lane_init(&conn->lanes[0]);
+  cgrpc_workers_lane_init(&conn->lanes[1]);
 
   nghttp2_session_callbacks *cbs;
   nghttp2_option *opt;

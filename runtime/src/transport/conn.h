@@ -10,6 +10,7 @@
 #include "base/list.h"
 #include "base/loop.h"
 #include "base/rate.h"
+#include "base/workers.h"
 #include "transport/conn_age.h"
 #include "transport/keepalive.h"
 #include "transport/sock.h"
@@ -73,6 +74,7 @@ struct cgrpc_conn {
   int draining;
   int write_wants_read; /* the transport's write waits for bytes from the peer (TLS) */
   int read_wants_write; /* its read waits for room to write (TLS) */
+  cgrpc_workers_lane lanes[2]; /* server: its calls' turns at the unary and streaming handlers */
   cgrpc_rate glitches; /* server: see server/server_peers.h */
   int glitched;        /* told to go away for them */
   cgrpc_keepalive ka;
