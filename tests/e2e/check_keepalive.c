@@ -502,7 +502,12 @@ START_TEST(graceful_shutdown_finishes_100_calls_in_flight_and_refuses_new_ones)
   /* 16 run, 84 wait for a handler thread: all 100 are in flight. */
   pthread_t th;
   ck_assert(pthread_create(&th, NULL, shutdown_thread, srv) == 0);
-  sleep_ms(50);
+  /* Shutdown has begun once the listener refuses connections. */
+  give_up = cgrpc_now() + CGRPC_MS_TO_NS(5000) * slowdown();
+  for (int fd; (fd = connect_to(port)) >= 0; sleep_ms(2)) {
+    close(fd);
+    ck_assert_msg(cgrpc_now() < give_up, "the listener still accepts after shutdown began");
+  }
   cgrpc_status st = CGRPC_STATUS_INIT;
   cgrpc_channel *late = channel_keepalive(port, 0, 0, 0);
   ck_assert_int_eq(try_call(late, 0, 2000, &st), CGRPC_STATUS_UNAVAILABLE);

@@ -276,7 +276,8 @@ static void async_chat_message(E2e__Echo_RelayServerCall *call, const E2e__Chunk
   p->next = NULL;
   p->chunk = *c;
   p->chunk.data.data = (uint8_t *)(p + 1); /* keep a copy: c lives only now */
-  memcpy(p->chunk.data.data, c->data.data, c->data.len);
+  if (c->data.len > 0)
+    memcpy(p->chunk.data.data, c->data.data, c->data.len);
   *a->tail = p;
   a->tail = &p->next;
   async_chat_flush(a);

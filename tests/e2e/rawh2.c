@@ -94,7 +94,8 @@ static int raw_on_frame(nghttp2_session *ng, const nghttp2_frame *frame, void *u
     size_t n = frame->goaway.opaque_data_len < sizeof c->goaway_debug - 1
                    ? frame->goaway.opaque_data_len
                    : sizeof c->goaway_debug - 1;
-    memcpy(c->goaway_debug, frame->goaway.opaque_data, n);
+    if (n > 0)
+      memcpy(c->goaway_debug, frame->goaway.opaque_data, n);
     c->goaway_debug[n] = '\0';
   }
   if (c->res != NULL && frame->hd.type == NGHTTP2_RST_STREAM && frame->hd.stream_id == c->stream_id) {
