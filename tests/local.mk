@@ -5,6 +5,7 @@ include tests/unit/local.mk
 include tests/e2e/local.mk
 include tests/plugin/local.mk
 include tests/layers/local.mk
+include tests/fuzz/local.mk
 
 # What each test gets in its environment.  check-valgrind overrides the
 # CGRPC_TEST_* variables.
@@ -47,3 +48,5 @@ if BUILD_EXAMPLES
 installcheck-local:
 	$(SHELL) $(srcdir)/tests/installcheck.sh '$(DESTDIR)$(libdir)' '$(srcdir)/examples/helloworld'
 endif
+
+include tests/hostile/local.mk

@@ -89,6 +89,8 @@ static void attempt_end(cgrpc_attempt *a)
 }
 
 static void attempt_abortv(cgrpc_attempt *a, cgrpc_code code, const char *fmt, va_list ap)
+    CGRPC_PRINTF(3, 0);
+static void attempt_abortv(cgrpc_attempt *a, cgrpc_code code, const char *fmt, va_list ap)
 {
   if (a->state == CGRPC_ATTEMPT_IDLE)
     return;

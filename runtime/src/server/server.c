@@ -121,6 +121,33 @@ static cgrpc_tls_ctx *server_listener_tls(cgrpc_listener *l)
   return ctx;
 }
 
+cgrpc_conn *cgrpc_server_adopt(cgrpc_server *srv, cgrpc_transport *tp)
+{
+  cgrpc_conn *conn;
+  if (cgrpc_conn_new(&conn, srv->loop, &srv->alloc, tp, 1, cgrpc_server_conn_setup,
+                     &server_conn_events, srv) != 0) {
+    tp->vt->destroy(tp);
+    return NULL;
+  }
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, srv->max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1024 * 1024},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, CGRPC_SERVER_MAX_HEADER_BYTES},
+  };
+  cgrpc_list_push_back(&srv->conns, &conn->owner_node);
+  srv->nconns++;
+  if (cgrpc_conn_start(conn, settings, sizeof settings / sizeof settings[0]) != 0) {
+    cgrpc_conn_fail(conn, "cannot start the HTTP/2 session");
+    return NULL;
+  }
+  cgrpc_keepalive_start(conn, &srv->keepalive);
+  cgrpc_conn_age_start(conn, &srv->age, &srv->age_seed);
+  /* A client that connects and says nothing (no TLS handshake, no preface) must not hold
+   * a connection (and a max_connections slot) until keepalive finds it. */
+  cgrpc_conn_set_handshake_deadline(conn, SERVER_HANDSHAKE_TIMEOUT_MS);
+  return conn;
+}
+
 static void server_accept_one(cgrpc_server *srv, cgrpc_listener *l, int fd)
 {
   cgrpc_sock_tune(fd);
@@ -132,28 +159,7 @@ static void server_accept_one(cgrpc_server *srv, cgrpc_listener *l, int fd)
     close(fd);
     return;
   }
-  cgrpc_conn *conn;
-  if (cgrpc_conn_new(&conn, srv->loop, &srv->alloc, tp, 1, cgrpc_server_conn_setup,
-                     &server_conn_events, srv) != 0) {
-    tp->vt->destroy(tp);
-    return;
-  }
-  const nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, srv->max_concurrent_streams},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1024 * 1024},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, CGRPC_SERVER_MAX_HEADER_BYTES},
-  };
-  cgrpc_list_push_back(&srv->conns, &conn->owner_node);
-  srv->nconns++;
-  if (cgrpc_conn_start(conn, settings, sizeof settings / sizeof settings[0]) != 0)
-    cgrpc_conn_fail(conn, "cannot start the HTTP/2 session");
-  else {
-    cgrpc_keepalive_start(conn, &srv->keepalive);
-    cgrpc_conn_age_start(conn, &srv->age, &srv->age_seed);
-    /* A client that connects and says nothing (no TLS handshake, no preface) must not hold
-     * a connection (and a max_connections slot) until keepalive finds it. */
-    cgrpc_conn_set_handshake_deadline(conn, SERVER_HANDSHAKE_TIMEOUT_MS);
-  }
+  cgrpc_server_adopt(srv, tp);
 }
 
 static void server_listener_resume(void *ud)

@@ -97,6 +97,10 @@ struct cgrpc_server {
   int stopped;
 };
 
+/* Opens a server connection on an accepted transport, which it takes whatever happens (loop
+ * thread).  Returns the connection, or NULL when it could not start (it is gone). */
+cgrpc_conn *cgrpc_server_adopt(cgrpc_server *srv, cgrpc_transport *tp);
+
 /* A call ended and was freed (loop thread): shutdown may be waiting for it. */
 void cgrpc_server_call_released(cgrpc_server *srv);
 

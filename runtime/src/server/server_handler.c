@@ -487,6 +487,8 @@ char *cgrpc_server_call_strdup(cgrpc_server_call *call, const char *s)
 }
 
 static char *handler_vprintf(cgrpc_server_call *call, const char *fmt, va_list ap)
+    CGRPC_PRINTF(2, 0);
+static char *handler_vprintf(cgrpc_server_call *call, const char *fmt, va_list ap)
 {
   va_list ap2;
   va_copy(ap2, ap);
