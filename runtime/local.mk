@@ -29,7 +29,8 @@ pkgconfig_DATA = runtime/cgrpc.pc
 
 CGRPC_RUNTIME_SOURCES = \
 	runtime/src/base/alloc.c runtime/src/base/alloc.h runtime/src/base/arena.c \
-	runtime/src/base/arena.h runtime/src/base/b64.c runtime/src/base/b64.h runtime/src/base/bufq.c \
+	runtime/src/base/arena.h runtime/src/base/b64.c runtime/src/base/b64.h runtime/src/base/budget.c \
+	runtime/src/base/budget.h runtime/src/base/bufq.c \
 	runtime/src/base/bufq.h runtime/src/base/clock.c runtime/src/base/error.c \
 	runtime/src/base/links.c runtime/src/base/links.h runtime/src/base/list.h runtime/src/base/log.c \
 	runtime/src/base/log.h runtime/src/base/loop.c runtime/src/base/loop.h runtime/src/base/queue.h \

@@ -189,6 +189,78 @@ START_TEST(many_streams_of_inflating_messages_cost_what_was_sent)
 }
 END_TEST
 
+/* What the server's allocator holds now (its Stats method). */
+static long server_live_kib(cgrpc_channel *c)
+{
+  E2e__StatsRequest req = E2E__STATS_REQUEST__INIT;
+  E2e__StatsReply *reply = NULL;
+  ck_assert_int_eq(e2e__echo_client__stats(c, &req, &reply, NULL, NULL), CGRPC_STATUS_OK);
+  long kib = (long)(reply->live_bytes / 1024);
+  e2e__stats_reply__free_unpacked(reply, NULL);
+  return kib;
+}
+
+#define BUDGET_MIB 16
+
+static void setup_budget(void)
+{
+  static const char *const extra[] = {"--inflate-budget", "16777216", NULL};
+  server_start(&srv, extra);
+  ch = channel_to(srv.port, NULL);
+}
+
+/* Streams whose one gzip message inflates to 4 MiB, to handlers that read it and then hold
+ * it (asleep) before they read on: what the handlers of one connection hold inflated at once
+ * stays within the server's inflate budget (16 MiB here), where it used to be every stream's
+ * message (30 x 4 MiB); the readers past the budget wait their turn, and every call ends OK. */
+START_TEST(handlers_holding_inflated_messages_stay_within_the_connections_budget)
+{
+  enum { STREAMS = 30, BIG_SIZE = 4 * 1024 * 1024 - 64 };
+  cgrpc_call_options *o = timeout_opts(120000L * slowdown());
+  ck_assert_int_eq(cgrpc_call_options_set_compression(o, "gzip"), 0);
+  uint8_t *data = malloc(BIG_SIZE);
+  memset(data, 5, BIG_SIZE);
+  cgrpc_channel *probe = channel_to(srv.port, NULL); /* Stats on a connection of its own */
+  long before = server_live_kib(probe), peak = before;
+  cgrpc_call *calls[STREAMS];
+  for (int i = 0; i < STREAMS; i++) {
+    ck_assert_int_eq(cgrpc_call_start_stream(ch, M_UPLOAD, NULL, o, &calls[i]), 0);
+    E2e__Chunk c = E2E__CHUNK__INIT;
+    c.data.data = data;
+    c.data.len = BIG_SIZE;
+    c.sleep_ms = 300 * slowdown(); /* read, then held while the handler sleeps */
+    ck_assert_int_eq(cgrpc_call_send(calls[i], &c.base), 0);
+  }
+  free(data);
+  /* Until every handler has read its message: 10 rounds of 3 under this budget. */
+  for (int i = 0; i < 30; i++) {
+    sleep_ms(100 * slowdown());
+    long now = server_live_kib(probe);
+    if (now > peak)
+      peak = now;
+  }
+  fprintf(stderr, "flow: the server held at most %ld KiB more for %d streams of 4 MiB inflated\n",
+          peak - before, STREAMS);
+  ck_assert_msg(peak - before > 4 * 1024, "held %ld KiB: no handler had its message inflated",
+                peak - before);
+  ck_assert_msg(peak - before < (BUDGET_MIB + 6) * 1024, "held %ld KiB, over the %d MiB budget",
+                peak - before, BUDGET_MIB);
+  for (int i = 0; i < STREAMS; i++) {
+    ProtobufCMessage *resp = NULL;
+    cgrpc_status st = CGRPC_STATUS_INIT;
+    ck_assert_int_eq(cgrpc_call_close_and_recv(calls[i], &resp, &st), CGRPC_STATUS_OK);
+    E2e__UploadSummary *sum = (E2e__UploadSummary *)resp;
+    ck_assert_int_eq(sum->chunks, 1);
+    ck_assert_int_eq(sum->bytes, BIG_SIZE);
+    protobuf_c_message_free_unpacked(resp, cgrpc_channel_protobuf_allocator(ch));
+    cgrpc_status_clear(&st);
+    cgrpc_call_free(calls[i]);
+  }
+  cgrpc_channel_free(probe);
+  cgrpc_call_options_free(o);
+}
+END_TEST
+
 static Suite *flow_suite(void)
 {
   Suite *s = suite_create("flow");
@@ -198,6 +270,11 @@ static Suite *flow_suite(void)
   tcase_add_test(tc, a_client_that_does_not_read_holds_its_budget_not_every_inflated_message);
   tcase_add_test(tc, a_server_handler_that_does_not_read_holds_its_budget_not_every_inflated_message);
   tcase_add_test(tc, many_streams_of_inflating_messages_cost_what_was_sent);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("inflate budget");
+  tcase_add_checked_fixture(tc, setup_budget, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, handlers_holding_inflated_messages_stay_within_the_connections_budget);
   suite_add_tcase(s, tc);
   return s;
 }

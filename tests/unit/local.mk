@@ -19,6 +19,7 @@ UNIT_TESTS = \
 	tests/unit/check_headers \
 	tests/unit/check_loop \
 	tests/unit/check_workers \
+	tests/unit/check_budget \
 	tests/unit/check_compress \
 	tests/unit/check_retry \
 	tests/unit/check_policy \
@@ -109,6 +110,11 @@ tests_unit_check_loop_SOURCES = tests/unit/check_loop.c tests/unit/unit_main.h
 tests_unit_check_loop_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_check_loop_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_loop_LDADD = $(UNIT_LDADD)
+
+tests_unit_check_budget_SOURCES = tests/unit/check_budget.c tests/unit/unit_main.h
+tests_unit_check_budget_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_check_budget_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_budget_LDADD = $(UNIT_LDADD)
 
 tests_unit_check_workers_SOURCES = tests/unit/check_workers.c tests/unit/unit_main.h
 tests_unit_check_workers_CPPFLAGS = $(UNIT_CPPFLAGS)

@@ -93,6 +93,26 @@ CGRPC_EXTERN int cgrpc_server_options_set_max_connections(cgrpc_server_options *
  * the count over.  Returns 0 or CGRPC_ERR_INVALID_ARGUMENT (burst < 1). */
 CGRPC_EXTERN int cgrpc_server_options_set_glitch_limit(cgrpc_server_options *opts, uint32_t burst,
                                                        uint32_t per_second);
+/* Compressed request messages of streams are inflated on the handler's
+ * thread as it reads them, and the handler holds each until its next read
+ * (or its end).  What the handlers of one connection hold so at once is at
+ * most bytes (default 32 MiB; one message alone may pass it): a reader waits
+ * until it has room for the largest message it may get, twice (inflated,
+ * then unpacked: 8 MiB at the default max receive size), then keeps what
+ * its message took.  This bounds what a client can
+ * make the server hold with small messages that inflate a thousandfold.
+ * Handlers on the I/O thread, and callbacks, hold nothing past the callback.
+ * Returns 0 or CGRPC_ERR_INVALID_ARGUMENT (0). */
+CGRPC_EXTERN int cgrpc_server_options_set_inflate_budget(cgrpc_server_options *opts, size_t bytes);
+/* What the streaming handlers of one connection have sent (the blocking
+ * send) and the client has not yet taken, at most bytes between them
+ * (default 32 MiB; one message alone may pass it): a send waits until its
+ * message fits, so a hundred streams whose client never reads hold this
+ * much, not a hundred messages.  Each stream also has its own bound (a
+ * send waits while 64 KiB of it waits unsent).  Non-blocking sends
+ * (try_send, callbacks) are bounded per stream only.  Returns 0 or
+ * CGRPC_ERR_INVALID_ARGUMENT (0). */
+CGRPC_EXTERN int cgrpc_server_options_set_unsent_budget(cgrpc_server_options *opts, size_t bytes);
 CGRPC_EXTERN void cgrpc_server_options_set_allocator(cgrpc_server_options *opts,
                                                      const cgrpc_allocator *alloc);
 

@@ -97,6 +97,8 @@ static void server_on_conn_dead(cgrpc_conn *conn)
     cgrpc_workers_lane_leave(srv->workers, &conn->lanes[0]);
     cgrpc_workers_lane_leave(srv->stream_workers, &conn->lanes[1]);
   }
+  cgrpc_budget_unref(conn->inflated); /* calls still running hold their own references */
+  cgrpc_budget_unref(conn->unsent);
   cgrpc_conn_free(conn);
   srv->nconns--;
   if (srv->accept_paused && !server_full(srv))
@@ -136,6 +138,12 @@ cgrpc_conn *cgrpc_server_adopt(cgrpc_server *srv, cgrpc_transport *tp)
   };
   cgrpc_list_push_back(&srv->conns, &conn->owner_node);
   srv->nconns++;
+  conn->inflated = cgrpc_budget_new(&srv->alloc, srv->inflate_budget);
+  conn->unsent = cgrpc_budget_new(&srv->alloc, srv->unsent_budget);
+  if (conn->inflated == NULL || conn->unsent == NULL) {
+    cgrpc_conn_fail(conn, "out of memory");
+    return NULL;
+  }
   if (cgrpc_conn_start(conn, settings, sizeof settings / sizeof settings[0]) != 0) {
     cgrpc_conn_fail(conn, "cannot start the HTTP/2 session");
     return NULL;
@@ -215,6 +223,8 @@ int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options *opts)
   srv->max_connections = o->max_connections;
   srv->glitch_burst = o->glitch_burst;
   srv->glitch_rate = o->glitch_rate;
+  srv->inflate_budget = o->inflate_budget;
+  srv->unsent_budget = o->unsent_budget;
   srv->age_seed = cgrpc_rand_seed();
   srv->age = o->age;
   srv->keepalive = o->keepalive;

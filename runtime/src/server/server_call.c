@@ -60,7 +60,11 @@ static void call_unref(cgrpc_server_call *call)
   if (call->req.streams_in || call->req.streams_out) {
     if (call->last_recv != NULL)
       protobuf_c_message_free_unpacked((ProtobufCMessage *)call->last_recv, &srv->pb);
-    cgrpc_pipe_clear(&call->pipe);
+    cgrpc_budget *unsent = call->pipe.out_budget;
+    cgrpc_pipe_clear(&call->pipe); /* gives back what its queue took */
+    cgrpc_budget_unref(unsent);
+    cgrpc_budget_give(call->inflated, call->inflated_held);
+    cgrpc_budget_unref(call->inflated);
   }
   for (cgrpc_server_attachment *a = call->attachments; a != NULL; a = a->next)
     if (a->free_fn != NULL)
@@ -649,16 +653,47 @@ static void call_free_msg(void *msg, void *user_data)
   protobuf_c_message_free_unpacked(msg, &call->srv->pb);
 }
 
+/* How often a reader waiting for the connection's inflate budget looks whether its call is
+ * still on. */
+#define CALL_BUDGET_POLL_MS 50
+
+static int call_budget_stop(void *user_data)
+{
+  return cgrpc_server_call_cancelled(user_data);
+}
+
 /* Decodes a request message as it came: inflated (if it came compressed) and unpacked with the
- * server's allocator, on the thread that reads it. */
+ * server's allocator, on the thread that reads it.  What handler threads hold inflated counts
+ * against their connection's budget until their next read (or the call's end): the reader
+ * first waits for room for the largest message it may get twice (inflated, then unpacked
+ * beside it), then keeps what this one took inflated.
+ * (On the I/O thread, which must not wait, the message is gone before the next one.) */
 static cgrpc_code call_decode_msg(void *user_data, int encoding, const uint8_t *bytes, size_t len,
                                   void **msg, char *why, size_t why_len)
 {
   cgrpc_server_call *call = user_data;
+  cgrpc_budget *b = call->inflated;
+  int64_t max = call->stream.max_recv;
   ProtobufCMessage *m;
+  if (cgrpc_loop_on_thread(call->srv->loop)) {
+    cgrpc_code code = cgrpc_message_decode("request", call->req.entry->desc->request,
+                                           &call->srv->pb, &call->srv->alloc, encoding, bytes, len,
+                                           max, &m, NULL, why, why_len);
+    *msg = m;
+    return code;
+  }
+  size_t room = max >= 0 && (uint64_t)max < b->limit / 2 ? 2 * (size_t)max : b->limit;
+  if (cgrpc_budget_take(b, room, CALL_BUDGET_POLL_MS, call_budget_stop, call) != 0) {
+    *msg = NULL;
+    snprintf(why, why_len, "cancelled while waiting for the connection's inflate budget");
+    return CGRPC_STATUS_CANCELLED;
+  }
+  size_t plain = 0;
   cgrpc_code code = cgrpc_message_decode("request", call->req.entry->desc->request, &call->srv->pb,
-                                         &call->srv->alloc, encoding, bytes, len,
-                                         call->stream.max_recv, &m, why, why_len);
+                                         &call->srv->alloc, encoding, bytes, len, max, &m, &plain,
+                                         why, why_len);
+  call->inflated_held = code != CGRPC_STATUS_OK ? 0 : plain < room ? plain : room;
+  cgrpc_budget_give(b, room - call->inflated_held);
   *msg = m;
   return code;
 }
@@ -706,6 +741,8 @@ static void call_headers_done(cgrpc_server_call *call)
     cgrpc_pipe_init(&call->pipe, &srv->alloc, SERVER_STREAM_SEND_LIMIT, SERVER_STREAM_RECV_LIMIT,
                     call_free_msg, call);
     call->pipe.decode = call_decode_msg;
+    call->inflated = cgrpc_budget_ref(call->conn->inflated);
+    call->pipe.out_budget = cgrpc_budget_ref(call->conn->unsent);
     cgrpc_task_init(&call->send_task, call_send_task, call);
     cgrpc_task_init(&call->resume_task, call_resume_task, call);
     cgrpc_task_init(&call->ready_task, call_ready_task, call);
@@ -741,7 +778,7 @@ static int call_stream_message(cgrpc_stream *s, const uint8_t *msg, size_t len, 
     cgrpc_code code = cgrpc_message_decode("request", rd, &srv->pb, &srv->alloc,
                                            compressed ? call->stream.recv_enc
                                                       : CGRPC_ENCODING_IDENTITY,
-                                           msg, len, s->max_recv, &m, why, sizeof why);
+                                           msg, len, s->max_recv, &m, NULL, why, sizeof why);
     if (code != CGRPC_STATUS_OK) {
       call_reject(call, 200, code, "%s", why);
       return -1;

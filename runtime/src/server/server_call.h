@@ -131,6 +131,8 @@ struct cgrpc_server_call {
   int handler_done; /* atomic: finished; no callback starts any more */
   cgrpc_server_answer ans;
   const ProtobufCMessage *last_recv; /* freed at the next recv */
+  cgrpc_budget *inflated;            /* streams in: the connection's (server_call.c) */
+  size_t inflated_held;              /* what last_recv took of it (the reader's thread) */
   cgrpc_pipe pipe;                  /* streaming kinds */
   cgrpc_server_call_callbacks cbs;
   void *cbs_user_data;

@@ -36,6 +36,8 @@ struct cgrpc_server_options {
   uint32_t max_connections; /* 0: no limit */
   double glitch_burst; /* server/server_peers.h */
   double glitch_rate;
+  size_t inflate_budget; /* per connection (server_call.c) */
+  size_t unsent_budget;  /* per connection (stream/pipe.h) */
 };
 
 /* Every server option's default, in one place. */
@@ -81,6 +83,8 @@ struct cgrpc_server {
   uint32_t nconns;          /* in conns: accepted and not yet freed */
   double glitch_burst;      /* server/server_peers.h */
   double glitch_rate;
+  size_t inflate_budget;    /* per connection: what handler threads hold inflated */
+  size_t unsent_budget;     /* per connection: what handler threads have queued unsent */
   struct cgrpc_server_peers *peers; /* allocated at the first glitch */
   cgrpc_rate glitch_log;
   int accept_paused;        /* at max_connections: listeners not watched */

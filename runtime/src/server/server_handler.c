@@ -172,7 +172,7 @@ static int handler_decode_request(cgrpc_server_call *call)
   cgrpc_code code = cgrpc_message_decode("request", call->req.entry->desc->request,
                                          &call->arena.pb, &call->srv->alloc, call->req.raw_encoding,
                                          call->req.raw, call->req.raw_len, call->stream.max_recv,
-                                         &call->req.request, why, sizeof why);
+                                         &call->req.request, NULL, why, sizeof why);
   if (code == CGRPC_STATUS_OK)
     return 0;
   call->ans.code = code;
@@ -211,6 +211,8 @@ int cgrpc_server_call_recv(cgrpc_server_call *call, const ProtobufCMessage **msg
   if (call->last_recv != NULL) {
     protobuf_c_message_free_unpacked((ProtobufCMessage *)call->last_recv, &call->srv->pb);
     call->last_recv = NULL;
+    cgrpc_budget_give(call->inflated, call->inflated_held); /* server_call.c's decode */
+    call->inflated_held = 0;
   }
   void *m = NULL;
   int resume = 0;

@@ -14,6 +14,10 @@ const cgrpc_server_options cgrpc_server_options_defaults = {
      * of resets across reconnects is held to this. */
     .glitch_burst = 20000,
     .glitch_rate = 5000,
+    /* Per connection: eight messages of the default largest size held inflated (four being
+     * inflated), or queued unsent. */
+    .inflate_budget = 32 * 1024 * 1024,
+    .unsent_budget = 32 * 1024 * 1024,
     .keepalive =
         {
             .time_ms = CGRPC_SERVER_KEEPALIVE_TIME_MS_DEFAULT,
@@ -146,6 +150,22 @@ int cgrpc_server_options_set_stream_handler_threads(cgrpc_server_options *o, int
   if (o == NULL || max < 1)
     return CGRPC_ERR_INVALID_ARGUMENT;
   o->stream_handler_threads = max;
+  return 0;
+}
+
+int cgrpc_server_options_set_inflate_budget(cgrpc_server_options *o, size_t bytes)
+{
+  if (o == NULL || bytes < 1)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->inflate_budget = bytes;
+  return 0;
+}
+
+int cgrpc_server_options_set_unsent_budget(cgrpc_server_options *o, size_t bytes)
+{
+  if (o == NULL || bytes < 1)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->unsent_budget = bytes;
   return 0;
 }
 

@@ -41,6 +41,7 @@ void cgrpc_pipe_init(cgrpc_pipe *p, const cgrpc_allocator *alloc, size_t out_lim
 
 void cgrpc_pipe_clear(cgrpc_pipe *p)
 {
+  cgrpc_budget_give(p->out_budget, p->out_taken);
   for (cgrpc_qnode *n; (n = cgrpc_queue_pop(&p->out)) != NULL;)
     cgrpc_free(p->alloc, cgrpc_queue_entry(n, cgrpc_buf, node));
   for (cgrpc_qnode *n; (n = cgrpc_queue_pop(&p->in)) != NULL;)
@@ -78,6 +79,18 @@ int cgrpc_pipe_write(cgrpc_pipe *p, cgrpc_buf *b, int block)
   return rv;
 }
 
+/* How often a writer waiting for the connection's budget looks whether its call is over. */
+#define PIPE_BUDGET_POLL_MS 50
+
+static int pipe_out_shut(void *user_data)
+{
+  cgrpc_pipe *p = user_data;
+  pthread_mutex_lock(&p->mu);
+  int shut = p->over || p->out_closed || p->out_stopped;
+  pthread_mutex_unlock(&p->mu);
+  return shut;
+}
+
 int cgrpc_pipe_write_message(cgrpc_pipe *p, const ProtobufCMessage *msg, int encoding, int64_t max,
                              int block)
 {
@@ -87,12 +100,28 @@ int cgrpc_pipe_write_message(cgrpc_pipe *p, const ProtobufCMessage *msg, int enc
   pthread_mutex_unlock(&p->mu);
   if (rv != 0)
     return rv;
+  size_t need = 0; /* of out_budget: the message framed, before compression */
+  if (block && p->out_budget != NULL) {
+    need = CGRPC_FRAME_PREFIX + protobuf_c_message_get_packed_size(msg);
+    if (cgrpc_budget_take(p->out_budget, need, PIPE_BUDGET_POLL_MS, pipe_out_shut, p) != 0)
+      return CGRPC_ERR_CLOSED;
+  }
   cgrpc_buf *b = cgrpc_message_encode(p->alloc, msg, encoding, max, &rv);
-  if (b == NULL)
+  if (b == NULL) {
+    cgrpc_budget_give(p->out_budget, need);
     return rv;
+  }
+  size_t keep = b->len < need ? b->len : need;
   rv = cgrpc_pipe_write(p, b, block);
-  if (rv != 0)
+  if (rv != 0) {
     cgrpc_free(p->alloc, b);
+    keep = 0;
+  } else {
+    pthread_mutex_lock(&p->mu);
+    p->out_taken += keep;
+    pthread_mutex_unlock(&p->mu);
+  }
+  cgrpc_budget_give(p->out_budget, need - keep);
   return rv;
 }
 
@@ -179,6 +208,8 @@ int cgrpc_pipe_sent(cgrpc_pipe *p, size_t n)
   pthread_mutex_lock(&p->mu);
   int was_full = p->out_bytes >= p->out_limit;
   p->out_bytes -= n;
+  size_t give = n < p->out_taken ? n : p->out_taken;
+  p->out_taken -= give;
   int ready = 0;
   if (was_full && p->out_bytes < p->out_limit) {
     pthread_cond_broadcast(&p->cond);
@@ -186,6 +217,7 @@ int cgrpc_pipe_sent(cgrpc_pipe *p, size_t n)
     p->want_send_ready = 0;
   }
   pthread_mutex_unlock(&p->mu);
+  cgrpc_budget_give(p->out_budget, give);
   return ready;
 }
 

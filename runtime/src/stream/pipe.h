@@ -9,6 +9,7 @@
 
 #include <cgrpc/status.h>
 
+#include "base/budget.h"
 #include "base/bufq.h"
 #include "base/queue.h"
 
@@ -25,6 +26,10 @@
  * queue.  A compressed message may wait as it came (cgrpc_pipe_deliver_compressed): the
  * reader's thread inflates and decodes it when it takes it, so the I/O thread never inflates
  * for a reader of its own, and what waits costs what was sent.
+ *
+ * A writer that may wait also takes what it queues from out_budget, when set: a budget the
+ * pipes of one connection share, so that many streams whose peer reads nothing hold at most
+ * that much between them.
  */
 typedef struct cgrpc_pipe {
   pthread_mutex_t mu;
@@ -45,6 +50,8 @@ typedef struct cgrpc_pipe {
   int out_closed;      /* the application has closed its side */
   int out_stopped;     /* the peer takes no more: writes fail */
   int want_send_ready; /* a try_write got CGRPC_ERR_AGAIN */
+  cgrpc_budget *out_budget; /* or NULL; its owner keeps it alive past cgrpc_pipe_clear */
+  size_t out_taken;         /* of it, for bytes queued and not yet sent */
 
   cgrpc_queue in; /* of cgrpc_pipe_msg */
   size_t in_bytes; /* delivered and not yet read, decoded size */

@@ -6,6 +6,7 @@
 
 #include <cgrpc/common.h>
 
+#include "base/budget.h"
 #include "base/bufq.h"
 #include "base/list.h"
 #include "base/loop.h"
@@ -75,6 +76,8 @@ struct cgrpc_conn {
   int write_wants_read; /* the transport's write waits for bytes from the peer (TLS) */
   int read_wants_write; /* its read waits for room to write (TLS) */
   cgrpc_workers_lane lanes[2]; /* server: its calls' turns at the unary and streaming handlers */
+  cgrpc_budget *inflated;      /* server: what its readers hold inflated (server_call.c) */
+  cgrpc_budget *unsent;        /* server: what its writers have queued (stream/pipe.h) */
   cgrpc_rate glitches; /* server: see server/server_peers.h */
   int glitched;        /* told to go away for them */
   cgrpc_keepalive ka;

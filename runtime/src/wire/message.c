@@ -51,7 +51,8 @@ cgrpc_buf *cgrpc_message_encode(const cgrpc_allocator *alloc, const ProtobufCMes
 cgrpc_code cgrpc_message_decode(const char *what, const ProtobufCMessageDescriptor *desc,
                                 ProtobufCAllocator *pb, const cgrpc_allocator *alloc, int encoding,
                                 const uint8_t *bytes, size_t len, int64_t max,
-                                ProtobufCMessage **out, char *why, size_t why_len)
+                                ProtobufCMessage **out, size_t *plain_len, char *why,
+                                size_t why_len)
 {
   *out = NULL;
   uint8_t *plain = NULL;
@@ -61,6 +62,8 @@ cgrpc_code cgrpc_message_decode(const char *what, const ProtobufCMessageDescript
       return cgrpc_decompress_failure(rv, max, why, why_len);
     bytes = plain;
   }
+  if (plain_len != NULL)
+    *plain_len = len;
   *out = protobuf_c_message_unpack(desc, pb, len, bytes);
   cgrpc_free(alloc, plain);
   if (*out == NULL) {

@@ -17,12 +17,13 @@ cgrpc_buf *cgrpc_message_encode(const cgrpc_allocator *alloc, const ProtobufCMes
 
 /* Decodes one message as it came off the wire: inflated with encoding (a cgrpc_encoding;
  * identity: as it is) to at most max bytes (max >= 0), then unpacked with pb.  The inflated
- * bytes live in alloc until unpacked.  Returns CGRPC_STATUS_OK with *out, or the status the
- * call ends with (RESOURCE_EXHAUSTED, INTERNAL) and why ("what" names the message:
- * "request", "response"). */
+ * bytes live in alloc until unpacked.  Returns CGRPC_STATUS_OK with *out (and, unless
+ * plain_len is NULL, the message's size inflated), or the status the call ends with
+ * (RESOURCE_EXHAUSTED, INTERNAL) and why ("what" names the message: "request", "response"). */
 cgrpc_code cgrpc_message_decode(const char *what, const ProtobufCMessageDescriptor *desc,
                                 ProtobufCAllocator *pb, const cgrpc_allocator *alloc, int encoding,
                                 const uint8_t *bytes, size_t len, int64_t max,
-                                ProtobufCMessage **out, char *why, size_t why_len);
+                                ProtobufCMessage **out, size_t *plain_len, char *why,
+                                size_t why_len);
 
 #endif
