@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs the Debian 12 packages cgrpc needs to build, test and benchmark,
 # skipping the work when they are already there.  Needs root or sudo.
+#   ./install-deps.sh         what the quick start and make check need
+#   ./install-deps.sh fuzz    also clang and libFuzzer, for --enable-fuzzing (tests/fuzz)
 set -e
 
 PACKAGES="
@@ -13,6 +15,7 @@ PACKAGES="
   libgrpc++-dev nghttp2-client
   nginx
   python3-jwt python3-cryptography
+  python3-h2
   openssl ca-certificates
 "
 # openssl: tests/e2e/gen_certs.sh makes the TLS test certificates at test time;
@@ -23,6 +26,14 @@ PACKAGES="
 # it also enables Debian's nginx service on port 80, which the test does not use.
 # openssl also makes the RSA and EC keys of tests/unit/check_jwt at test time;
 # python3-jwt (PyJWT) with python3-cryptography is the peer of tests/interop/jwt_pyjwt.sh.
+# python3-h2 (with python3-hpack): the hostile HTTP/2 peers of tests/hostile decode the
+# server's header blocks with its hpack.
+
+case "${1:-}" in
+  "") ;;
+  fuzz) PACKAGES="$PACKAGES clang-14 libfuzzer-14-dev" ;;
+  *) echo "usage: $0 [fuzz]" >&2; exit 2 ;;
+esac
 
 # Node.js and npm for the grpc-js interop peers (tests/interop), unless some
 # node and npm are there already (another packaging of Node.js will do).
