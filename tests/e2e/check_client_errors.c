@@ -131,6 +131,67 @@ START_TEST(an_announced_message_over_the_limit_is_refused_before_it_arrives)
 }
 END_TEST
 
+/* A hostile server: each answer fails the call with a clear status, long before its 10 s
+ * deadline (which would be DEADLINE_EXCEEDED), and the channel goes on working (expect's
+ * next call). */
+START_TEST(a_hostile_servers_answers_end_the_call_with_a_clear_status)
+{
+  /* Trailing metadata of 100 KiB, over the 64 KiB the client announced it takes: in 25
+   * fields, the call fails; in one field (more than nghttp2 decodes at all), the connection. */
+  expect("huge-trailers", CGRPC_STATUS_RESOURCE_EXHAUSTED);
+  expect("huge-trailer-field", CGRPC_STATUS_UNAVAILABLE);
+  /* 5 KiB of gzip inflating to 5 MiB, over the 4 MiB limit. */
+  expect("gzip-bomb", CGRPC_STATUS_RESOURCE_EXHAUSTED);
+  /* Empty messages forever on a unary call: the second one is the error. */
+  expect("endless-data", CGRPC_STATUS_INTERNAL);
+  /* Half a message, then RST_STREAM INTERNAL_ERROR. */
+  expect("rst-mid-message", CGRPC_STATUS_INTERNAL);
+  /* A header block that does not decode: the connection is gone (COMPRESSION_ERROR). */
+  expect("bad-hpack", CGRPC_STATUS_UNAVAILABLE);
+  /* GOAWAY on every request, stream after stream: sent again once, then UNAVAILABLE. */
+  expect("goaway", CGRPC_STATUS_UNAVAILABLE);
+}
+END_TEST
+
+/* A peer that accepts the connection and never says anything, not even SETTINGS: the call
+ * ends at its deadline. */
+START_TEST(a_server_that_never_sends_settings_ends_the_call_at_its_deadline)
+{
+  struct sockaddr_in sa;
+  socklen_t len = sizeof sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+  ck_assert_int_eq(listen(lfd, 4), 0); /* the kernel accepts; nobody reads or writes */
+  ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+  char target[32];
+  snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(sa.sin_port));
+  cgrpc_channel *ch;
+  ck_assert_int_eq(cgrpc_channel_new(&ch, target, NULL), 0);
+  cgrpc_call_options *o;
+  cgrpc_call_options_new(&o);
+  cgrpc_call_options_set_timeout_ms(o, 500);
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  ProtobufCMessage *reply = NULL;
+  cgrpc_status st = CGRPC_STATUS_INIT;
+  cgrpc_time t0 = cgrpc_now();
+  cgrpc_code code = cgrpc_unary_call(ch, &e2e__echo__cgrpc_service.methods[E2E__ECHO__METHOD_ECHO],
+                                     &req.base, &reply, o, &st);
+  int64_t took_ms = (cgrpc_now() - t0) / 1000000;
+  ck_assert_msg(code == CGRPC_STATUS_DEADLINE_EXCEEDED, "%s: %s", cgrpc_code_name(code),
+                st.message);
+  ck_assert_ptr_null(reply);
+  ck_assert_int_ge(took_ms, 450);
+  ck_assert_int_lt(took_ms, 3000);
+  cgrpc_status_clear(&st);
+  cgrpc_call_options_free(o);
+  cgrpc_channel_free(ch);
+  close(lfd);
+}
+END_TEST
+
 START_TEST(trailers_only_carries_code_message_and_trailing_metadata)
 {
   cgrpc_status st = CGRPC_STATUS_INIT;
@@ -258,6 +319,8 @@ static Suite *client_errors_suite(void)
   tcase_add_test(tc, rst_stream_codes_map_per_the_spec);
   tcase_add_test(tc, broken_grpc_answers_are_internal_or_unknown);
   tcase_add_test(tc, an_announced_message_over_the_limit_is_refused_before_it_arrives);
+  tcase_add_test(tc, a_hostile_servers_answers_end_the_call_with_a_clear_status);
+  tcase_add_test(tc, a_server_that_never_sends_settings_ends_the_call_at_its_deadline);
   tcase_add_test(tc, trailers_only_carries_code_message_and_trailing_metadata);
   tcase_add_test(tc, garbage_from_the_server_is_unavailable_and_the_channel_reconnects);
   tcase_add_test(tc, a_retry_policy_rides_through_a_dropped_connection);

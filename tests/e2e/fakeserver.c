@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
+#include <zlib.h>
 
 #include "fakeserver.h"
 
@@ -17,11 +18,14 @@
 typedef struct fake_stream {
   char path[128];
   uint8_t body[64];
+  const uint8_t *big; /* instead of body, when set (static) */
   size_t len;
   size_t off;
   size_t chunk; /* at most this many bytes per DATA frame; 0: no limit */
   const nghttp2_nv *trailers; /* NULL: END_STREAM on the last DATA */
   size_t ntrailers;
+  int endless;   /* the body again and again, never ending */
+  int rst_after; /* RST_STREAM INTERNAL_ERROR once the body is out, instead of its end */
 } fake_stream;
 
 #define FAKE_MAX_STREAMS 64
@@ -95,9 +99,15 @@ static ssize_t fake_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
     n = len;
   if (st->chunk > 0 && n > st->chunk)
     n = st->chunk;
-  memcpy(buf, st->body + st->off, n);
+  if (n == 0 && st->rst_after) {
+    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  memcpy(buf, (st->big != NULL ? st->big : st->body) + st->off, n);
   st->off += n;
-  if (st->off == st->len) {
+  if (st->endless && st->off == st->len)
+    st->off = 0;
+  else if (st->off == st->len && !st->rst_after) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (st->trailers != NULL) {
       *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
@@ -110,7 +120,10 @@ static ssize_t fake_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
 static void fake_body(fake_conn *c, int32_t id, fake_stream *st, const nghttp2_nv *hdrs, size_t nh,
                       const void *body, size_t len, const nghttp2_nv *trailers, size_t nt)
 {
-  memcpy(st->body, body, len);
+  if (len <= sizeof st->body)
+    memcpy(st->body, body, len);
+  else
+    st->big = body;
   st->len = len;
   st->trailers = trailers;
   st->ntrailers = nt;
@@ -118,6 +131,39 @@ static void fake_body(fake_conn *c, int32_t id, fake_stream *st, const nghttp2_n
   prd.source.ptr = st;
   prd.read_callback = fake_read;
   nghttp2_submit_response(c->ng, id, hdrs, nh, &prd);
+}
+
+/* Made once: a gzip message inflating to 5 MiB of zeros (over the client's 4 MiB limit),
+ * framed with the compressed flag.  About 5 KiB. */
+static const uint8_t *fake_gzip_bomb(size_t *len)
+{
+  static uint8_t out[16 * 1024];
+  static size_t out_len;
+  if (out_len == 0) {
+    static uint8_t zeros[64 * 1024];
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+      abort();
+    z.next_out = out + 5;
+    z.avail_out = sizeof out - 5;
+    for (int i = 0; i < 80; i++) { /* 80 x 64 KiB */
+      z.next_in = zeros;
+      z.avail_in = sizeof zeros;
+      if (deflate(&z, i == 79 ? Z_FINISH : Z_NO_FLUSH) == Z_STREAM_ERROR)
+        abort();
+    }
+    size_t n = sizeof out - 5 - z.avail_out;
+    deflateEnd(&z);
+    out[0] = 1;
+    out[1] = (uint8_t)(n >> 24);
+    out[2] = (uint8_t)(n >> 16);
+    out[3] = (uint8_t)(n >> 8);
+    out[4] = (uint8_t)n;
+    out_len = 5 + n;
+  }
+  *len = out_len;
+  return out;
 }
 
 /* Requests answered, and whether refused-once and drop-once have (one server at a time). */
@@ -187,6 +233,45 @@ static void fake_answer(fake_conn *c, int32_t id, fake_stream *st)
                        {(uint8_t *)"grpc-status", (uint8_t *)what + 7, 11, strlen(what + 7), 0},
                        NV("grpc-message", "fake%20says%20no"), NV("x-t", "trailer")};
     nghttp2_submit_response(c->ng, id, nv, sizeof nv / sizeof nv[0], NULL);
+  } else if (strcmp(what, "huge-trailers") == 0) {
+    /* 100 KiB of trailing metadata in 25 fields: over the 64 KiB header list the client
+     * announces. */
+    static char value[4 * 1024];
+    static nghttp2_nv trailers[26];
+    memset(value, 'v', sizeof value);
+    trailers[0] = (nghttp2_nv)NV("grpc-status", "0");
+    for (int i = 1; i < 26; i++)
+      trailers[i] = (nghttp2_nv){(uint8_t *)"x-huge", (uint8_t *)value, 6, sizeof value, 0};
+    fake_body(c, id, st, ok_headers, 2, empty_msg, 5, trailers, 26);
+  } else if (strcmp(what, "huge-trailer-field") == 0) {
+    /* One trailing field of 100 KiB: more than nghttp2 decodes in one field. */
+    static char value[100 * 1024];
+    memset(value, 'v', sizeof value);
+    static nghttp2_nv trailers[] = {NV("grpc-status", "0"),
+                                    {(uint8_t *)"x-huge", (uint8_t *)value, 6, sizeof value, 0}};
+    fake_body(c, id, st, ok_headers, 2, empty_msg, 5, trailers, 2);
+  } else if (strcmp(what, "gzip-bomb") == 0) {
+    static const nghttp2_nv gz[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
+                                    NV("grpc-encoding", "gzip")};
+    size_t len;
+    const uint8_t *bomb = fake_gzip_bomb(&len);
+    fake_body(c, id, st, gz, 3, bomb, len, ok_trailers, 1);
+  } else if (strcmp(what, "endless-data") == 0) {
+    static const uint8_t msgs[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    st->endless = 1; /* empty messages for as long as the client takes them */
+    fake_body(c, id, st, ok_headers, 2, msgs, sizeof msgs, NULL, 0);
+  } else if (strcmp(what, "rst-mid-message") == 0) {
+    static const uint8_t half[] = {0, 0, 0, 0, 10, 1, 2, 3};
+    st->rst_after = 1; /* half a message, then RST_STREAM INTERNAL_ERROR */
+    fake_body(c, id, st, ok_headers, 2, half, sizeof half, NULL, 0);
+  } else if (strcmp(what, "bad-hpack") == 0) {
+    /* HEADERS whose block refers to HPACK index 2^28: no such entry (a COMPRESSION_ERROR for
+     * the whole connection), written past nghttp2, which would never send it. */
+    nghttp2_session_send(c->ng);
+    const uint8_t frame[] = {0, 0, 5, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS,
+                             (uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
+                             (uint8_t)id, 0xff, 0xff, 0xff, 0xff, 0x7f};
+    send(c->fd, frame, sizeof frame, MSG_NOSIGNAL);
   } else if (strcmp(what, "unknown-code") == 0) {
     static const nghttp2_nv nv[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
                                     NV("grpc-status", "99")};
@@ -232,7 +317,12 @@ static void fake_conn_open(fake_conn *c, int fd)
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, fake_on_close);
   c->fd = fd;
   c->close_now = 0;
-  nghttp2_session_server_new(&c->ng, cbs, c);
+  nghttp2_option *opt;
+  nghttp2_option_new(&opt);
+  /* huge-trailers: nghttp2 would not send a header block over 64 KiB otherwise. */
+  nghttp2_option_set_max_send_header_block_length(opt, 1024 * 1024);
+  nghttp2_session_server_new2(&c->ng, cbs, c, opt);
+  nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
   nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, NULL, 0);
   nghttp2_session_send(c->ng);

@@ -39,8 +39,9 @@ tests_e2e_check_client_errors_SOURCES = tests/e2e/check_client_errors.c tests/e2
 	tests/e2e/fakeserver.h
 nodist_tests_e2e_check_client_errors_SOURCES = tests/e2e/e2e.pb-c.c tests/e2e/e2e.cgrpc.c
 tests_e2e_check_client_errors_CPPFLAGS = $(E2E_CPPFLAGS)
-tests_e2e_check_client_errors_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS) $(NGHTTP2_CFLAGS)
-tests_e2e_check_client_errors_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(NGHTTP2_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_client_errors_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS) $(NGHTTP2_CFLAGS) $(ZLIB_CFLAGS)
+tests_e2e_check_client_errors_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(NGHTTP2_LIBS) $(ZLIB_LIBS) \
+	$(PTHREAD_LIBS)
 tests_e2e_check_client_errors_LDFLAGS = -no-install
 
 check_PROGRAMS += tests/e2e/check_stream
