@@ -68,8 +68,8 @@ static void server_up(int64_t keepalive_ms, int64_t timeout_ms, int64_t min_ping
   snprintf(address, sizeof address, "127.0.0.1:%d", next_port);
   next_port = 0;
   ck_assert_int_eq(cgrpc_server_add_listener(srv, address, &port), 0);
+  __atomic_store_n(&calls_started, 0, __ATOMIC_RELAXED); /* before any handler can run */
   ck_assert_int_eq(cgrpc_server_start(srv), 0);
-  calls_started = 0;
 }
 
 static void server_down(void)
