@@ -1007,7 +1007,7 @@ static E2e__EchoReply *echo_with(cgrpc_channel *ch, const char *call_compression
   ck_assert_msg(code == want, "got %s (%s)", cgrpc_code_name(code), st.message);
   if (reply != NULL) {
     ck_assert_uint_eq(reply->payload.len, payload);
-    ck_assert_int_eq(memcmp(reply->payload.data, data, payload), 0);
+    ck_assert(payload == 0 || memcmp(reply->payload.data, data, payload) == 0);
   }
   cgrpc_status_clear(&st);
   cgrpc_call_options_free(o);
