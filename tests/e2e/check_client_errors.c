@@ -153,9 +153,9 @@ START_TEST(a_hostile_servers_answers_end_the_call_with_a_clear_status)
 }
 END_TEST
 
-/* A peer that accepts the connection and never says anything, not even SETTINGS: the call
- * ends at its deadline. */
-START_TEST(a_server_that_never_sends_settings_ends_the_call_at_its_deadline)
+/* A listening socket on 127.0.0.1 and a port the kernel picks (receive buffer rcvbuf, unless
+ * 0); its target ("127.0.0.1:port") in target. */
+static int listen_local(int rcvbuf, char *target, size_t target_len)
 {
   struct sockaddr_in sa;
   socklen_t len = sizeof sa;
@@ -163,11 +163,21 @@ START_TEST(a_server_that_never_sends_settings_ends_the_call_at_its_deadline)
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  if (rcvbuf > 0)
+    setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
-  ck_assert_int_eq(listen(lfd, 4), 0); /* the kernel accepts; nobody reads or writes */
+  ck_assert_int_eq(listen(lfd, 4), 0);
   ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+  snprintf(target, target_len, "127.0.0.1:%d", ntohs(sa.sin_port));
+  return lfd;
+}
+
+/* A peer that accepts the connection and never says anything, not even SETTINGS: the call
+ * ends at its deadline. */
+START_TEST(a_server_that_never_sends_settings_ends_the_call_at_its_deadline)
+{
   char target[32];
-  snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(sa.sin_port));
+  int lfd = listen_local(0, target, sizeof target); /* the kernel accepts; nobody answers */
   cgrpc_channel *ch;
   ck_assert_int_eq(cgrpc_channel_new(&ch, target, NULL), 0);
   cgrpc_call_options *o;
@@ -272,22 +282,11 @@ START_TEST(a_call_that_ends_while_its_request_is_still_being_sent_is_let_go_safe
   /* The request is stuck in a full socket when the deadline ends the call;
    * the bytes nghttp2 still holds must not point into a freed call (valgrind
    * and ASan runs see it if they do). */
-  struct sockaddr_in sa;
-  socklen_t len = sizeof sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096;
-  setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
-  ck_assert_int_eq(listen(lfd, 4), 0);
-  ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+  char target[32];
+  int lfd = listen_local(4096, target, sizeof target);
   pthread_t peer;
   pthread_create(&peer, NULL, stalling_peer, &lfd);
 
-  char target[32];
-  snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(sa.sin_port));
   cgrpc_channel *ch;
   ck_assert_int_eq(cgrpc_channel_new(&ch, target, NULL), 0);
   E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
