@@ -43,6 +43,7 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/wire/percent.h runtime/src/wire/status.c runtime/src/wire/status_map.h \
 	runtime/src/wire/timeout.c runtime/src/wire/timeout.h runtime/src/transport/conn.c \
 	runtime/src/transport/conn.h runtime/src/transport/conn_age.c runtime/src/transport/conn_age.h \
+	runtime/src/transport/frame_watch.c runtime/src/transport/frame_watch.h \
 	runtime/src/transport/keepalive.c runtime/src/transport/keepalive.h runtime/src/transport/sock.c \
 	runtime/src/transport/sock.h runtime/src/transport/tls.h runtime/src/transport/tls_config.c \
 	runtime/src/transport/tls_transport.c runtime/src/transport/transport.h \

@@ -43,6 +43,7 @@ static cgrpc_code try_handler(cgrpc_server_call *call, const Faulty__TryRequest 
 static int64_t next_idle_ms, next_age_ms, next_grace_ms;
 static int next_threads;
 static int next_port; /* 0: any free port */
+static int64_t next_frame_timeout_ms; /* 0: the default */
 
 /* min_ping_ms < 0: the server's defaults. */
 static void server_up(int64_t keepalive_ms, int64_t timeout_ms, int64_t min_ping_ms, int permit)
@@ -53,6 +54,10 @@ static void server_up(int64_t keepalive_ms, int64_t timeout_ms, int64_t min_ping
   ck_assert_int_eq(cgrpc_server_options_set_max_connection_age(o, next_age_ms, next_grace_ms), 0);
   if (next_threads > 0)
     cgrpc_server_options_set_handler_threads(o, next_threads);
+  if (next_frame_timeout_ms > 0)
+    ck_assert_int_eq(cgrpc_server_options_set_frame_timeout(o, next_frame_timeout_ms), 0);
+  ck_assert_int_eq(cgrpc_server_options_set_frame_timeout(o, -1), CGRPC_ERR_INVALID_ARGUMENT);
+  next_frame_timeout_ms = 0;
   next_idle_ms = next_age_ms = next_grace_ms = 0;
   next_threads = 0;
   if (keepalive_ms >= 0)
@@ -384,6 +389,47 @@ START_TEST(the_server_drops_a_client_that_does_not_answer_its_pings)
 }
 END_TEST
 
+/* Slowloris: a client that begins a request's HEADERS frame and trickles the rest is cut off
+ * once the frame has been open for the frame timeout; a client quiet between frames is not. */
+START_TEST(a_frame_left_unfinished_ends_the_connection_after_the_frame_timeout)
+{
+  next_frame_timeout_ms = 300;
+  server_up(-1, 0, -1, 0);
+  rawh2 *quiet = rawh2_connect(port);
+  rawh2 *slow = rawh2_connect(port);
+  ck_assert_ptr_nonnull(quiet);
+  ck_assert_ptr_nonnull(slow);
+  ck_assert_int_eq(rawh2_ping(slow, 1000 * slowdown()), 0);
+  /* A HEADERS frame of 200 bytes on stream 1: its 9-byte header and the start of a header
+   * field "test" whose value is to be 191 bytes long, then the value a byte at a time. */
+  static const uint8_t head[] = {0, 0, 200, 0x1, 0x4, 0, 0, 0, 1,
+                                 0x00, 4, 't', 'e', 's', 't', 0x7f, 0x40};
+  ck_assert_int_eq(rawh2_send_raw(slow, head, sizeof head), 0);
+  cgrpc_time t0 = cgrpc_now();
+  uint32_t code = 0;
+  int got = 0;
+  for (int i = 0; i < 40 && !got; i++) {
+    static const uint8_t one = 'a';
+    if (rawh2_send_raw(slow, &one, 1) != 0)
+      break; /* closed */
+    got = rawh2_wait_goaway(slow, 50 * slowdown(), &code, NULL, 0);
+  }
+  int64_t took_ms = (cgrpc_now() - t0) / 1000000;
+  ck_assert_msg(got == 1 || rawh2_wait_closed(slow, 1000 * slowdown()) == 1,
+                "the trickling connection is still open after %lld ms", (long long)took_ms);
+  if (got == 1)
+    ck_assert_msg(code == NGHTTP2_ENHANCE_YOUR_CALM, "GOAWAY %u after %lld ms", code,
+                  (long long)took_ms);
+  ck_assert_int_ge(took_ms, 250);
+  ck_assert_int_lt(took_ms, 300 + 1000 * slowdown());
+  /* The quiet one, between frames all along, is still there. */
+  ck_assert_int_eq(rawh2_ping(quiet, 1000 * slowdown()), 0);
+  rawh2_free(slow);
+  rawh2_free(quiet);
+  server_down();
+}
+END_TEST
+
 START_TEST(max_connection_age_rotates_connections_without_failing_calls)
 {
   next_age_ms = 200;
@@ -638,6 +684,7 @@ int main(void)
   tcase_add_test(tc, a_client_told_too_many_pings_pings_half_as_often);
   tcase_add_test(tc, a_client_pings_a_quiet_call_twice_so_a_default_server_never_says_too_many_pings);
   tcase_add_test(tc, the_server_drops_a_client_that_does_not_answer_its_pings);
+  tcase_add_test(tc, a_frame_left_unfinished_ends_the_connection_after_the_frame_timeout);
   tcase_add_test(tc, max_connection_age_rotates_connections_without_failing_calls);
   tcase_add_test(tc, max_connection_age_grace_ends_calls_that_outlive_it);
   tcase_add_test(tc, max_connection_idle_closes_idle_connections);

@@ -443,7 +443,7 @@ static void guard(cgrpc_server_call *call, void *ud)
 int main(int argc, char **argv)
 {
   const char *unix_path = NULL;
-  long max_recv = -2, threads = -1, grace = 2000, inflate_budget = 0;
+  long max_recv = -2, threads = -1, grace = 2000, inflate_budget = 0, frame_timeout = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--unix") == 0)
       unix_path = argv[i + 1];
@@ -451,6 +451,8 @@ int main(int argc, char **argv)
       max_recv = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--threads") == 0)
       threads = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--frame-timeout-ms") == 0)
+      frame_timeout = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--inflate-budget") == 0)
       inflate_budget = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--grace-ms") == 0)
@@ -470,6 +472,8 @@ int main(int argc, char **argv)
     cgrpc_server_options_set_handler_threads(opts, (int)threads);
   if (inflate_budget > 0)
     cgrpc_server_options_set_inflate_budget(opts, (size_t)inflate_budget);
+  if (frame_timeout >= 0)
+    cgrpc_server_options_set_frame_timeout(opts, frame_timeout);
   cgrpc_server_options_add_interceptor(opts, guard, NULL);
   counting_alloc_init(&heap);
   cgrpc_server_options_set_allocator(opts, &heap.alloc);

@@ -20,6 +20,7 @@ UNIT_TESTS = \
 	tests/unit/check_loop \
 	tests/unit/check_workers \
 	tests/unit/check_budget \
+	tests/unit/check_frame_watch \
 	tests/unit/check_compress \
 	tests/unit/check_retry \
 	tests/unit/check_policy \
@@ -115,6 +116,11 @@ tests_unit_check_budget_SOURCES = tests/unit/check_budget.c tests/unit/unit_main
 tests_unit_check_budget_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_check_budget_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_budget_LDADD = $(UNIT_LDADD)
+
+tests_unit_check_frame_watch_SOURCES = tests/unit/check_frame_watch.c tests/unit/unit_main.h
+tests_unit_check_frame_watch_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_check_frame_watch_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_frame_watch_LDADD = $(UNIT_LDADD)
 
 tests_unit_check_workers_SOURCES = tests/unit/check_workers.c tests/unit/unit_main.h
 tests_unit_check_workers_CPPFLAGS = $(UNIT_CPPFLAGS)

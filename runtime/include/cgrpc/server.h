@@ -113,6 +113,14 @@ CGRPC_EXTERN int cgrpc_server_options_set_inflate_budget(cgrpc_server_options *o
  * (try_send, callbacks) are bounded per stream only.  Returns 0 or
  * CGRPC_ERR_INVALID_ARGUMENT (0). */
 CGRPC_EXTERN int cgrpc_server_options_set_unsent_budget(cgrpc_server_options *opts, size_t bytes);
+/* A frame, or a header block (HEADERS and its CONTINUATIONs), that a client
+ * has begun must arrive whole within ms (default 20000; 0: no limit), or the
+ * connection ends with GOAWAY ENHANCE_YOUR_CALM and its calls are
+ * cancelled: a client that trickles a request's headers a byte a second
+ * cannot hold a connection.  Between frames a connection may stay quiet
+ * (keepalive and max_connection_idle govern that).  Returns 0 or
+ * CGRPC_ERR_INVALID_ARGUMENT (ms < 0). */
+CGRPC_EXTERN int cgrpc_server_options_set_frame_timeout(cgrpc_server_options *opts, int64_t ms);
 CGRPC_EXTERN void cgrpc_server_options_set_allocator(cgrpc_server_options *opts,
                                                      const cgrpc_allocator *alloc);
 

@@ -131,6 +131,8 @@ cgrpc_conn *cgrpc_server_adopt(cgrpc_server *srv, cgrpc_transport *tp)
     tp->vt->destroy(tp);
     return NULL;
   }
+  if (srv->frame_timeout_ms > 0)
+    cgrpc_conn_set_frame_timeout(conn, srv->frame_timeout_ms);
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, srv->max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1024 * 1024},
@@ -225,6 +227,7 @@ int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options *opts)
   srv->glitch_rate = o->glitch_rate;
   srv->inflate_budget = o->inflate_budget;
   srv->unsent_budget = o->unsent_budget;
+  srv->frame_timeout_ms = o->frame_timeout_ms;
   srv->age_seed = cgrpc_rand_seed();
   srv->age = o->age;
   srv->keepalive = o->keepalive;

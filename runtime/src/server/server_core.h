@@ -38,6 +38,7 @@ struct cgrpc_server_options {
   double glitch_rate;
   size_t inflate_budget; /* per connection (server_call.c) */
   size_t unsent_budget;  /* per connection (stream/pipe.h) */
+  int64_t frame_timeout_ms; /* 0: none (transport/conn.h) */
 };
 
 /* Every server option's default, in one place. */
@@ -85,6 +86,7 @@ struct cgrpc_server {
   double glitch_rate;
   size_t inflate_budget;    /* per connection: what handler threads hold inflated */
   size_t unsent_budget;     /* per connection: what handler threads have queued unsent */
+  int64_t frame_timeout_ms; /* a frame or header block begun must arrive whole within it */
   struct cgrpc_server_peers *peers; /* allocated at the first glitch */
   cgrpc_rate glitch_log;
   int accept_paused;        /* at max_connections: listeners not watched */

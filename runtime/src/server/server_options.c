@@ -18,6 +18,8 @@ const cgrpc_server_options cgrpc_server_options_defaults = {
      * inflated), or queued unsent. */
     .inflate_budget = 32 * 1024 * 1024,
     .unsent_budget = 32 * 1024 * 1024,
+    /* A 16 KiB frame at 820 bytes/s; a header block a byte a second is cut off. */
+    .frame_timeout_ms = 20000,
     .keepalive =
         {
             .time_ms = CGRPC_SERVER_KEEPALIVE_TIME_MS_DEFAULT,
@@ -166,6 +168,14 @@ int cgrpc_server_options_set_unsent_budget(cgrpc_server_options *o, size_t bytes
   if (o == NULL || bytes < 1)
     return CGRPC_ERR_INVALID_ARGUMENT;
   o->unsent_budget = bytes;
+  return 0;
+}
+
+int cgrpc_server_options_set_frame_timeout(cgrpc_server_options *o, int64_t ms)
+{
+  if (o == NULL || ms < 0)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->frame_timeout_ms = ms;
   return 0;
 }
 

@@ -213,6 +213,50 @@ void cgrpc_conn_kick(cgrpc_conn *conn)
     cgrpc_loop_defer(conn->loop, &conn->flush_task);
 }
 
+/* ---- slow frames ------------------------------------------------------------- */
+
+static void conn_frame_timer_arm(cgrpc_conn *conn, cgrpc_time at)
+{
+  if (cgrpc_loop_timer_start(conn->loop, &conn->frame_timer, at) == 0)
+    conn->frame_timer_on = 1;
+}
+
+static void conn_on_frame_timer(void *ud)
+{
+  cgrpc_conn *conn = ud;
+  conn->frame_timer_on = 0;
+  if (conn->dead || conn->frame_since == 0)
+    return; /* the frame came whole meanwhile: wait for the next one to begin */
+  cgrpc_time due = conn->frame_since + CGRPC_MS_TO_NS(conn->frame_timeout_ms);
+  if (cgrpc_now() < due) {
+    conn_frame_timer_arm(conn, due); /* another frame, begun later */
+    return;
+  }
+  snprintf(conn->error, sizeof conn->error, "a frame took the client over %lld ms",
+           (long long)conn->frame_timeout_ms);
+  cgrpc_conn_terminate(conn, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
+void cgrpc_conn_set_frame_timeout(cgrpc_conn *conn, int64_t ms)
+{
+  cgrpc_frame_watch_init(&conn->frames, NGHTTP2_CLIENT_MAGIC_LEN);
+  conn->frame_timeout_ms = ms;
+}
+
+/* The client's bytes as frames: one left open starts the clock, one ended stops it. */
+static void conn_follow_frames(cgrpc_conn *conn, const uint8_t *buf, size_t n)
+{
+  if (!cgrpc_frame_watch_feed(&conn->frames, buf, n)) {
+    conn->frame_since = 0;
+    return;
+  }
+  if (conn->frame_since != 0)
+    return; /* the same one still */
+  conn->frame_since = cgrpc_now();
+  if (!conn->frame_timer_on)
+    conn_frame_timer_arm(conn, conn->frame_since + CGRPC_MS_TO_NS(conn->frame_timeout_ms));
+}
+
 /* ---- reading ------------------------------------------------------------------ */
 
 int cgrpc_conn_recv(cgrpc_conn *conn, const uint8_t *data, size_t len)
@@ -245,6 +289,8 @@ static void conn_read(cgrpc_conn *conn)
       }
       if (i == 0)
         cgrpc_keepalive_on_read(&conn->ka, cgrpc_now());
+      if (conn->frame_timeout_ms > 0)
+        conn_follow_frames(conn, buf, (size_t)n);
       if (cgrpc_conn_recv(conn, buf, (size_t)n) != 0)
         return;
       if ((size_t)n < cap)
@@ -368,6 +414,7 @@ int cgrpc_conn_new(cgrpc_conn **out, cgrpc_loop *loop, const cgrpc_allocator *al
   cgrpc_task_init(&conn->flush_task, conn_flush, conn);
   cgrpc_task_init(&conn->read_task, conn_read_task, conn);
   cgrpc_timer_init(&conn->timer, conn_on_timer, conn);
+  cgrpc_timer_init(&conn->frame_timer, conn_on_frame_timer, conn);
   cgrpc_task_init(&conn->dead_task, conn_dead_task, conn);
   snprintf(conn->peer, sizeof conn->peer, "unknown");
   cgrpc_workers_lane_init(&conn->lanes[0]);
@@ -579,6 +626,7 @@ void cgrpc_conn_free(cgrpc_conn *conn)
   cgrpc_keepalive_stop(conn);
   cgrpc_conn_age_stop(conn);
   cgrpc_loop_timer_stop(conn->loop, &conn->timer);
+  cgrpc_loop_timer_stop(conn->loop, &conn->frame_timer);
   for (size_t i = 0; i < conn->nzombies; i++)
     conn->zombies[i].release(conn->zombies[i].obj);
   cgrpc_free(conn->alloc, conn->zombies);

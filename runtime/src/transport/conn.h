@@ -13,6 +13,7 @@
 #include "base/rate.h"
 #include "base/workers.h"
 #include "transport/conn_age.h"
+#include "transport/frame_watch.h"
 #include "transport/keepalive.h"
 #include "transport/sock.h"
 #include "transport/transport.h"
@@ -88,6 +89,13 @@ struct cgrpc_conn {
   cgrpc_task flush_task;
   cgrpc_task read_task;  /* reads what the transport holds (TLS) after a capped round */
   cgrpc_timer timer;     /* server: the handshake's deadline, then the graceful GOAWAY's */
+  /* Server: a frame or header block the client began must arrive whole within
+   * frame_timeout_ms (0: no limit); frame_since is when the one still open began. */
+  cgrpc_frame_watch frames;
+  int64_t frame_timeout_ms;
+  cgrpc_time frame_since; /* 0: between frames */
+  cgrpc_timer frame_timer;
+  int frame_timer_on;
   cgrpc_task dead_task;
   int flushing; /* inside conn_flush: send callbacks write to the loop's buffer */
   uint8_t *wbuf; /* the loop's shared write buffer while flushing */
@@ -122,6 +130,10 @@ int cgrpc_conn_start(cgrpc_conn *conn, const nghttp2_settings_entry *settings, s
 /* Server: fails the connection unless the client's SETTINGS (after TLS, if any) arrive
  * within ms. */
 void cgrpc_conn_set_handshake_deadline(cgrpc_conn *conn, int64_t ms);
+
+/* Server, before any byte is read: a frame or header block the client begins (a byte of
+ * it) must arrive whole within ms, or the connection ends with GOAWAY ENHANCE_YOUR_CALM. */
+void cgrpc_conn_set_frame_timeout(cgrpc_conn *conn, int64_t ms);
 
 /* Schedules a write round (after nghttp2 submissions). */
 void cgrpc_conn_kick(cgrpc_conn *conn);
