@@ -10,6 +10,8 @@
 static void *ca_malloc(size_t n, void *ud)
 {
   counting_alloc *c = ud;
+  if (__atomic_add_fetch(&c->allocs, 1, __ATOMIC_RELAXED) == c->fail_nth)
+    return NULL;
   unsigned char *p = malloc(n + HDR);
   if (p == NULL)
     return NULL;
@@ -66,6 +68,8 @@ void counting_alloc_init(counting_alloc *c)
   c->alloc.user_data = c;
   c->blocks = 0;
   c->bytes = 0;
+  c->allocs = 0;
+  c->fail_nth = 0;
 }
 
 long counting_alloc_blocks(counting_alloc *c)

@@ -33,6 +33,8 @@ typedef struct kinds_server {
 /* Starts a server with opts (NULL: the defaults) serving every method; fails the test if it
  * cannot. */
 void kinds_start(kinds_server *k, const cgrpc_server_options *opts);
+/* The same, returning the first failure's cgrpc error instead (k->srv then NULL). */
+int kinds_try_start(kinds_server *k, const cgrpc_server_options *opts);
 void kinds_stop(kinds_server *k);
 
 /* Lets every K_HOLD handler return (OK). */

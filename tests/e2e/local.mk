@@ -97,6 +97,18 @@ tests_e2e_check_leaks_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
 tests_e2e_check_leaks_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
 tests_e2e_check_leaks_LDFLAGS = -no-install
 
+# Failing allocations swept through a call of each kind, server then client (not under
+# valgrind: hundreds of runs; the ASan build runs it).
+check_PROGRAMS += tests/e2e/check_failmalloc
+tests_e2e_check_failmalloc_SOURCES = tests/e2e/check_failmalloc.c $(KINDS_SOURCES) \
+	tests/e2e/counting_alloc.c tests/e2e/counting_alloc.h
+nodist_tests_e2e_check_failmalloc_SOURCES = tests/e2e/e2e.pb-c.c
+tests_e2e_check_failmalloc_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_failmalloc_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS)
+tests_e2e_check_failmalloc_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_failmalloc_LDFLAGS = -no-install
+TESTS += tests/e2e/check_failmalloc
+
 # Not a test: prints memory figures for streaming 1 GiB to a slow reader.
 check_PROGRAMS += tests/e2e/stream_memory
 tests_e2e_stream_memory_SOURCES = tests/e2e/stream_memory.c
@@ -113,7 +125,8 @@ $(tests_e2e_e2e_server_OBJECTS) $(tests_e2e_check_e2e_OBJECTS) \
 $(tests_e2e_check_client_errors_OBJECTS) $(tests_e2e_check_stream_OBJECTS) \
 $(tests_e2e_check_leaks_OBJECTS) $(tests_e2e_stream_memory_OBJECTS) \
 $(tests_e2e_check_flow_OBJECTS) $(tests_e2e_check_interceptors_OBJECTS) \
-$(tests_e2e_check_headers_OBJECTS) $(tests_e2e_check_handlers_OBJECTS): tests/e2e/e2e.stamp
+$(tests_e2e_check_headers_OBJECTS) $(tests_e2e_check_handlers_OBJECTS) \
+$(tests_e2e_check_failmalloc_OBJECTS): tests/e2e/e2e.stamp
 
 TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream \
 	tests/e2e/check_leaks

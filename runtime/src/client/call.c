@@ -474,8 +474,14 @@ static int call_on_message(cgrpc_attempt *a, const uint8_t *msg, size_t len, int
     call->response = m;
     return 0;
   }
-  if (!call->has_callbacks)
-    return cgrpc_pipe_deliver(&call->pipe, m, CGRPC_FRAME_PREFIX + len, compressed);
+  if (!call->has_callbacks) {
+    int rv = cgrpc_pipe_deliver(&call->pipe, m, CGRPC_FRAME_PREFIX + len, compressed);
+    if (rv == CGRPC_ERR_NOMEM) {
+      cgrpc_attempt_abort(a, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+      return -1;
+    }
+    return rv;
+  }
   if (call->cbs.on_message != NULL)
     call->cbs.on_message(call, m, call->cbs_user_data);
   else

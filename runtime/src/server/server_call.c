@@ -783,8 +783,14 @@ static int call_stream_message(cgrpc_stream *s, const uint8_t *msg, size_t len, 
       call_reject(call, 200, code, "%s", why);
       return -1;
     }
-    if (!call->has_callbacks)
-      return cgrpc_pipe_deliver(&call->pipe, m, CGRPC_FRAME_PREFIX + len, compressed);
+    if (!call->has_callbacks) {
+      int rv = cgrpc_pipe_deliver(&call->pipe, m, CGRPC_FRAME_PREFIX + len, compressed);
+      if (rv == CGRPC_ERR_NOMEM) {
+        call_reject(call, 200, CGRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        return -1;
+      }
+      return rv;
+    }
     call->req.last_compressed = compressed;
     if (call->cbs.on_message != NULL && cgrpc_server_call_callbacks_live(call)) {
       cgrpc_server_call_hook_recv(call, m);

@@ -246,7 +246,7 @@ int cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t size, int compressed)
   cgrpc_pipe_msg *m = cgrpc_malloc(p->alloc, sizeof *m);
   if (m == NULL) {
     p->free_msg(msg, p->free_user_data);
-    return 0;
+    return CGRPC_ERR_NOMEM; /* the call must end: a message is lost */
   }
   m->msg = msg;
   m->size = size;

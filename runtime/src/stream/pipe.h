@@ -102,7 +102,7 @@ void cgrpc_pipe_take_out(cgrpc_pipe *p, cgrpc_queue *into, int *closed);
 int cgrpc_pipe_sent(cgrpc_pipe *p, size_t n);
 /* Queues a received message (the pipe owns it) of size decoded bytes.  Returns
  * CGRPC_FRAME_PAUSE when the queue is full now (decoding should wait; a reader resumes it),
- * else 0. */
+ * CGRPC_ERR_NOMEM when it could not be queued (it is freed: the call must end), else 0. */
 int cgrpc_pipe_deliver(cgrpc_pipe *p, void *msg, size_t size, int compressed);
 /* Queues a compressed message as it came (copied), for the reader to decode (p->decode must be
  * set).  Returns as cgrpc_pipe_deliver, or CGRPC_ERR_NOMEM. */
