@@ -382,8 +382,8 @@ START_TEST(test_grpc_test_services_compile_without_warnings)
       "int grpc__testing__test_service_client__streaming_output_call_recv(",
       "cgrpc_code grpc__testing__test_service_client__streaming_input_call_close_and_recv(",
       "int grpc__testing__test_service_client__full_duplex_call_send(",
-      "int grpc__testing__test_service_server__half_duplex_call_recv("
-      "Grpc__Testing__TestService_HalfDuplexCallServerCall *call,",
+      ("int grpc__testing__test_service_server__half_duplex_call_recv("
+       "Grpc__Testing__TestService_HalfDuplexCallServerCall *call,"), /* one line */
       "typedef struct Grpc__Testing__TestService_FullDuplexCallCallbacks {",
       "void grpc__testing__test_service_server__full_duplex_call_set_callbacks(",
       "void grpc__testing__test_service_server__unary_call_finish(cgrpc_server_call *call,",
