@@ -345,6 +345,8 @@ START_TEST(server_on_done_sees_a_status_the_runtime_enforced)
   /* A message over the server's limit (4 MiB): the runtime ends the call mid-stream. */
   cgrpc_call *call;
   ck_assert_int_eq(cgrpc_call_start_stream(ch, &kinds_methods[K_UPLOAD], NULL, NULL, &call), 0);
+  E2e__Chunk first = E2E__CHUNK__INIT; /* the handler starts with the first message */
+  ck_assert_int_eq(cgrpc_call_send(call, &first.base), 0);
   wait_for("T.sstart", 1); /* the handler's side is in: its interceptors hear of the end */
   static uint8_t big[5 * 1024 * 1024];
   E2e__Chunk c = E2E__CHUNK__INIT;
@@ -356,7 +358,7 @@ START_TEST(server_on_done_sees_a_status_the_runtime_enforced)
   cgrpc_call_free(call);
   wait_for("T.sdone", 1);
   ck_assert_int_eq(t_done_code, CGRPC_STATUS_RESOURCE_EXHAUSTED);
-  ck_assert_int_eq(count("T.srecv"), 0); /* no message reached the handler */
+  ck_assert_int_le(count("T.srecv"), 1); /* the big one did not reach the handler */
   ck_assert_int_eq(a_code, CGRPC_STATUS_RESOURCE_EXHAUSTED);
 }
 END_TEST

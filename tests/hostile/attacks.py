@@ -35,20 +35,24 @@ ATTACKS = collections.OrderedDict()
 
 
 class Attack:
-    def __init__(self, name, fn, expected, duration, rss_slack_mib, server_args):
+    def __init__(self, name, fn, expected, duration, rss_slack_mib, server_args,
+                 max_new_threads=None):
         self.name, self.fn, self.expected, self.duration = name, fn, expected, duration
         self.rss_slack_mib, self.server_args = rss_slack_mib, server_args
+        self.max_new_threads = max_new_threads
         self.what = " ".join((fn.__doc__ or "").split())
 
 
-def attack(name, expected, duration=3.0, rss_slack_mib=None, server_args=()):
+def attack(name, expected, duration=3.0, rss_slack_mib=None, server_args=(),
+           max_new_threads=None):
     """rss_slack_mib: bound (c) for this attack, when the runtime lets it hold more than the
     default on purpose (a documented budget); hostile.py's RSS_SLACK_MIB otherwise.
     server_args: e2e_server options for this attack (a shorter limit, to see it act within the
-    attack's seconds)."""
+    attack's seconds).  max_new_threads: (d) also fails when the server's thread count rises
+    by more than this during the attack."""
     def register(fn):
         ATTACKS[name] = Attack(name, fn, " ".join(expected.split()), duration, rss_slack_mib,
-                               list(server_args))
+                               list(server_args), max_new_threads)
         return fn
     return register
 
@@ -452,6 +456,9 @@ def window_update_overflow(port, duration, res):
 # client has not taken (cgrpc_server_options_set_unsent_budget): a stream's response HEADERS go
 # with its first message, so past it the other streams wait without them.
 UNSENT_BUDGET = 32 << 20
+# The most streaming handler threads one connection's streams hold at once
+# (cgrpc_server_options_set_stream_handlers_per_connection).
+STREAM_HANDLERS_PER_CONN = 64
 
 
 def zero_window_downloads(port, res, deadline, conns, streams, count, size):
@@ -475,10 +482,12 @@ def zero_window_downloads(port, res, deadline, conns, streams, count, size):
     if data_bytes:
         return False, "%d bytes of DATA through a zero window" % data_bytes
     ok, why = only(res, [])
-    fit = min(streams, UNSENT_BUDGET // (size + 5))  # first messages the budget lets queue
-    if ok and got_headers < conns * fit:
-        return False, "response HEADERS on %d of %d streams (%d fit the unsent budget)" % (
-            got_headers, conns * streams, conns * fit)
+    # Handlers that run: a connection's share of the streaming threads, and of those the ones
+    # whose first message fits the unsent budget send their headers.
+    fit = min(streams, STREAM_HANDLERS_PER_CONN, UNSENT_BUDGET // (size + 5))
+    if ok and got_headers != conns * fit:
+        return False, "response HEADERS on %d of %d streams (expected %d: %d per connection)" % (
+            got_headers, conns * streams, conns * fit, fit)
     return ok, why
 
 
@@ -494,11 +503,13 @@ def slow_reader_big(port, duration, res):
 
 
 @attack("stalled_downloads", expected="""
-    response HEADERS (:status 200) on every stream and no DATA; the handlers wait, blocked in
-    send, until the reader leaves (then they see the cancellation).""")
+    response HEADERS (:status 200) on 64 streams of each connection, its share of the streaming
+    handler threads, and no DATA; those handlers wait, blocked in send, until the reader leaves
+    (then they see the cancellation); the other 36 streams of each connection wait for one of
+    their own connection's threads, holding none.""")
 def stalled_downloads(port, duration, res):
     """Server-streaming calls whose reader grants no window: 4 connections x 100 Downloads of
-    10000 chunks of 16 KiB, each holding a streaming handler thread blocked in send."""
+    10000 chunks of 16 KiB, each running handler holding a streaming thread blocked in send."""
     return zero_window_downloads(port, res, now() + duration, 4, MAX_STREAMS, 10000, 16384)
 
 
@@ -536,9 +547,10 @@ def excess_streams(port, duration, res):
 
 
 @attack("idle_uploads", expected="""
-    no answer: the 100 streams the server allows stay open, each with its handler waiting for a
-    message that never comes, until the client leaves (then the handlers see the
-    cancellation).  (Streams past the limit are excess_streams' case.)""")
+    no answer: the 100 streams the server allows stay open until the client leaves, and no
+    handler thread is taken for them (a client-streaming handler starts with its first
+    message): the server has at most 2 threads more than before.  (Streams past the limit are
+    excess_streams' case.)""", max_new_threads=2)
 def idle_uploads(port, duration, res):
     """100 client-streaming Upload calls on one connection (the server's
     MAX_CONCURRENT_STREAMS) that never send a message: HEADERS only, held open."""

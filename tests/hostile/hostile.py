@@ -44,9 +44,10 @@ RSS_SLACK_MIB = 64.0
 LIVE_AFTER_MIB = 8.0
 
 
-def rss_kib(pid):
-    """VmRSS and VmHWM (the peak) of a process, in KiB; (0, 0) once it is gone."""
-    rss = hwm = 0
+def proc_status(pid):
+    """VmRSS and VmHWM (the peak) of a process, in KiB, and its thread count; zeros once it is
+    gone."""
+    rss = hwm = threads = 0
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
@@ -54,9 +55,16 @@ def rss_kib(pid):
                     rss = int(line.split()[1])
                 elif line.startswith("VmHWM:"):
                     hwm = int(line.split()[1])
+                elif line.startswith("Threads:"):
+                    threads = int(line.split()[1])
     except OSError:
         pass
-    return rss, hwm
+    return rss, hwm, threads
+
+
+def rss_kib(pid):
+    """VmRSS and VmHWM of a process, in KiB; (0, 0) once it is gone."""
+    return proc_status(pid)[:2]
 
 
 def server_live_mib(port):
@@ -101,16 +109,17 @@ def stop(proc, grace):
 
 
 class Sampler(threading.Thread):
-    """Samples the server's RSS every 20 ms while an attack runs: its peak."""
+    """Samples the server's RSS and threads every 20 ms while an attack runs: their peaks."""
 
     def __init__(self, pid):
         super().__init__(daemon=True)
-        self.pid, self.peak, self.done = pid, 0, threading.Event()
+        self.pid, self.peak, self.threads, self.done = pid, 0, 0, threading.Event()
 
     def run(self):
         while not self.done.is_set():
-            rss, hwm = rss_kib(self.pid)
+            rss, _, threads = proc_status(self.pid)
             self.peak = max(self.peak, rss)
+            self.threads = max(self.threads, threads)
             self.done.wait(0.02)
 
 
@@ -151,7 +160,7 @@ def run_one(a, server, client, logdir):
         time.sleep(WARMUP_S)
         phase("calm")
         time.sleep(CALM_S)
-        before, _ = rss_kib(srv.pid)
+        before, _, threads_before = proc_status(srv.pid)
         phase("attack")
         sampler = Sampler(srv.pid)
         sampler.start()
@@ -220,6 +229,10 @@ def run_one(a, server, client, logdir):
             "?" if live is None else "%.1f" % live, LIVE_AFTER_MIB))
     if not result.get("ok"):
         row["failed"].append("(d) " + (result.get("why") or "wrong answer"))
+    row["threads"] = (threads_before, sampler.threads)
+    if a.max_new_threads is not None and sampler.threads > threads_before + a.max_new_threads:
+        row["failed"].append("(d) the server went from %d to %d threads (at most %d more)" % (
+            threads_before, sampler.threads, a.max_new_threads))
     return row
 
 
@@ -284,10 +297,10 @@ def main(argv):
         if r.get("stats"):
             print("    attacker: %s" % ", ".join("%s=%s" % kv for kv in r["stats"].items()))
         if "ok_pct" in r:
-            print("    legit: %d calls [%s], p99 bound %.0f ms; server: allocator holds %s MiB "
-                  "after, exit %s" % (r["calls"], r["codes"], r["p99_bound"],
-                                      "?" if r["live"] is None else "%.1f" % r["live"],
-                                      r["server_exit"]))
+            print("    legit: %d calls [%s], p99 bound %.0f ms; server: threads %d -> peak %d, "
+                  "allocator holds %s MiB after, exit %s" % (
+                      r["calls"], r["codes"], r["p99_bound"], r["threads"][0], r["threads"][1],
+                      "?" if r["live"] is None else "%.1f" % r["live"], r["server_exit"]))
         if r["failed"] and len(r.get("answers", {})) > 3:
             print("    answers: %s" % answers_text(r["answers"], 99))
         sys.stdout.flush()

@@ -58,6 +58,34 @@ CGRPC_EXTERN void cgrpc_server_options_set_handler_threads(cgrpc_server_options 
  * CGRPC_ERR_INVALID_ARGUMENT (max < 1). */
 CGRPC_EXTERN int cgrpc_server_options_set_stream_handler_threads(cgrpc_server_options *opts,
                                                                  int max);
+/* The most of those threads one connection's streams hold at once (default
+ * 64, below the 100 streams a connection may open, so a client cannot take
+ * the pool with a few connections); its further streams wait, in order,
+ * until one of its own handlers returns -- they hold no thread meanwhile,
+ * and their deadlines still run.  The first time this happens the log says
+ * so.  A client that multiplexes more long-lived streams over one
+ * connection needs this raised (or asynchronous handlers, which hold a
+ * thread only while they run).  Returns 0 or CGRPC_ERR_INVALID_ARGUMENT
+ * (max < 1). */
+CGRPC_EXTERN int cgrpc_server_options_set_stream_handlers_per_connection(cgrpc_server_options *opts,
+                                                                         int max);
+/* When the handler of a stream the client sends on gets its thread: */
+typedef enum cgrpc_stream_start {
+  /* The default: client-streaming handlers as STREAM_START_ON_FIRST_MESSAGE,
+   * bidi handlers as STREAM_START_AT_ONCE (a bidi handler may speak first). */
+  CGRPC_STREAM_START_DEFAULT = 0,
+  /* As soon as the stream opens, before any message. */
+  CGRPC_STREAM_START_AT_ONCE,
+  /* When the first request message arrives, or the client ends its side
+   * with none: a stream that never sends holds no thread (and a handler's
+   * first receive finds a message waiting).  For servers whose bidi
+   * handlers all wait for the client to speak first. */
+  CGRPC_STREAM_START_ON_FIRST_MESSAGE,
+} cgrpc_stream_start;
+/* With handlers on the I/O thread (0 handler threads) every handler starts
+ * at once.  Returns 0 or CGRPC_ERR_INVALID_ARGUMENT. */
+CGRPC_EXTERN int cgrpc_server_options_set_stream_start(cgrpc_server_options *opts,
+                                                       cgrpc_stream_start when);
 /* SETTINGS_MAX_CONCURRENT_STREAMS advertised per connection (default 100). */
 CGRPC_EXTERN void cgrpc_server_options_set_max_concurrent_streams(cgrpc_server_options *opts,
                                                                   uint32_t n);

@@ -26,11 +26,19 @@ void cgrpc_server_dispatch(cgrpc_server *srv, cgrpc_conn *conn, cgrpc_task *t, i
     return;
   }
   cgrpc_workers *w = streaming ? srv->stream_workers : srv->workers;
-  if (!cgrpc_workers_submit(w, t, &conn->lanes[streaming != 0]))
+  int waits = cgrpc_workers_submit(w, t, &conn->lanes[streaming != 0]);
+  if (waits == 0)
     return;
   /* Every thread is busy and the call waits: say so, once per pool, since it usually means
    * handlers that block for long (or too few threads for the load). */
-  if (!streaming && !__atomic_exchange_n(&srv->said_busy, 1, __ATOMIC_RELAXED))
+  if (waits == CGRPC_WORKERS_WAITS_LANE) {
+    if (!__atomic_exchange_n(&srv->said_conn_busy, 1, __ATOMIC_RELAXED))
+      cgrpc_log(CGRPC_LOG_WARNING,
+                "server: %s holds %d streaming handler threads, its limit; its other streams "
+                "wait for one (raise cgrpc_server_options_set_stream_handlers_per_connection, "
+                "or use asynchronous handlers)",
+                conn->peer, srv->stream_handlers_per_conn);
+  } else if (!streaming && !__atomic_exchange_n(&srv->said_busy, 1, __ATOMIC_RELAXED))
     cgrpc_log(CGRPC_LOG_WARNING,
               "server: all %d handler threads are busy; calls wait for one (raise "
               "cgrpc_server_options_set_handler_threads, or answer asynchronously)",
@@ -140,6 +148,7 @@ cgrpc_conn *cgrpc_server_adopt(cgrpc_server *srv, cgrpc_transport *tp)
   };
   cgrpc_list_push_back(&srv->conns, &conn->owner_node);
   srv->nconns++;
+  conn->lanes[1].cap = srv->stream_handlers_per_conn;
   conn->inflated = cgrpc_budget_new(&srv->alloc, srv->inflate_budget);
   conn->unsent = cgrpc_budget_new(&srv->alloc, srv->unsent_budget);
   if (conn->inflated == NULL || conn->unsent == NULL) {
@@ -237,6 +246,8 @@ int cgrpc_server_new(cgrpc_server **out, const cgrpc_server_options *opts)
     srv->handler_threads = cpus > 2 ? (int)cpus * 2 : 4;
   }
   srv->stream_handler_threads = o->stream_handler_threads;
+  srv->stream_handlers_per_conn = o->stream_handlers_per_conn;
+  srv->stream_start = o->stream_start;
   if (o->ninterceptors > 0) {
     srv->interceptors = cgrpc_malloc(&a, o->ninterceptors * sizeof *srv->interceptors);
     if (srv->interceptors == NULL) {

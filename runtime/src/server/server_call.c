@@ -756,8 +756,24 @@ static void call_headers_done(cgrpc_server_call *call)
     return;
   }
   call_set_state(call, CGRPC_SCALL_OPEN);
-  if (call->req.streams_in)
-    call_dispatch(call); /* the handler reads the requests as they come */
+  /* The handler reads the requests as they come.  On a thread, it may start with the first of
+   * them (or the client's end) instead: a stream that never sends holds no thread. */
+  if (call->req.streams_in) {
+    cgrpc_stream_start when = srv->stream_start;
+    if (when == CGRPC_STREAM_START_DEFAULT)
+      when = call->req.streams_out ? CGRPC_STREAM_START_AT_ONCE
+                                   : CGRPC_STREAM_START_ON_FIRST_MESSAGE;
+    if (srv->workers == NULL || when == CGRPC_STREAM_START_AT_ONCE)
+      call_dispatch(call);
+  }
+}
+
+/* A streaming request's first message, or its end, has come: its handler's thread is due. */
+static int call_dispatch_late(cgrpc_server_call *call)
+{
+  if (!call->dispatched)
+    call_dispatch(call);
+  return call->state == CGRPC_SCALL_OPEN;
 }
 
 /* A request message (the stream engine's on_message). */
@@ -767,6 +783,8 @@ static int call_stream_message(cgrpc_stream *s, const uint8_t *msg, size_t len, 
   cgrpc_server *srv = call->srv;
   const ProtobufCMessageDescriptor *rd = call->req.entry->desc->request;
   if (call->req.streams_in) {
+    if (!call_dispatch_late(call))
+      return -1;
     if (compressed && !call->has_callbacks) {
       int rv = cgrpc_pipe_deliver_compressed(&call->pipe, msg, len, call->stream.recv_enc);
       if (rv == CGRPC_ERR_NOMEM)
@@ -839,6 +857,8 @@ static void call_request_done(cgrpc_server_call *call)
   if (cgrpc_stream_partial(&call->stream)) {
     call_reject(call, 200, CGRPC_STATUS_INTERNAL, "request ended in the middle of a message");
   } else if (call->req.streams_in) {
+    if (!call_dispatch_late(call))
+      return;
     cgrpc_pipe_in_done(&call->pipe);
     /* Before the switch to callbacks, callbacks_task tells it after what the pipe holds. */
     if (call->has_callbacks)

@@ -26,6 +26,8 @@ struct cgrpc_server_options {
   int64_t max_send; /* -1: no limit */
   int handler_threads; /* -1: max(4, 2 x CPUs); 0: handlers on the I/O thread */
   int stream_handler_threads; /* the most streaming handlers running at once */
+  int stream_handlers_per_conn; /* ... for one connection's streams */
+  cgrpc_stream_start stream_start; /* when handlers of client streams get their thread */
   uint32_t max_concurrent_streams;
   const cgrpc_allocator *alloc; /* &alloc_copy, or NULL: malloc */
   cgrpc_allocator alloc_copy;
@@ -61,8 +63,11 @@ struct cgrpc_server {
   cgrpc_workers *workers;        /* unary handlers; NULL: handlers on the loop thread */
   cgrpc_workers *stream_workers; /* streaming handlers, a pool of their own */
   int stream_handler_threads;
+  int stream_handlers_per_conn;
+  cgrpc_stream_start stream_start;
   int said_busy;        /* atomic: the log said the handler threads ran out */
   int said_stream_busy; /* atomic: ... the streaming ones */
+  int said_conn_busy;   /* atomic: ... a connection's share of the streaming ones */
   cgrpc_registry registry;
   int64_t max_recv;
   int64_t max_send;

@@ -9,6 +9,8 @@ const cgrpc_server_options cgrpc_server_options_defaults = {
     .max_send = -1,
     .handler_threads = -1,
     .stream_handler_threads = 1024,
+    /* Below max_concurrent_streams: one connection takes at most 1/16 of the pool. */
+    .stream_handlers_per_conn = 64,
     .max_concurrent_streams = 100,
     /* Generous for clients that cancel a lot (every passed deadline is a reset); a flood
      * of resets across reconnects is held to this. */
@@ -152,6 +154,22 @@ int cgrpc_server_options_set_stream_handler_threads(cgrpc_server_options *o, int
   if (o == NULL || max < 1)
     return CGRPC_ERR_INVALID_ARGUMENT;
   o->stream_handler_threads = max;
+  return 0;
+}
+
+int cgrpc_server_options_set_stream_handlers_per_connection(cgrpc_server_options *o, int max)
+{
+  if (o == NULL || max < 1)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->stream_handlers_per_conn = max;
+  return 0;
+}
+
+int cgrpc_server_options_set_stream_start(cgrpc_server_options *o, cgrpc_stream_start when)
+{
+  if (o == NULL || (unsigned)when > CGRPC_STREAM_START_ON_FIRST_MESSAGE)
+    return CGRPC_ERR_INVALID_ARGUMENT;
+  o->stream_start = when;
   return 0;
 }
 

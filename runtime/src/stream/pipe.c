@@ -101,12 +101,14 @@ int cgrpc_pipe_write_message(cgrpc_pipe *p, const ProtobufCMessage *msg, int enc
   if (rv != 0)
     return rv;
   size_t need = 0; /* of out_budget: the message framed, before compression */
+  size_t len = SIZE_MAX;
   if (block && p->out_budget != NULL) {
-    need = CGRPC_FRAME_PREFIX + protobuf_c_message_get_packed_size(msg);
+    len = protobuf_c_message_get_packed_size(msg);
+    need = CGRPC_FRAME_PREFIX + len;
     if (cgrpc_budget_take(p->out_budget, need, PIPE_BUDGET_POLL_MS, pipe_out_shut, p) != 0)
       return CGRPC_ERR_CLOSED;
   }
-  cgrpc_buf *b = cgrpc_message_encode(p->alloc, msg, encoding, max, &rv);
+  cgrpc_buf *b = cgrpc_message_encode(p->alloc, msg, len, encoding, max, &rv);
   if (b == NULL) {
     cgrpc_budget_give(p->out_budget, need);
     return rv;

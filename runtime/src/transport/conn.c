@@ -417,8 +417,8 @@ int cgrpc_conn_new(cgrpc_conn **out, cgrpc_loop *loop, const cgrpc_allocator *al
   cgrpc_timer_init(&conn->frame_timer, conn_on_frame_timer, conn);
   cgrpc_task_init(&conn->dead_task, conn_dead_task, conn);
   snprintf(conn->peer, sizeof conn->peer, "unknown");
-  cgrpc_workers_lane_init(&conn->lanes[0]);
-  cgrpc_workers_lane_init(&conn->lanes[1]);
+  cgrpc_workers_lane_init(&conn->lanes[0], 0);
+  cgrpc_workers_lane_init(&conn->lanes[1], 0); /* the server sets its cap */
 
   nghttp2_session_callbacks *cbs;
   nghttp2_option *opt;

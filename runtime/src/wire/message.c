@@ -7,9 +7,10 @@
 #include "wire/message.h"
 
 cgrpc_buf *cgrpc_message_encode(const cgrpc_allocator *alloc, const ProtobufCMessage *msg,
-                                int encoding, int64_t max, int *err)
+                                size_t len, int encoding, int64_t max, int *err)
 {
-  size_t len = protobuf_c_message_get_packed_size(msg);
+  if (len == SIZE_MAX)
+    len = protobuf_c_message_get_packed_size(msg);
   if (len > UINT32_MAX || (max >= 0 && (int64_t)len > max)) {
     *err = CGRPC_ERR_TOO_LARGE;
     return NULL;

@@ -9,10 +9,12 @@
 #include "base/bufq.h"
 
 /* A buffer holding msg framed for the wire, compressed with encoding (a cgrpc_encoding)
- * unless that is identity.  A message whose serialised size is over max (max >= 0) is
- * CGRPC_ERR_TOO_LARGE.  Returns the buffer (one cgrpc_free frees it), or NULL with *err set
- * (CGRPC_ERR_TOO_LARGE, CGRPC_ERR_NOMEM). */
+ * unless that is identity.  len is msg's serialised size if the caller has it
+ * (protobuf_c_message_get_packed_size walks the whole message), else SIZE_MAX.  A message
+ * whose serialised size is over max (max >= 0) is CGRPC_ERR_TOO_LARGE.  Returns the buffer
+ * (one cgrpc_free frees it), or NULL with *err set (CGRPC_ERR_TOO_LARGE, CGRPC_ERR_NOMEM). */
 cgrpc_buf *cgrpc_message_encode(const cgrpc_allocator *alloc, const ProtobufCMessage *msg,
+                                size_t len,
                                 int encoding, int64_t max, int *err);
 
 /* Decodes one message as it came off the wire: inflated with encoding (a cgrpc_encoding;
