@@ -17,6 +17,7 @@ PACKAGES="
   python3-jwt python3-cryptography
   python3-h2
   openssl ca-certificates
+  libmicrohttpd-dev prometheus
 "
 # openssl: tests/e2e/gen_certs.sh makes the TLS test certificates at test time;
 # ca-certificates: the system roots TLS channels trust by default.
@@ -28,6 +29,8 @@ PACKAGES="
 # python3-jwt (PyJWT) with python3-cryptography is the peer of tests/interop/jwt_pyjwt.sh.
 # python3-h2 (with python3-hpack): the hostile HTTP/2 peers of tests/hostile decode the
 # server's header blocks with its hpack.
+# libmicrohttpd-dev: the /metrics endpoint (cgrpc/metrics.h); prometheus (the server and
+# promtool): tests/metrics checks the exposition and scrapes it.
 
 case "${1:-}" in
   "") ;;

@@ -12,6 +12,7 @@ cgrpcinclude_HEADERS = \
 	runtime/include/cgrpc/interceptor.h \
 	runtime/include/cgrpc/server.h \
 	runtime/include/cgrpc/dedup.h \
+	runtime/include/cgrpc/metrics.h \
 	runtime/include/cgrpc/tls.h \
 	runtime/include/cgrpc/jwt.h \
 	runtime/include/cgrpc/extension.h \
@@ -67,14 +68,15 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/ext/dedup_memory.c runtime/src/ext/dedup_memory.h runtime/src/ext/jwt_claims.c \
 	runtime/src/ext/jwt_codec.c runtime/src/ext/jwt_interceptor.c runtime/src/ext/jwt_internal.h \
 	runtime/src/ext/jwt_jwks.c runtime/src/ext/jwt_keys.c runtime/src/ext/jwt_sign.c \
-	runtime/src/ext/jwt_verify.c
+	runtime/src/ext/jwt_verify.c runtime/src/ext/metrics.c runtime/src/ext/metrics_grpc.c \
+	runtime/src/ext/metrics_http.c runtime/src/ext/metrics_internal.h runtime/src/ext/metrics_text.c
 
 CGRPC_RUNTIME_CPPFLAGS = -I$(top_srcdir)/runtime/include -I$(top_builddir)/runtime/include \
 	-I$(top_srcdir)/runtime/src -DCGRPC_BUILDING_LIBRARY -D_GNU_SOURCE
 CGRPC_RUNTIME_CFLAGS = $(WARN_CFLAGS) $(VISIBILITY_CFLAGS) $(PTHREAD_CFLAGS) \
-	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS) $(JSONC_CFLAGS)
+	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS) $(JSONC_CFLAGS) $(MHD_CFLAGS)
 CGRPC_RUNTIME_LIBS = $(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(ZLIB_LIBS) $(JSONC_LIBS) $(MBEDTLS_LIBS) \
-	$(PTHREAD_LIBS)
+	$(MHD_LIBS) $(PTHREAD_LIBS) -lm
 
 runtime_libcgrpc_la_SOURCES = $(CGRPC_RUNTIME_SOURCES)
 runtime_libcgrpc_la_CPPFLAGS = $(CGRPC_RUNTIME_CPPFLAGS)

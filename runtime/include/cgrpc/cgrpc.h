@@ -12,6 +12,7 @@
 #include <cgrpc/interceptor.h>
 #include <cgrpc/server.h>
 #include <cgrpc/dedup.h>
+#include <cgrpc/metrics.h>
 #include <cgrpc/extension.h>
 #include <cgrpc/log.h>
 #include <cgrpc/jwt.h>
