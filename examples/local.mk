@@ -44,3 +44,4 @@ include examples/bench/local.mk
 include examples/route_guide/local.mk
 include examples/payments/local.mk
 include examples/secure/local.mk
+include examples/observability/local.mk

@@ -225,9 +225,8 @@ static void idle_streams_hold_no_thread(int method, cgrpc_stream_start when)
     ck_assert_int_eq(cgrpc_call_start_stream(ch, &kinds_methods[method], NULL, o, &call), 0);
     one_exchange(ch, call);
   }
-  int busy, stream_busy;
-  log_counts(&busy, &stream_busy);
-  ck_assert_int_eq(stream_busy, 0); /* the idle ones never asked for a thread */
+  /* (Had the idle ones taken the two threads, those calls would have waited past their
+   * deadline.) */
   for (int i = 0; i < IDLE; i++)
     one_exchange(idle_ch, idle[i]);
   cgrpc_call_options_free(o);
