@@ -12,6 +12,8 @@
  *        stream, so that a stream beyond the pool's size waits for one to
  *        end -- and with --threads 0 would hold up the I/O thread it waits on,
  *        so that combination is refused).
+ *        --metrics on|off (the call metrics, cgrpc_metrics_attach_server,
+ *        and a /metrics endpoint on a free port; default off)
  * Prints "LISTENING <port>" once it accepts calls; on SIGTERM or SIGINT it
  * shuts down gracefully, prints "SERVED <n>" (unary calls and streamed
  * messages answered OK), exits 0.  On SIGUSR1 it prints "HEAP <bytes>", the
@@ -262,7 +264,8 @@ static cgrpc_code streaming_call(Grpc__Testing__BenchmarkService_StreamingCallSe
 static void usage(const char *argv0)
 {
   fprintf(stderr,
-          "usage: %s [--port N] [--host H] [--threads T] [--stream_handler async|blocking]\n",
+          "usage: %s [--port N] [--host H] [--threads T] [--stream_handler async|blocking]\n"
+          "          [--metrics on|off]\n",
           argv0);
   exit(2);
 }
@@ -282,6 +285,7 @@ int main(int argc, char **argv)
   int port = 0;
   int threads = -1; /* the library's default */
   int async_streams = 1;
+  int metrics = 0;
   const char *host = "127.0.0.1";
   for (int i = 1; i < argc; i++) {
     if (i + 1 >= argc)
@@ -297,6 +301,10 @@ int main(int argc, char **argv)
       async_streams = 0;
     else if (strcmp(arg, "--stream_handler") == 0 && strcmp(value, "async") == 0)
       async_streams = 1;
+    else if (strcmp(arg, "--metrics") == 0 && strcmp(value, "on") == 0)
+      metrics = 1;
+    else if (strcmp(arg, "--metrics") == 0 && strcmp(value, "off") == 0)
+      metrics = 0;
     else
       usage(argv[0]);
   }
@@ -319,11 +327,18 @@ int main(int argc, char **argv)
     cgrpc_server_options_set_max_recv_message_size(opts, -1);
     if (threads >= 0)
       cgrpc_server_options_set_handler_threads(opts, threads);
-    rc = cgrpc_server_new(&server, opts);
+    if (metrics) /* the call metrics, and an endpoint a scrape could read them from */
+      rc = cgrpc_metrics_attach_server(cgrpc_metrics_default(), opts);
+    if (rc == 0)
+      rc = cgrpc_server_new(&server, opts);
   }
+  cgrpc_metrics_http *metrics_http = NULL;
+  if (rc == 0 && metrics)
+    rc = cgrpc_metrics_http_start(&metrics_http, cgrpc_metrics_default(), "127.0.0.1:0", NULL);
   cgrpc_server_options_free(opts);
   if (rc != 0) {
     fprintf(stderr, "bench_server: cgrpc_server_new: %s\n", cgrpc_strerror(rc));
+    cgrpc_server_free(server);
     return 1;
   }
 
@@ -339,6 +354,7 @@ int main(int argc, char **argv)
       (rc = cgrpc_server_start(server)) != 0) {
     fprintf(stderr, "bench_server: cannot serve on %s: %s\n", address, cgrpc_strerror(rc));
     cgrpc_server_free(server);
+    cgrpc_metrics_http_stop(metrics_http);
     return 1;
   }
 
@@ -357,6 +373,7 @@ int main(int argc, char **argv)
 
   cgrpc_server_shutdown(server, 2000);
   cgrpc_server_free(server);
+  cgrpc_metrics_http_stop(metrics_http);
   printf("SERVED %lu\n", atomic_load(&served));
   fflush(stdout);
   return 0;

@@ -24,6 +24,8 @@
 #   BENCH_SERVER_CPU [0], BENCH_CLIENT_CPU [1]   cores for servers and for load/clients
 #   BENCH_GRPCXX_MODE [async]   grpcxx_server --mode (async, sync or callback)
 #   BENCH_CGRPC_THREADS ["default 0"]  bench_server --threads settings to measure
+#   BENCH_METRICS [0]       1 also measures each cgrpc server with the call metrics on
+#                           (label +m: cgrpc_metrics_attach_server and the /metrics endpoint)
 #   BENCH_KEEP [0]          1 keeps the work directory (h2load logs, server output)
 #   BENCH_BASELINE []       another build directory (an earlier commit, say): its bench_server
 #                           and bench_client run in the same rounds, labelled base, so that a
@@ -65,6 +67,7 @@ SERVER_CPU=${BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 GRPCXX_MODE=${BENCH_GRPCXX_MODE:-async}
 CGRPC_THREADS=${BENCH_CGRPC_THREADS:-default 0}
+WITH_METRICS=${BENCH_METRICS:-0}
 if [ "$QUICK" = 1 ]; then
   ROUNDS=1
   QUICK_REQUESTS=2000 # h2load -n, instead of a duration
@@ -209,8 +212,10 @@ if [ -n "$CGRPC_SERVER" ]; then
   for t in $CGRPC_THREADS; do
     if [ "$t" = default ]; then
       SERVERS+=("cgrpc|$CGRPC_SERVER")
+      [ "$WITH_METRICS" = 1 ] && SERVERS+=("cgrpc+m|$CGRPC_SERVER --metrics on")
     else
       SERVERS+=("cgrpc-t$t|$CGRPC_SERVER --threads $t")
+      [ "$WITH_METRICS" = 1 ] && SERVERS+=("cgrpc-t$t+m|$CGRPC_SERVER --threads $t --metrics on")
     fi
   done
 else
