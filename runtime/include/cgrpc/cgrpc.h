@@ -13,6 +13,7 @@
 #include <cgrpc/server.h>
 #include <cgrpc/dedup.h>
 #include <cgrpc/metrics.h>
+#include <cgrpc/accesslog.h>
 #include <cgrpc/extension.h>
 #include <cgrpc/log.h>
 #include <cgrpc/jwt.h>

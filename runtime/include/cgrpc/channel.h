@@ -222,6 +222,10 @@ CGRPC_EXTERN int cgrpc_channel_new(cgrpc_channel **out, const char *target,
  * of the channel's own calls.  NULL-safe. */
 CGRPC_EXTERN void cgrpc_channel_free(cgrpc_channel *ch);
 
+/* The :authority the channel's calls carry (the target's host:port, or the one set in its
+ * options); owned by the channel. */
+CGRPC_EXTERN const char *cgrpc_channel_authority(const cgrpc_channel *ch);
+
 /* The channel's connectivity state.  With pick_first it is the state of the
  * address in use (or of the one being tried); with round_robin READY when
  * any address is, else CONNECTING when any is, else TRANSIENT_FAILURE.  A

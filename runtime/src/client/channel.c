@@ -274,6 +274,11 @@ int cgrpc_channel_new(cgrpc_channel **out, const char *target, const cgrpc_chann
   return 0;
 }
 
+const char *cgrpc_channel_authority(const cgrpc_channel *ch)
+{
+  return ch != NULL ? ch->authority : NULL;
+}
+
 void cgrpc_channel_free(cgrpc_channel *ch)
 {
   if (ch == NULL)

@@ -1,0 +1,170 @@
+/* Access log lines: fields written as JSON or logfmt into a fixed buffer, values escaped. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ext/accesslog_internal.h"
+
+/* Room kept for the line's end ("}" or nothing) and a cut value's "...". */
+#define LOGLINE_RESERVE 8
+
+static void put(logline *l, const char *s, size_t n)
+{
+  if (l->len + n + LOGLINE_RESERVE > sizeof l->buf)
+    n = l->len + LOGLINE_RESERVE < sizeof l->buf ? sizeof l->buf - LOGLINE_RESERVE - l->len : 0;
+  memcpy(l->buf + l->len, s, n);
+  l->len += n;
+}
+
+static void puts_(logline *l, const char *s)
+{
+  put(l, s, strlen(s));
+}
+
+/* The length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+  size_t len = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+  if (len == 0 || len > n)
+    return 0;
+  for (size_t i = 1; i < len; i++)
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+  return len;
+}
+
+/* value escaped into the line, inside quotes: JSON's escapes (control characters as \u00XX,
+ * bytes that are not UTF-8 as U+FFFD), which logfmt readers take too. */
+static void put_quoted(logline *l, const char *value, size_t n)
+{
+  put(l, "\"", 1);
+  const unsigned char *s = (const unsigned char *)value;
+  size_t limit = sizeof l->buf - LOGLINE_RESERVE - 2; /* the closing quote fits */
+  for (size_t i = 0; i < n;) {
+    char esc[8];
+    size_t elen = 1, used = 1;
+    const char *out = (const char *)s + i;
+    if (s[i] == '"' || s[i] == '\\') {
+      esc[0] = '\\';
+      esc[1] = (char)s[i];
+      out = esc;
+      elen = 2;
+    } else if (s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+      esc[0] = '\\';
+      esc[1] = s[i] == '\n' ? 'n' : s[i] == '\t' ? 't' : 'r';
+      out = esc;
+      elen = 2;
+    } else if (s[i] < 0x20 || s[i] == 0x7f) {
+      snprintf(esc, sizeof esc, "\\u%04x", s[i]);
+      out = esc;
+      elen = 6;
+    } else if (s[i] >= 0x80) {
+      used = elen = utf8_len(s + i, n - i);
+      if (elen == 0) {
+        out = "\\ufffd";
+        elen = 6;
+        used = 1;
+      }
+    }
+    if (l->len + elen + 3 > limit) {
+      put(l, "...", 3); /* cut: the rest would not fit */
+      break;
+    }
+    put(l, out, elen);
+    i += used;
+  }
+  put(l, "\"", 1);
+}
+
+/* Whether a logfmt value can go bare. */
+static int logfmt_bare(const char *v, size_t n)
+{
+  if (n == 0)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    if (c <= ' ' || c == '=' || c == '"' || c == '\\' || c >= 0x7f)
+      return 0;
+  }
+  return 1;
+}
+
+static void put_key(logline *l, const char *key)
+{
+  int first = l->fields++ == 0;
+  if (l->format == CGRPC_ACCESS_LOG_JSON) {
+    puts_(l, first ? "\"" : ",\"");
+    puts_(l, key);
+    put(l, "\":", 2);
+  } else {
+    if (!first)
+      put(l, " ", 1);
+    puts_(l, key);
+    put(l, "=", 1);
+  }
+}
+
+void logline_strn(logline *l, const char *key, const char *value, size_t n)
+{
+  put_key(l, key);
+  if (l->format == CGRPC_ACCESS_LOG_LOGFMT && logfmt_bare(value, n))
+    put(l, value, n);
+  else
+    put_quoted(l, value, n);
+}
+
+void logline_str(logline *l, const char *key, const char *value)
+{
+  logline_strn(l, key, value != NULL ? value : "", value != NULL ? strlen(value) : 0);
+}
+
+void logline_int(logline *l, const char *key, long long value)
+{
+  char tmp[24];
+  put_key(l, key);
+  puts_(l, (snprintf(tmp, sizeof tmp, "%lld", value), tmp));
+}
+
+void logline_num(logline *l, const char *key, double value, int ndigits)
+{
+  char tmp[48];
+  put_key(l, key);
+  puts_(l, (snprintf(tmp, sizeof tmp, "%.*f", ndigits, value), tmp));
+}
+
+void logline_time(logline *l, const char *key, cgrpc_time t)
+{
+  struct timespec real;
+  clock_gettime(CLOCK_REALTIME, &real);
+  int64_t ns = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec - (cgrpc_now() - t);
+  time_t secs = (time_t)(ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char tmp[40];
+  size_t n = strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(tmp + n, sizeof tmp - n, ".%03dZ", (int)(ns / 1000000 % 1000));
+  logline_str(l, key, tmp);
+}
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void logline_begin(logline *l, int format, cgrpc_log_level level, const char *msg)
+{
+  l->len = 0;
+  l->fields = 0;
+  l->format = format;
+  if (format == CGRPC_ACCESS_LOG_JSON)
+    put(l, "{", 1);
+  logline_time(l, "time", cgrpc_now());
+  logline_str(l, "level", level_names[level & 3]);
+  logline_str(l, "msg", msg);
+}
+
+size_t logline_end(logline *l)
+{
+  if (l->format == CGRPC_ACCESS_LOG_JSON) {
+    l->buf[l->len++] = '}'; /* the reserve keeps room for it */
+  }
+  l->buf[l->len] = '\0';
+  return l->len;
+}
