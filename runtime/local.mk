@@ -14,6 +14,7 @@ cgrpcinclude_HEADERS = \
 	runtime/include/cgrpc/dedup.h \
 	runtime/include/cgrpc/metrics.h \
 	runtime/include/cgrpc/accesslog.h \
+	runtime/include/cgrpc/tracing.h \
 	runtime/include/cgrpc/tls.h \
 	runtime/include/cgrpc/jwt.h \
 	runtime/include/cgrpc/extension.h \
@@ -72,7 +73,8 @@ CGRPC_RUNTIME_SOURCES = \
 	runtime/src/ext/jwt_verify.c runtime/src/ext/metrics.c runtime/src/ext/metrics_grpc.c \
 	runtime/src/ext/metrics_http.c runtime/src/ext/metrics_internal.h runtime/src/ext/metrics_text.c \
 	runtime/src/ext/accesslog.c runtime/src/ext/accesslog_calls.c runtime/src/ext/accesslog_internal.h \
-	runtime/src/ext/accesslog_line.c
+	runtime/src/ext/accesslog_line.c runtime/src/ext/tracing.c runtime/src/ext/tracing_internal.h \
+	runtime/src/ext/tracing_otlp.c runtime/src/ext/traceparent.c runtime/src/ext/traceparent.h
 
 CGRPC_RUNTIME_CPPFLAGS = -I$(top_srcdir)/runtime/include -I$(top_builddir)/runtime/include \
 	-I$(top_srcdir)/runtime/src -DCGRPC_BUILDING_LIBRARY -D_GNU_SOURCE

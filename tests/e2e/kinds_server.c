@@ -126,6 +126,29 @@ static cgrpc_code relay(cgrpc_server_call *call)
   return CGRPC_STATUS_OK;
 }
 
+static cgrpc_channel *downstream;
+
+void kinds_set_downstream(cgrpc_channel *ch)
+{
+  downstream = ch;
+}
+
+static cgrpc_code proxy(cgrpc_server_call *call, const E2e__EchoRequest *req)
+{
+  if (downstream == NULL)
+    return CGRPC_STATUS_OK;
+  cgrpc_call_options *o = NULL;
+  if (cgrpc_call_options_new(&o) != 0)
+    return cgrpc_server_call_set_status(call, CGRPC_STATUS_RESOURCE_EXHAUSTED, "no memory");
+  cgrpc_call_options_set_parent(o, call);
+  ProtobufCMessage *r = NULL;
+  cgrpc_code code = cgrpc_unary_call(downstream, &kinds_methods[K_UNARY], &req->base, &r, o, NULL);
+  cgrpc_call_options_free(o);
+  if (r != NULL)
+    protobuf_c_message_free_unpacked(r, NULL);
+  return code == CGRPC_STATUS_OK ? code : cgrpc_server_call_set_status(call, code, "downstream");
+}
+
 static cgrpc_code kinds_invoke(cgrpc_fn handler, cgrpc_server_call *call,
                                const ProtobufCMessage *req, ProtobufCMessage *resp, void *ud)
 {
@@ -150,6 +173,8 @@ static cgrpc_code kinds_invoke(cgrpc_fn handler, cgrpc_server_call *call,
       return early(call);
     case K_HOLD:
       return hold(call);
+    case K_PROXY:
+      return proxy(call, (const E2e__EchoRequest *)req);
     default:
       return relay(call);
     }
@@ -182,6 +207,8 @@ const cgrpc_method_desc kinds_methods[K_COUNT] = {
                       e2e__chunk__descriptor),
     [K_RELAY] = METHOD("Relay", CGRPC_METHOD_BIDI_STREAMING, e2e__chunk__descriptor,
                        e2e__chunk__descriptor),
+    [K_PROXY] = METHOD("Proxy", CGRPC_METHOD_UNARY, e2e__echo_request__descriptor,
+                       e2e__echo_reply__descriptor),
 };
 
 static const cgrpc_service_desc kinds_service = {

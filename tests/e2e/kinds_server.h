@@ -21,8 +21,11 @@
  *               "x-early: yes") before reading anything, then echoes as K_CHAT.
  *   K_HOLD      EchoRequest -> stream Chunk: one chunk, then blocks (a blocking handler
  *               holding its thread) until kinds_release() or the call is cancelled.
- *   K_RELAY     stream Chunk <-> stream Chunk: K_CHAT from callbacks, holding no thread. */
-enum { K_UNARY, K_DOWNLOAD, K_UPLOAD, K_CHAT, K_FLAKY, K_EARLY, K_HOLD, K_RELAY, K_COUNT };
+ *   K_RELAY     stream Chunk <-> stream Chunk: K_CHAT from callbacks, holding no thread.
+ *   K_PROXY     EchoRequest -> EchoReply: calls K_UNARY on the kinds_set_downstream channel
+ *               with the request, as a child call (cgrpc_call_options_set_parent), and answers
+ *               with its code; OK when there is no downstream. */
+enum { K_UNARY, K_DOWNLOAD, K_UPLOAD, K_CHAT, K_FLAKY, K_EARLY, K_HOLD, K_RELAY, K_PROXY, K_COUNT };
 extern const cgrpc_method_desc kinds_methods[K_COUNT];
 
 typedef struct kinds_server {
@@ -36,6 +39,9 @@ void kinds_start(kinds_server *k, const cgrpc_server_options *opts);
 /* The same, returning the first failure's cgrpc error instead (k->srv then NULL). */
 int kinds_try_start(kinds_server *k, const cgrpc_server_options *opts);
 void kinds_stop(kinds_server *k);
+
+/* The channel K_PROXY calls (NULL: none). */
+void kinds_set_downstream(cgrpc_channel *ch);
 
 /* Lets every K_HOLD handler return (OK). */
 void kinds_release(void);

@@ -110,6 +110,17 @@ tests_e2e_check_accesslog_LDFLAGS = -no-install
 TESTS += tests/e2e/check_accesslog
 VALGRIND_TESTS += tests/e2e/check_accesslog
 
+# Tracing: spans across two servers, traceparent in and out, OTLP/JSON.
+check_PROGRAMS += tests/e2e/check_tracing
+tests_e2e_check_tracing_SOURCES = tests/e2e/check_tracing.c $(KINDS_SOURCES)
+nodist_tests_e2e_check_tracing_SOURCES = tests/e2e/e2e.pb-c.c
+tests_e2e_check_tracing_CPPFLAGS = $(E2E_CPPFLAGS)
+tests_e2e_check_tracing_CFLAGS = $(E2E_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS)
+tests_e2e_check_tracing_LDADD = $(CGRPC_USER_LIBS) $(CHECK_LIBS) $(JSONC_LIBS) $(PTHREAD_LIBS)
+tests_e2e_check_tracing_LDFLAGS = -no-install
+TESTS += tests/e2e/check_tracing
+VALGRIND_TESTS += tests/e2e/check_tracing
+
 check_PROGRAMS += tests/e2e/check_leaks
 tests_e2e_check_leaks_SOURCES = tests/e2e/check_leaks.c tests/e2e/harness.c tests/e2e/harness.h \
 	tests/e2e/counting_alloc.c tests/e2e/counting_alloc.h
@@ -149,7 +160,7 @@ $(tests_e2e_check_leaks_OBJECTS) $(tests_e2e_stream_memory_OBJECTS) \
 $(tests_e2e_check_flow_OBJECTS) $(tests_e2e_check_interceptors_OBJECTS) \
 $(tests_e2e_check_headers_OBJECTS) $(tests_e2e_check_handlers_OBJECTS) \
 $(tests_e2e_check_failmalloc_OBJECTS) $(tests_e2e_check_metrics_OBJECTS) \
-$(tests_e2e_check_accesslog_OBJECTS): tests/e2e/e2e.stamp
+$(tests_e2e_check_accesslog_OBJECTS) $(tests_e2e_check_tracing_OBJECTS): tests/e2e/e2e.stamp
 
 TESTS += tests/e2e/check_e2e tests/e2e/check_client_errors tests/e2e/check_stream \
 	tests/e2e/check_leaks

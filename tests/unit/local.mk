@@ -21,6 +21,7 @@ UNIT_TESTS = \
 	tests/unit/check_workers \
 	tests/unit/check_budget \
 	tests/unit/check_metrics \
+	tests/unit/check_traceparent \
 	tests/unit/check_frame_watch \
 	tests/unit/check_compress \
 	tests/unit/check_retry \
@@ -127,6 +128,11 @@ tests_unit_check_metrics_SOURCES = tests/unit/check_metrics.c tests/unit/unit_ma
 tests_unit_check_metrics_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_check_metrics_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_metrics_LDADD = $(UNIT_LDADD)
+
+tests_unit_check_traceparent_SOURCES = tests/unit/check_traceparent.c tests/unit/unit_main.h
+tests_unit_check_traceparent_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_check_traceparent_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_traceparent_LDADD = $(UNIT_LDADD)
 
 tests_unit_check_workers_SOURCES = tests/unit/check_workers.c tests/unit/unit_main.h
 tests_unit_check_workers_CPPFLAGS = $(UNIT_CPPFLAGS)

@@ -14,6 +14,7 @@
 #include <cgrpc/dedup.h>
 #include <cgrpc/metrics.h>
 #include <cgrpc/accesslog.h>
+#include <cgrpc/tracing.h>
 #include <cgrpc/extension.h>
 #include <cgrpc/log.h>
 #include <cgrpc/jwt.h>

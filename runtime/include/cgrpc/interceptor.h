@@ -99,6 +99,10 @@ CGRPC_EXTERN cgrpc_metadata *cgrpc_client_ctx_metadata(cgrpc_client_ctx *ctx);
 CGRPC_EXTERN cgrpc_time cgrpc_client_ctx_deadline(const cgrpc_client_ctx *ctx);
 CGRPC_EXTERN void cgrpc_client_ctx_set_deadline(cgrpc_client_ctx *ctx, cgrpc_time deadline);
 
+/* The server call this one was made for (cgrpc_call_options_set_parent), or NULL: for
+ * tracing, say.  Valid only in start (the parent may end afterwards). */
+CGRPC_EXTERN const cgrpc_server_call *cgrpc_client_ctx_parent(const cgrpc_client_ctx *ctx);
+
 /* When the call started (cgrpc_now()'s clock): for latency without keeping state. */
 CGRPC_EXTERN cgrpc_time cgrpc_client_ctx_start_time(const cgrpc_client_ctx *ctx);
 

@@ -717,10 +717,12 @@ int cgrpc_call_new(cgrpc_call **out, cgrpc_channel *ch, const cgrpc_method_desc 
     cgrpc_call_unref(call);
     return rv;
   }
-  if (opts != NULL && opts->parent != NULL)
+  if (opts != NULL && opts->parent != NULL) {
     /* A server call begins with its link parent (server/server_call.h asserts it): the client
-     * needs nothing else of the server. */
+     * needs nothing else of the server (interceptors may read it through the public API). */
     call_link_parent(call, (cgrpc_link_parent *)(void *)opts->parent);
+    call->parent = opts->parent;
+  }
   *out = call;
   return 0;
 }

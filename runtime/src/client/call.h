@@ -99,6 +99,7 @@ struct cgrpc_call {
   /* Made on behalf of an incoming call (cgrpc_call_options_set_parent): linked to it until
    * this call ends, so that cancelling it cancels this one. */
   int has_parent;
+  const cgrpc_server_call *parent; /* the same, for interceptors' start (cgrpc_client_ctx_parent) */
   cgrpc_link_child parent_link;
 };
 

@@ -73,6 +73,11 @@ cgrpc_time cgrpc_client_ctx_start_time(const cgrpc_client_ctx *ctx)
   return ctx->call->start_time;
 }
 
+const cgrpc_server_call *cgrpc_client_ctx_parent(const cgrpc_client_ctx *ctx)
+{
+  return ctx->call->parent;
+}
+
 void *cgrpc_client_ctx_data(const cgrpc_client_ctx *ctx)
 {
   return ctx->data;

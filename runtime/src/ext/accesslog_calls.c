@@ -6,8 +6,10 @@
 
 #include <cgrpc/interceptor.h>
 #include <cgrpc/metrics.h>
+#include <cgrpc/tracing.h>
 
 #include "ext/accesslog_internal.h"
+#include "ext/traceparent.h"
 
 static const char *const method_types[] = {"unary", "client_stream", "server_stream",
                                            "bidi_stream"};
@@ -23,6 +25,7 @@ typedef struct call_facts {
   const char *error;
   int attempts;
   const char *key; /* idempotency key, or NULL */
+  char trace_id[33], span_id[17]; /* "" without tracing */
 } call_facts;
 
 static void put_key_hash(logline *l, const char *key)
@@ -68,6 +71,10 @@ static void log_call(cgrpc_access_log *log, const call_facts *f)
   if (f->code != CGRPC_STATUS_OK)
     logline_str(&l, "grpc.error", f->error != NULL ? f->error : "");
   logline_num(&l, "grpc.time_ms", (double)(now - f->start) / 1e6, 3);
+  if (f->trace_id[0] != '\0') {
+    logline_str(&l, "trace_id", f->trace_id);
+    logline_str(&l, "span_id", f->span_id);
+  }
   logline_int(&l, "attempts", f->attempts);
   if (f->key != NULL && f->key[0] != '\0')
     put_key_hash(&l, f->key);
@@ -100,6 +107,7 @@ static void server_on_done(cgrpc_server_call *call, cgrpc_code code, const char 
       .attempts = cgrpc_server_call_previous_attempts(call) + 1,
       .key = cgrpc_server_call_idempotency_key(call),
   };
+  cgrpc_tracing_server_ids(call, f.trace_id, f.span_id, NULL);
   log_call(ud, &f);
 }
 
@@ -116,6 +124,7 @@ int cgrpc_access_log_attach_server(cgrpc_access_log *log, cgrpc_server_options *
 static void client_on_done(cgrpc_client_ctx *ctx, const cgrpc_status *status, void *ud)
 {
   const cgrpc_method_desc *desc = cgrpc_client_ctx_method(ctx);
+  const cgrpc_metadata *md = cgrpc_client_ctx_metadata(ctx);
   const char *header = desc != NULL && desc->policy != NULL &&
                                desc->policy->idempotency_key_header != NULL
                            ? desc->policy->idempotency_key_header
@@ -130,8 +139,15 @@ static void client_on_done(cgrpc_client_ctx *ctx, const cgrpc_status *status, vo
       .code = status->code,
       .error = status->message,
       .attempts = status->attempts,
-      .key = cgrpc_metadata_get(cgrpc_client_ctx_metadata(ctx), header),
+      .key = cgrpc_metadata_get(md, header),
   };
+  /* With tracing on, the traceparent the call sent: its trace, and its span as the parent. */
+  const char *tp = cgrpc_metadata_get(md, "traceparent");
+  cgrpc_traceparent ids;
+  if (tp != NULL && cgrpc_traceparent_parse(tp, strlen(tp), &ids)) {
+    cgrpc_hex(ids.trace_id, sizeof ids.trace_id, f.trace_id);
+    cgrpc_hex(ids.parent_id, sizeof ids.parent_id, f.span_id);
+  }
   log_call(ud, &f);
 }
 

@@ -60,4 +60,9 @@ void logline_time(logline *l, const char *key, cgrpc_time t);
 /* Ends the line; returns its length. */
 size_t logline_end(logline *l);
 
+/* value (n bytes) as a JSON string, quotes included, into out (cap bytes): control characters
+ * escaped, bytes that are not UTF-8 as U+FFFD, cut with "..." when it does not fit (6n + 2
+ * always does).  Returns the bytes written (0 when cap < 6). */
+size_t cgrpc_json_quote(char *out, size_t cap, const char *value, size_t n);
+
 #endif

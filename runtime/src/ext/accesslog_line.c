@@ -33,47 +33,58 @@ static size_t utf8_len(const unsigned char *s, size_t n)
   return len;
 }
 
-/* value escaped into the line, inside quotes: JSON's escapes (control characters as \u00XX,
- * bytes that are not UTF-8 as U+FFFD), which logfmt readers take too. */
-static void put_quoted(logline *l, const char *value, size_t n)
+size_t cgrpc_json_quote(char *out, size_t cap, const char *value, size_t n)
 {
-  put(l, "\"", 1);
+  /* Room for the quotes, and for "..." when the value is cut. */
+  if (cap < 6)
+    return 0;
+  size_t len = 0, limit = cap - 5;
+  out[len++] = '"';
   const unsigned char *s = (const unsigned char *)value;
-  size_t limit = sizeof l->buf - LOGLINE_RESERVE - 2; /* the closing quote fits */
   for (size_t i = 0; i < n;) {
     char esc[8];
     size_t elen = 1, used = 1;
-    const char *out = (const char *)s + i;
+    const char *piece = (const char *)s + i;
     if (s[i] == '"' || s[i] == '\\') {
       esc[0] = '\\';
       esc[1] = (char)s[i];
-      out = esc;
+      piece = esc;
       elen = 2;
     } else if (s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
       esc[0] = '\\';
       esc[1] = s[i] == '\n' ? 'n' : s[i] == '\t' ? 't' : 'r';
-      out = esc;
+      piece = esc;
       elen = 2;
     } else if (s[i] < 0x20 || s[i] == 0x7f) {
       snprintf(esc, sizeof esc, "\\u%04x", s[i]);
-      out = esc;
+      piece = esc;
       elen = 6;
     } else if (s[i] >= 0x80) {
       used = elen = utf8_len(s + i, n - i);
       if (elen == 0) {
-        out = "\\ufffd";
+        piece = "\\ufffd";
         elen = 6;
         used = 1;
       }
     }
-    if (l->len + elen + 3 > limit) {
-      put(l, "...", 3); /* cut: the rest would not fit */
+    if (len + elen > limit) {
+      memcpy(out + len, "...", 3); /* cut: the rest would not fit */
+      len += 3;
       break;
     }
-    put(l, out, elen);
+    memcpy(out + len, piece, elen);
+    len += elen;
     i += used;
   }
-  put(l, "\"", 1);
+  out[len++] = '"';
+  return len;
+}
+
+/* value escaped into the line, inside quotes (JSON's escapes, which logfmt readers take too). */
+static void put_quoted(logline *l, const char *value, size_t n)
+{
+  size_t room = sizeof l->buf - LOGLINE_RESERVE - l->len;
+  l->len += cgrpc_json_quote(l->buf + l->len, room, value, n);
 }
 
 /* Whether a logfmt value can go bare. */
