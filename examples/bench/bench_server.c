@@ -12,8 +12,12 @@
  *        stream, so that a stream beyond the pool's size waits for one to
  *        end -- and with --threads 0 would hold up the I/O thread it waits on,
  *        so that combination is refused).
- *        --metrics on|off (the call metrics, cgrpc_metrics_attach_server,
- *        and a /metrics endpoint on a free port; default off)
+ *        --observe none|metrics|all (metrics: the call metrics,
+ *        cgrpc_metrics_attach_server, and a /metrics endpoint on a free port;
+ *        all: those, an access log line per call and tracing with every call
+ *        sampled, both written to /dev/null by their threads; default none)
+ *        --trace-ratio R (with --observe all: the share of calls traced, 0..1;
+ *        default 1)
  * Prints "LISTENING <port>" once it accepts calls; on SIGTERM or SIGINT it
  * shuts down gracefully, prints "SERVED <n>" (unary calls and streamed
  * messages answered OK), exits 0.  On SIGUSR1 it prints "HEAP <bytes>", the
@@ -265,7 +269,7 @@ static void usage(const char *argv0)
 {
   fprintf(stderr,
           "usage: %s [--port N] [--host H] [--threads T] [--stream_handler async|blocking]\n"
-          "          [--metrics on|off]\n",
+          "          [--observe none|metrics|all] [--trace-ratio R]\n",
           argv0);
   exit(2);
 }
@@ -280,12 +284,54 @@ static int parse_int(const char *argv0, const char *s, int min, int max)
   return (int)v;
 }
 
+/* --observe all: an access log and tracing, their lines written to /dev/null. */
+static cgrpc_access_log *access_log;
+static cgrpc_tracing *tracing;
+static FILE *devnull;
+static double trace_ratio = 1;
+
+static void devnull_sink(cgrpc_log_level level, const char *line, size_t len, void *ud)
+{
+  (void)level;
+  fwrite(line, 1, len, ud);
+  fputc('\n', ud);
+}
+
+static int observe_all(cgrpc_server_options *opts)
+{
+  devnull = fopen("/dev/null", "w");
+  if (devnull == NULL)
+    return CGRPC_ERR_SYSTEM;
+  int rc = cgrpc_access_log_new(&access_log);
+  if (rc == 0) {
+    cgrpc_access_log_set_sink(access_log, devnull_sink, devnull);
+    rc = cgrpc_access_log_attach_server(access_log, opts);
+  }
+  if (rc == 0)
+    rc = cgrpc_tracing_new(&tracing);
+  if (rc == 0)
+    rc = cgrpc_tracing_set_sample_ratio(tracing, trace_ratio);
+  if (rc == 0)
+    rc = cgrpc_tracing_export_otlp_file(tracing, "/dev/null", "bench_server");
+  if (rc == 0)
+    rc = cgrpc_tracing_attach_server(tracing, opts);
+  return rc;
+}
+
+static void observe_stop(void)
+{
+  cgrpc_access_log_free(access_log);
+  cgrpc_tracing_free(tracing);
+  if (devnull != NULL)
+    fclose(devnull);
+}
+
 int main(int argc, char **argv)
 {
   int port = 0;
   int threads = -1; /* the library's default */
   int async_streams = 1;
-  int metrics = 0;
+  int metrics = 0, logs_and_traces = 0;
   const char *host = "127.0.0.1";
   for (int i = 1; i < argc; i++) {
     if (i + 1 >= argc)
@@ -301,10 +347,14 @@ int main(int argc, char **argv)
       async_streams = 0;
     else if (strcmp(arg, "--stream_handler") == 0 && strcmp(value, "async") == 0)
       async_streams = 1;
-    else if (strcmp(arg, "--metrics") == 0 && strcmp(value, "on") == 0)
-      metrics = 1;
-    else if (strcmp(arg, "--metrics") == 0 && strcmp(value, "off") == 0)
-      metrics = 0;
+    else if (strcmp(arg, "--observe") == 0 && strcmp(value, "none") == 0)
+      metrics = logs_and_traces = 0;
+    else if (strcmp(arg, "--observe") == 0 && strcmp(value, "metrics") == 0)
+      metrics = 1, logs_and_traces = 0;
+    else if (strcmp(arg, "--observe") == 0 && strcmp(value, "all") == 0)
+      metrics = logs_and_traces = 1;
+    else if (strcmp(arg, "--trace-ratio") == 0)
+      trace_ratio = atof(value);
     else
       usage(argv[0]);
   }
@@ -329,6 +379,8 @@ int main(int argc, char **argv)
       cgrpc_server_options_set_handler_threads(opts, threads);
     if (metrics) /* the call metrics, and an endpoint a scrape could read them from */
       rc = cgrpc_metrics_attach_server(cgrpc_metrics_default(), opts);
+    if (rc == 0 && logs_and_traces)
+      rc = observe_all(opts);
     if (rc == 0)
       rc = cgrpc_server_new(&server, opts);
   }
@@ -374,6 +426,7 @@ int main(int argc, char **argv)
   cgrpc_server_shutdown(server, 2000);
   cgrpc_server_free(server);
   cgrpc_metrics_http_stop(metrics_http);
+  observe_stop();
   printf("SERVED %lu\n", atomic_load(&served));
   fflush(stdout);
   return 0;

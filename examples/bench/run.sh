@@ -24,8 +24,10 @@
 #   BENCH_SERVER_CPU [0], BENCH_CLIENT_CPU [1]   cores for servers and for load/clients
 #   BENCH_GRPCXX_MODE [async]   grpcxx_server --mode (async, sync or callback)
 #   BENCH_CGRPC_THREADS ["default 0"]  bench_server --threads settings to measure
-#   BENCH_METRICS [0]       1 also measures each cgrpc server with the call metrics on
-#                           (label +m: cgrpc_metrics_attach_server and the /metrics endpoint)
+#   BENCH_OBSERVE []        any of "metrics all all1": also measures each cgrpc server with
+#                           the call metrics on (+metrics), with metrics, access log and
+#                           tracing of every call (+all), or of 1 % of calls (+all1%)
+#                           (bench_server --observe, --trace-ratio)
 #   BENCH_KEEP [0]          1 keeps the work directory (h2load logs, server output)
 #   BENCH_BASELINE []       another build directory (an earlier commit, say): its bench_server
 #                           and bench_client run in the same rounds, labelled base, so that a
@@ -67,7 +69,7 @@ SERVER_CPU=${BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 GRPCXX_MODE=${BENCH_GRPCXX_MODE:-async}
 CGRPC_THREADS=${BENCH_CGRPC_THREADS:-default 0}
-WITH_METRICS=${BENCH_METRICS:-0}
+OBSERVE=${BENCH_OBSERVE:-}
 if [ "$QUICK" = 1 ]; then
   ROUNDS=1
   QUICK_REQUESTS=2000 # h2load -n, instead of a duration
@@ -212,10 +214,20 @@ if [ -n "$CGRPC_SERVER" ]; then
   for t in $CGRPC_THREADS; do
     if [ "$t" = default ]; then
       SERVERS+=("cgrpc|$CGRPC_SERVER")
-      [ "$WITH_METRICS" = 1 ] && SERVERS+=("cgrpc+m|$CGRPC_SERVER --metrics on")
+      for o in $OBSERVE; do
+        case $o in
+          all1) SERVERS+=("cgrpc+all1%|$CGRPC_SERVER --observe all --trace-ratio 0.01") ;;
+          *) SERVERS+=("cgrpc+$o|$CGRPC_SERVER --observe $o") ;;
+        esac
+      done
     else
       SERVERS+=("cgrpc-t$t|$CGRPC_SERVER --threads $t")
-      [ "$WITH_METRICS" = 1 ] && SERVERS+=("cgrpc-t$t+m|$CGRPC_SERVER --threads $t --metrics on")
+      for o in $OBSERVE; do
+        case $o in
+          all1) SERVERS+=("cgrpc-t$t+all1%|$CGRPC_SERVER --threads $t --observe all --trace-ratio 0.01") ;;
+          *) SERVERS+=("cgrpc-t$t+$o|$CGRPC_SERVER --threads $t --observe $o") ;;
+        esac
+      done
     fi
   done
 else
@@ -451,12 +463,12 @@ elif [ ${#SERVERS[@]} -gt 0 ]; then
     ref_cpu=$(awk -v t="${TICKS[grpc++]}" -v k="$CLK_TCK" -v n="${REQS[grpc++]}" 'BEGIN { print t * 1e6 / k / n }')
     ref_qps=$(awk -v n="${REQS[grpc++]}" -v s="${SECS[grpc++]}" 'BEGIN { print (s > 0 ? n / s : 0) }')
   fi
-  printf '%-10s %10s %8s %8s %11s %9s %10s %10s\n' impl QPS 'p50 ms' 'p99 ms' 'CPU us/req' \
+  printf '%-16s %10s %8s %8s %11s %9s %10s %10s\n' impl QPS 'p50 ms' 'p99 ms' 'CPU us/req' \
     'core busy' 'CPU ratio' 'QPS ratio'
   for entry in "${SERVERS[@]}"; do
     label=${entry%%|*}
     if [ -z "${REQS[$label]:-}" ]; then
-      printf '%-10s %10s\n' "$label" '(failed)'
+      printf '%-16s %10s\n' "$label" '(failed)'
       continue
     fi
     read -r p50 p99 < <(percentiles "$label")
@@ -466,7 +478,7 @@ elif [ ${#SERVERS[@]} -gt 0 ]; then
         qps = s > 0 ? n / s : 0; cpu = t * 1e6 / k / n; busy = t / k / (w / 1e9) * 100
         cr = (rc != "" && rc > 0) ? sprintf("%.2f", cpu / rc) : "-"
         qr = (rq != "" && rq > 0) ? sprintf("%.2f", qps / rq) : "-"
-        printf "%-10s %10.0f %8s %8s %11.1f %8.0f%% %10s %10s\n", label, qps, p50, p99, cpu, busy, cr, qr }'
+        printf "%-16s %10.0f %8s %8s %11.1f %8.0f%% %10s %10s\n", label, qps, p50, p99, cpu, busy, cr, qr }'
   done
   echo "(CPU us/req: server user+system CPU over the measured runs / requests; CPU ratio:"
   echo " cgrpc / grpc++, lower is better; QPS ratio: higher is better; core busy below ~95%"

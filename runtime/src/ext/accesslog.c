@@ -3,10 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ext/accesslog_internal.h"
 
 #define ACCESS_LOG_QUEUE (1 << 20) /* bytes of queued lines, per buffer */
+/* The writer wakes when this much is queued, or every ACCESS_LOG_PERIOD_MS: a line costs its
+ * call no wake-up of another thread (a futex call and a context switch). */
+#define ACCESS_LOG_WAKE (64 << 10)
+#define ACCESS_LOG_PERIOD_MS 50
 
 /* go-grpc-middleware's DefaultServerCodeToLevel. */
 static const unsigned char default_levels[CGRPC_STATUS_CODE_COUNT] = {
@@ -51,10 +56,21 @@ static void *access_log_main(void *arg)
   cgrpc_access_log *log = arg;
   pthread_mutex_lock(&log->mu);
   for (;;) {
-    while (log->front.len == 0 && log->untold == 0 && !log->stop)
-      pthread_cond_wait(&log->cond, &log->mu);
-    if (log->front.len == 0 && log->untold == 0)
-      break; /* stopping, and everything written */
+    if (log->front.len < ACCESS_LOG_WAKE && !log->stop) {
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      until.tv_nsec += ACCESS_LOG_PERIOD_MS * 1000000L;
+      if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&log->cond, &log->mu, &until);
+    }
+    if (log->front.len == 0 && log->untold == 0) {
+      if (log->stop)
+        break; /* everything written */
+      continue;
+    }
     line_buf batch = log->front; /* swap: producers go on into the other buffer */
     log->front = log->back;
     log->front.len = 0;
@@ -77,7 +93,10 @@ static void *access_log_main(void *arg)
       sink_line(sink, level, batch.data + at + 5, len);
       at += 5 + len;
     }
-    fflush(stderr);
+    if (sink.fn == NULL)
+      fflush(stderr);
+    else if (log->batch_done != NULL)
+      log->batch_done(sink.ud);
     pthread_mutex_lock(&log->mu);
     log->back = batch;
   }
@@ -100,10 +119,10 @@ void cgrpc_access_log_put(cgrpc_access_log *log, cgrpc_log_level level, const ch
   uint32_t n = (uint32_t)len;
   memcpy(p + 1, &n, sizeof n);
   memcpy(p + 5, line, len);
-  int was_empty = log->front.len == 0;
+  size_t before = log->front.len;
   log->front.len += 5 + len;
   pthread_mutex_unlock(&log->mu);
-  if (was_empty)
+  if (before < ACCESS_LOG_WAKE && log->front.len >= ACCESS_LOG_WAKE)
     pthread_cond_signal(&log->cond);
 }
 

@@ -29,6 +29,7 @@ struct cgrpc_access_log {
   int min_level;          /* (atomic) */
   unsigned char code_level[CGRPC_STATUS_CODE_COUNT];
   int captured;           /* the runtime's log comes here */
+  void (*batch_done)(void *sink_ud); /* after each batch handed to the sink (or NULL) */
 };
 
 /* Queues a finished line; never waits for the sink.  Any thread. */
@@ -64,5 +65,8 @@ size_t logline_end(logline *l);
  * escaped, bytes that are not UTF-8 as U+FFFD, cut with "..." when it does not fit (6n + 2
  * always does).  Returns the bytes written (0 when cap < 6). */
 size_t cgrpc_json_quote(char *out, size_t cap, const char *value, size_t n);
+
+/* value in decimal into out (at least 21 bytes, NUL-terminated); returns its length. */
+size_t cgrpc_decimal(char *out, long long value);
 
 #endif

@@ -42,6 +42,24 @@ size_t cgrpc_json_quote(char *out, size_t cap, const char *value, size_t n)
   out[len++] = '"';
   const unsigned char *s = (const unsigned char *)value;
   for (size_t i = 0; i < n;) {
+    /* A run of bytes that need nothing: copied at once. */
+    size_t run = 0;
+    while (i + run < n && s[i + run] >= 0x20 && s[i + run] < 0x7f && s[i + run] != '"' &&
+           s[i + run] != '\\')
+      run++;
+    if (run > 0) {
+      if (len + run > limit)
+        run = limit > len ? limit - len : 0;
+      memcpy(out + len, s + i, run);
+      len += run;
+      i += run;
+      if (i < n && len >= limit) {
+        memcpy(out + len, "...", 3);
+        len += 3;
+        break;
+      }
+      continue;
+    }
     char esc[8];
     size_t elen = 1, used = 1;
     const char *piece = (const char *)s + i;
@@ -129,17 +147,45 @@ void logline_str(logline *l, const char *key, const char *value)
   logline_strn(l, key, value != NULL ? value : "", value != NULL ? strlen(value) : 0);
 }
 
+size_t cgrpc_decimal(char *out, long long value)
+{
+  char tmp[24];
+  size_t n = 0;
+  unsigned long long v = value < 0 ? 0ull - (unsigned long long)value : (unsigned long long)value;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  size_t len = 0;
+  if (value < 0)
+    out[len++] = '-';
+  while (n > 0)
+    out[len++] = tmp[--n];
+  out[len] = '\0';
+  return len;
+}
+
 void logline_int(logline *l, const char *key, long long value)
 {
   char tmp[24];
   put_key(l, key);
-  puts_(l, (snprintf(tmp, sizeof tmp, "%lld", value), tmp));
+  put(l, tmp, cgrpc_decimal(tmp, value));
 }
 
 void logline_num(logline *l, const char *key, double value, int ndigits)
 {
   char tmp[48];
   put_key(l, key);
+  if (ndigits == 3 && value >= 0 && value < 1e12) { /* the common case, without printf */
+    long long thousandths = (long long)(value * 1000 + 0.5);
+    size_t n = cgrpc_decimal(tmp, thousandths / 1000);
+    tmp[n++] = '.';
+    tmp[n++] = (char)('0' + thousandths % 1000 / 100);
+    tmp[n++] = (char)('0' + thousandths % 100 / 10);
+    tmp[n++] = (char)('0' + thousandths % 10);
+    put(l, tmp, n);
+    return;
+  }
   puts_(l, (snprintf(tmp, sizeof tmp, "%.*f", ndigits, value), tmp));
 }
 
@@ -149,12 +195,25 @@ void logline_time(logline *l, const char *key, cgrpc_time t)
   clock_gettime(CLOCK_REALTIME, &real);
   int64_t ns = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec - (cgrpc_now() - t);
   time_t secs = (time_t)(ns / 1000000000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
+  /* The date and time to the second, kept per thread: most lines share their second. */
+  static __thread time_t cached_secs = -1;
+  static __thread char cached[24];
+  static __thread size_t cached_len;
+  if (secs != cached_secs) {
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    cached_len = strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_secs = secs;
+  }
   char tmp[40];
-  size_t n = strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(tmp + n, sizeof tmp - n, ".%03dZ", (int)(ns / 1000000 % 1000));
-  logline_str(l, key, tmp);
+  int ms = (int)(ns / 1000000 % 1000);
+  memcpy(tmp, cached, cached_len);
+  tmp[cached_len] = '.';
+  tmp[cached_len + 1] = (char)('0' + ms / 100);
+  tmp[cached_len + 2] = (char)('0' + ms / 10 % 10);
+  tmp[cached_len + 3] = (char)('0' + ms % 10);
+  tmp[cached_len + 4] = 'Z';
+  logline_strn(l, key, tmp, cached_len + 5);
 }
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};

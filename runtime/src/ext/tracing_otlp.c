@@ -22,7 +22,7 @@ static int text_room(text *t, size_t n)
     return 0;
   if (t->len + n <= t->cap)
     return 1;
-  size_t cap = t->cap ? t->cap : 1024;
+  size_t cap = t->cap ? t->cap : 4096;
   while (cap < t->len + n)
     cap *= 2;
   char *b = realloc(t->buf, cap);
@@ -54,24 +54,28 @@ static void add_quoted(text *t, const char *s)
 static void add_num(text *t, long long v)
 {
   char tmp[24];
-  snprintf(tmp, sizeof tmp, "%lld", v);
-  add(t, tmp);
+  size_t n = cgrpc_decimal(tmp, v);
+  if (text_room(t, n)) {
+    memcpy(t->buf + t->len, tmp, n);
+    t->len += n;
+  }
 }
 
+/* An attribute: key is a constant that needs no escaping. */
 static void add_attr_str(text *t, const char *key, const char *value, int first)
 {
-  add(t, first ? "{\"key\":" : ",{\"key\":");
-  add_quoted(t, key);
-  add(t, ",\"value\":{\"stringValue\":");
+  add(t, first ? "{\"key\":\"" : ",{\"key\":\"");
+  add(t, key);
+  add(t, "\",\"value\":{\"stringValue\":");
   add_quoted(t, value);
   add(t, "}}");
 }
 
 static void add_attr_int(text *t, const char *key, long long value)
 {
-  add(t, ",{\"key\":");
-  add_quoted(t, key);
-  add(t, ",\"value\":{\"intValue\":\"");
+  add(t, ",{\"key\":\"");
+  add(t, key);
+  add(t, "\",\"value\":{\"intValue\":\"");
   add_num(t, value);
   add(t, "\"}}");
 }
@@ -152,7 +156,11 @@ static void file_sink(cgrpc_log_level level, const char *line, size_t len, void 
   FILE *f = ud;
   fwrite(line, 1, len, f);
   fputc('\n', f);
-  fflush(f);
+}
+
+static void file_flush(void *ud)
+{
+  fflush(ud);
 }
 
 int cgrpc_tracing_export_otlp_file(cgrpc_tracing *t, const char *path, const char *service_name)
@@ -171,6 +179,7 @@ int cgrpc_tracing_export_otlp_file(cgrpc_tracing *t, const char *path, const cha
     return rv;
   }
   cgrpc_access_log_set_sink(q, file_sink, f);
+  q->batch_done = file_flush;
   t->exporter = q;
   t->file = f;
   t->service_name = name;
