@@ -12,11 +12,20 @@
       would) and once with another: the first two must get the same answer from one run of
       the handler (attempt 1 both times), the third a run of its own.  Exit 0 on success.
 
+  faulty_grpcio.py GEN trace --target HOST:PORT --server-log FILE
+      Calls Relay on a cgrpc faulty_server (--relay-to this script's server, --trace 1) with
+      a valid traceparent, with an invalid one, with an unsampled one and with none; this
+      script's server (its output in FILE) prints the traceparent each relayed Try brought:
+      the same trace with a new parent id and the flags kept, a new trace for the invalid
+      one and for none.  Exit 0 on success.
+
 GEN is the directory with the generated faulty_pb2*.py (retry_vs_grpcio.sh makes it).
 """
+import re
 import signal
 import sys
 import threading
+import time
 from concurrent import futures
 
 sys.path.insert(0, sys.argv[1])
@@ -33,6 +42,10 @@ class Faulty(faulty_pb2_grpc.FaultyServicer):
         self.seen = {}
 
     def Try(self, request, context):
+        if request.id.startswith("trace:"):
+            tp = dict(context.invocation_metadata()).get("traceparent", "-")
+            print("TRACEPARENT %s %s" % (request.id, tp), flush=True)
+            return faulty_pb2.TryReply(attempt=1)
         if request.id.startswith("report:"):
             with self.lock:
                 rec = self.seen.get(request.id[len("report:"):], {"n": 0})
@@ -88,5 +101,60 @@ def dedup(argv):
     return 0
 
 
+TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+def trace(argv):
+    target = argv[argv.index("--target") + 1]
+    log = argv[argv.index("--server-log") + 1]
+    tid, pid = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    sent = {
+        "trace:valid": "00-%s-%s-01" % (tid, pid),
+        "trace:invalid": "00-%s-%s-01" % (tid.upper(), pid),
+        "trace:unsampled": "00-%s-%s-00" % (tid, pid),
+        "trace:none": None,
+    }
+    with grpc.insecure_channel(target) as channel:
+        stub = faulty_pb2_grpc.FaultyStub(channel)
+        for name, tp in sent.items():
+            md = [("traceparent", tp)] if tp else []
+            stub.Relay(faulty_pb2.TryRequest(id=name), metadata=md, timeout=10)
+    got = {}
+    for _ in range(50):
+        with open(log) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and parts[0] == "TRACEPARENT":
+                    got[parts[1]] = parts[2]
+        if len(got) == len(sent):
+            break
+        time.sleep(0.1)
+    ok = True
+
+    def check(cond, what):
+        nonlocal ok
+        print("%s %s" % ("PASS" if cond else "FAIL", what))
+        ok = ok and cond
+
+    fields = {name: TRACEPARENT.match(got.get(name, "")) for name in sent}
+    for name in sent:
+        check(fields[name] is not None,
+              "%s: the grpcio server got a valid traceparent (%s)" % (name, got.get(name)))
+    if not all(fields.values()):
+        return 1
+    v = fields["trace:valid"].groups()
+    check(v[0] == tid and v[1] != pid and v[2] == "01",
+          "valid: same trace id, a new parent id (cgrpc's span), sampled kept")
+    i = fields["trace:invalid"].groups()
+    check(i[0] != tid and i[0] != tid.upper().lower(), "invalid (upper case): a new trace")
+    u = fields["trace:unsampled"].groups()
+    check(u[0] == tid and u[2] == "00", "unsampled: same trace, flags 00 kept")
+    n = fields["trace:none"].groups()
+    check(n[0] not in (tid, i[0]), "none: a new trace of its own")
+    return 0 if ok else 1
+
+
 if __name__ == "__main__":
-    sys.exit(serve(sys.argv) if sys.argv[2] == "server" else dedup(sys.argv))
+    mode = sys.argv[2]
+    sys.exit(serve(sys.argv) if mode == "server" else trace(sys.argv) if mode == "trace"
+             else dedup(sys.argv))

@@ -48,9 +48,10 @@ INTEROP_TESTS_CGRPC = \
 	tests/interop/nginx_grpc_pass.sh \
 	$(INTEROP_TESTS_TLS)
 
-# Retries, idempotency keys and keepalive against grpcio (faulty.proto of tests/e2e).
+# Retries, idempotency keys, keepalive and trace context against grpcio (faulty.proto of
+# tests/e2e).
 INTEROP_TESTS_POLICY = tests/interop/retry_vs_grpcio.sh tests/interop/dedup_vs_grpcio.sh \
-	tests/interop/keepalive_vs_grpcio.sh
+	tests/interop/keepalive_vs_grpcio.sh tests/interop/trace_vs_grpcio.sh
 
 EXTRA_DIST += \
 	$(INTEROP_TESTS_POLICY) \
