@@ -331,6 +331,44 @@ START_TEST(a_slow_sink_does_not_slow_the_calls)
 }
 END_TEST
 
+/* The runtime's routine events come through a captured log at info: a client's connection
+ * up, then closed with its reason when the server goes. */
+START_TEST(the_runtime_s_connection_events_come_through_at_info)
+{
+  start(CGRPC_ACCESS_LOG_JSON);
+  cgrpc_access_log_capture_runtime(alog);
+  cgrpc_channel *fresh = channel_to(ks.port, NULL); /* connects after the capture */
+  E2e__EchoRequest req = E2E__ECHO_REQUEST__INIT;
+  ProtobufCMessage *resp = NULL;
+  ck_assert_int_eq(cgrpc_unary_call(fresh, &kinds_methods[K_UNARY], &req.base, &resp, NULL, NULL),
+                   CGRPC_STATUS_OK);
+  protobuf_c_message_free_unpacked(resp, NULL);
+  cgrpc_channel_free(fresh);
+  cgrpc_channel_free(ch);
+  ch = NULL;
+  kinds_stop(&ks);
+  ks_running = 0;
+  cgrpc_time until = cgrpc_now() + CGRPC_MS_TO_NS(5000L * slowdown());
+  int connected = 0, closed = 0;
+  while ((connected == 0 || closed == 0) && cgrpc_now() < until) {
+    sleep_ms(20);
+    pthread_mutex_lock(&k.mu);
+    connected = closed = 0;
+    for (int i = 0; i < k.n; i++) {
+      if (strstr(k.lines[i], "\"grpc.component\":\"runtime\"") == NULL)
+        continue;
+      if (strstr(k.lines[i], ": connected\"") != NULL && k.levels[i] == CGRPC_LOG_INFO)
+        connected++;
+      if (strstr(k.lines[i], ": connection closed: ") != NULL && k.levels[i] == CGRPC_LOG_INFO)
+        closed++;
+    }
+    pthread_mutex_unlock(&k.mu);
+  }
+  ck_assert_int_ge(connected, 1);
+  ck_assert_int_ge(closed, 1);
+}
+END_TEST
+
 static Suite *accesslog_suite(void)
 {
   Suite *s = suite_create("accesslog");
@@ -342,6 +380,7 @@ static Suite *accesslog_suite(void)
   tcase_add_test(tc, logfmt_lines_quote_what_needs_it);
   tcase_add_test(tc, levels_can_be_set_per_code_and_a_minimum);
   tcase_add_test(tc, a_slow_sink_does_not_slow_the_calls);
+  tcase_add_test(tc, the_runtime_s_connection_events_come_through_at_info);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -85,10 +85,13 @@ CGRPC_EXTERN int cgrpc_access_log_attach_server(cgrpc_access_log *log,
 CGRPC_EXTERN int cgrpc_access_log_attach_channel(cgrpc_access_log *log,
                                                  cgrpc_channel_options *opts);
 
-/* Sends the runtime's own log lines (cgrpc/log.h: connection trouble, GOAWAY, keepalive
- * failures, handler pools exhausted, ...) through this log too, formatted the same way with
- * "grpc.component":"runtime", at their own levels.  Replaces the process's log handler
- * (cgrpc_log_set_handler) until the log is freed. */
+/* Sends the runtime's own log lines through this log too, formatted the same way with
+ * "grpc.component":"runtime", at their own levels: connections up (info) and closed with
+ * why (info: a TLS handshake that failed, a peer that went away, an idle or aged connection),
+ * GOAWAY received (info, warn when not NO_ERROR), keepalive failures, handler pools
+ * exhausted, clients sent GOAWAY for too many glitches, retries throttled (warn).  Replaces
+ * the process's log handler and lowers its level to debug (cgrpc_log_set_handler,
+ * cgrpc_log_set_level) until the log is freed, which sets them back to the defaults. */
 CGRPC_EXTERN void cgrpc_access_log_capture_runtime(cgrpc_access_log *log);
 
 /* How many lines were dropped because the queue was full, since the log was made. */

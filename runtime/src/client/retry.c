@@ -1,6 +1,7 @@
 /* A client call's retries (gRFC A6): attempts, commitment, the replay buffer, and whether and
  * when another attempt goes. */
 #include "base/alloc.h"
+#include "base/log.h"
 #include "base/rand.h"
 #include "client/retry.h"
 #include "client/retry_policy.h"
@@ -71,6 +72,14 @@ int64_t cgrpc_retry_next(cgrpc_retry *r, cgrpc_code code, int refused, int64_t p
     return -1;
   /* A failure the policy would retry counts against the throttle, retried or not. */
   int allowed = cgrpc_throttle_failure(throttle);
+  if (!allowed && !r->committed && r->attempts < r->policy.max_attempts) {
+    static int64_t said_at; /* at most a line every 10 s, from all channels */
+    int64_t now = cgrpc_now(), last = __atomic_load_n(&said_at, __ATOMIC_RELAXED);
+    if (now - last > CGRPC_MS_TO_NS(10000) &&
+        __atomic_compare_exchange_n(&said_at, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+      cgrpc_log(CGRPC_LOG_WARNING, "retry throttled: too many failures on this channel (gRFC "
+                                   "A6 retry throttling); the call is not retried");
+  }
   if (r->committed || r->attempts >= r->policy.max_attempts || !allowed ||
       pushback_ms == CGRPC_PUSHBACK_STOP)
     return -1;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "base/rand.h"
 #include "client/subchannel.h"
 
@@ -59,6 +60,7 @@ static void sc_on_ready(cgrpc_conn *conn)
     cgrpc_loop_timer_stop(env->loop, &sc->connect_timer);
   }
   sc->nready++;
+  cgrpc_log(CGRPC_LOG_INFO, "server %s: connected", conn->peer);
   /* The server answered: the backoff starts over. */
   sc->cur_backoff_ms = env->backoff.initial_ms;
   sc->reconnect_at = 0;

@@ -166,8 +166,10 @@ void cgrpc_access_log_free(cgrpc_access_log *log)
 {
   if (log == NULL)
     return;
-  if (log->captured)
+  if (log->captured) {
     cgrpc_log_set_handler(NULL, NULL);
+    cgrpc_log_set_level(CGRPC_LOG_WARNING);
+  }
   pthread_mutex_lock(&log->mu);
   log->stop = 1;
   pthread_mutex_unlock(&log->mu);
@@ -235,4 +237,7 @@ void cgrpc_access_log_capture_runtime(cgrpc_access_log *log)
     return;
   log->captured = 1;
   cgrpc_log_set_handler(runtime_line, log);
+  /* The runtime's routine events (connections up and down, GOAWAY) are info lines, which
+   * the runtime drops by default: let them through, for this log's own minimum to filter. */
+  cgrpc_log_set_level(CGRPC_LOG_DEBUG);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "transport/conn.h"
 #include "transport/tls.h"
 #include "wire/headers.h"
@@ -368,6 +369,8 @@ static void conn_on_events(void *ud, uint32_t events)
 static void conn_dead_task(void *ud)
 {
   cgrpc_conn *conn = ud;
+  cgrpc_log(CGRPC_LOG_INFO, "%s %s: connection closed: %s", conn->is_server ? "client" : "server",
+            conn->peer, conn->error);
   conn->events->fail_streams(conn);
   conn->events->dead(conn);
 }
@@ -542,6 +545,11 @@ void cgrpc_conn_on_frame(cgrpc_conn *conn, const nghttp2_frame *frame)
     conn->ka.too_many_pings = 1; /* A8: the client pings half as often from now on */
   if (frame->hd.type == NGHTTP2_GOAWAY && !conn->goaway_received) {
     conn->goaway_received = 1;
+    cgrpc_log(frame->goaway.error_code == NGHTTP2_NO_ERROR ? CGRPC_LOG_INFO : CGRPC_LOG_WARNING,
+              "%s %s: GOAWAY %s \"%.*s\"", conn->is_server ? "client" : "server", conn->peer,
+              nghttp2_http2_strerror(frame->goaway.error_code),
+              (int)(frame->goaway.opaque_data_len < 64 ? frame->goaway.opaque_data_len : 64),
+              (const char *)frame->goaway.opaque_data);
     if (conn->events->goaway != NULL)
       conn->events->goaway(conn, frame->goaway.error_code);
   }

@@ -1,6 +1,7 @@
 /* Keepalive pings and their policing (gRFC A8). */
 #include <nghttp2/nghttp2.h>
 
+#include "base/log.h"
 #include "transport/conn.h" /* cycle: a part of the connection, in a file of its own */
 #include "transport/keepalive.h"
 
@@ -22,6 +23,8 @@ static void ka_fire(void *ud)
     if (ka->last_read > ka->ping_sent) { /* something came back: the peer is there */
       ka->ping_sent = 0;
     } else {
+      cgrpc_log(CGRPC_LOG_WARNING, "%s: keepalive: no answer to a ping within %lld ms; closing",
+                conn->peer, (long long)ka->cfg.timeout_ms);
       cgrpc_conn_fail(conn, "keepalive: no answer to a ping within %lld ms",
                       (long long)ka->cfg.timeout_ms);
       return;
