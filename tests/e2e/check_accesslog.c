@@ -59,6 +59,26 @@ static void wait_lines(int n)
   ck_assert_int_ge(kept_count(), n);
 }
 
+/* How many kept lines contain needle. */
+static int count_text(const char *needle)
+{
+  pthread_mutex_lock(&k.mu);
+  int n = 0;
+  for (int i = 0; i < k.n; i++)
+    n += strstr(k.lines[i], needle) != NULL;
+  pthread_mutex_unlock(&k.mu);
+  return n;
+}
+
+/* Waits until at least n kept lines contain needle (5 s x slowdown). */
+static void wait_text(const char *needle, int n)
+{
+  cgrpc_time until = cgrpc_now() + CGRPC_MS_TO_NS(5000L * slowdown());
+  while (count_text(needle) < n && cgrpc_now() < until)
+    sleep_ms(5);
+  ck_assert_msg(count_text(needle) >= n, "fewer than %d lines with %s", n, needle);
+}
+
 static cgrpc_access_log *alog;
 static kinds_server ks;
 static int ks_running;
@@ -239,7 +259,8 @@ START_TEST(secrets_the_calls_carried_appear_in_no_line)
   protobuf_c_message_free_unpacked(m, cgrpc_channel_protobuf_allocator(ch));
   ck_assert_int_eq(cgrpc_call_start_stream(ch, &kinds_methods[K_HOLD], &req.base, NULL, &waiting),
                    0);
-  wait_lines(7); /* 3 calls x 2 sides, and the runtime's line */
+  wait_text("\"grpc.method\":\"Unary\"", 6); /* 3 calls x 2 sides */
+  wait_text("streaming handler threads are busy", 1); /* the runtime's line */
   kinds_release();
   for (cgrpc_call *call = held;; call = waiting) {
     while (cgrpc_call_recv(call, &m) == 1)
@@ -249,7 +270,7 @@ START_TEST(secrets_the_calls_carried_appear_in_no_line)
     if (call == waiting)
       break;
   }
-  wait_lines(11);
+  wait_text("\"grpc.method\":\"Hold\"", 4);
   int runtime_lines = 0;
   pthread_mutex_lock(&k.mu);
   for (int i = 0; i < k.n; i++) {
