@@ -121,8 +121,9 @@ void cgrpc_access_log_put(cgrpc_access_log *log, cgrpc_log_level level, const ch
   memcpy(p + 5, line, len);
   size_t before = log->front.len;
   log->front.len += 5 + len;
+  int wake = before < ACCESS_LOG_WAKE && log->front.len >= ACCESS_LOG_WAKE;
   pthread_mutex_unlock(&log->mu);
-  if (before < ACCESS_LOG_WAKE && log->front.len >= ACCESS_LOG_WAKE)
+  if (wake)
     pthread_cond_signal(&log->cond);
 }
 
