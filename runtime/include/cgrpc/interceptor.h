@@ -94,6 +94,8 @@ CGRPC_EXTERN const ProtobufCMessage *cgrpc_client_ctx_request(const cgrpc_client
 /* Request metadata, to read or add to before proceeding.  NULL on allocation failure.  Owned
  * by the call. */
 CGRPC_EXTERN cgrpc_metadata *cgrpc_client_ctx_metadata(cgrpc_client_ctx *ctx);
+/* The same, to read only: NULL when the call has none (nothing is allocated). */
+CGRPC_EXTERN const cgrpc_metadata *cgrpc_client_ctx_request_metadata(const cgrpc_client_ctx *ctx);
 
 /* The call's absolute deadline (CGRPC_TIME_INFINITE: none), and a new one (from start). */
 CGRPC_EXTERN cgrpc_time cgrpc_client_ctx_deadline(const cgrpc_client_ctx *ctx);

@@ -58,6 +58,11 @@ cgrpc_metadata *cgrpc_client_ctx_metadata(cgrpc_client_ctx *ctx)
   return call->md;
 }
 
+const cgrpc_metadata *cgrpc_client_ctx_request_metadata(const cgrpc_client_ctx *ctx)
+{
+  return ctx->call->md;
+}
+
 cgrpc_time cgrpc_client_ctx_deadline(const cgrpc_client_ctx *ctx)
 {
   return ctx->call->req.deadline;

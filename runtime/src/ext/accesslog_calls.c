@@ -84,13 +84,6 @@ static void log_call(cgrpc_access_log *log, const call_facts *f)
 
 /* ---- server ------------------------------------------------------------------------------ */
 
-/* "ipv4:1.2.3.4:5" as Go writes a peer's address, "1.2.3.4:5" ("[::1]:5" for ipv6). */
-static const char *peer_address(const char *peer)
-{
-  if (peer != NULL && (strncmp(peer, "ipv4:", 5) == 0 || strncmp(peer, "ipv6:", 5) == 0))
-    return peer + 5;
-  return peer;
-}
 
 static void server_on_done(cgrpc_server_call *call, cgrpc_code code, const char *message,
                            void *ud)
@@ -99,7 +92,7 @@ static void server_on_done(cgrpc_server_call *call, cgrpc_code code, const char 
       .component = "server",
       .desc = cgrpc_server_call_method(call),
       .path = cgrpc_server_call_path(call),
-      .peer = peer_address(cgrpc_server_call_peer(call)),
+      .peer = cgrpc_go_peer_address(cgrpc_server_call_peer(call)),
       .start = cgrpc_server_call_start_time(call),
       .deadline = cgrpc_server_call_deadline(call),
       .code = code,
@@ -124,7 +117,7 @@ int cgrpc_access_log_attach_server(cgrpc_access_log *log, cgrpc_server_options *
 static void client_on_done(cgrpc_client_ctx *ctx, const cgrpc_status *status, void *ud)
 {
   const cgrpc_method_desc *desc = cgrpc_client_ctx_method(ctx);
-  const cgrpc_metadata *md = cgrpc_client_ctx_metadata(ctx);
+  const cgrpc_metadata *md = cgrpc_client_ctx_request_metadata(ctx);
   const char *header = desc != NULL && desc->policy != NULL &&
                                desc->policy->idempotency_key_header != NULL
                            ? desc->policy->idempotency_key_header

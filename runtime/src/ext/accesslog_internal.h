@@ -66,6 +66,10 @@ size_t logline_end(logline *l);
  * always does).  Returns the bytes written (0 when cap < 6). */
 size_t cgrpc_json_quote(char *out, size_t cap, const char *value, size_t n);
 
+/* A server call's peer ("ipv4:1.2.3.4:5") as Go writes an address: "1.2.3.4:5" ("[::1]:5"
+ * for ipv6; others as they are). */
+const char *cgrpc_go_peer_address(const char *peer);
+
 /* value in decimal into out (at least 21 bytes, NUL-terminated); returns its length. */
 size_t cgrpc_decimal(char *out, long long value);
 

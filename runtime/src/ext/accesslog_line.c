@@ -238,3 +238,10 @@ size_t logline_end(logline *l)
   l->buf[l->len] = '\0';
   return l->len;
 }
+
+const char *cgrpc_go_peer_address(const char *peer)
+{
+  if (peer != NULL && (strncmp(peer, "ipv4:", 5) == 0 || strncmp(peer, "ipv6:", 5) == 0))
+    return peer + 5;
+  return peer;
+}

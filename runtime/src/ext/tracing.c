@@ -9,6 +9,7 @@
 #include <cgrpc/interceptor.h>
 
 #include "base/rand.h"
+#include "ext/accesslog_internal.h"
 #include "ext/tracing_internal.h"
 #include "ext/traceparent.h"
 
@@ -232,10 +233,8 @@ static void server_on_done(cgrpc_server_call *call, cgrpc_code code, const char 
   span_state *s = server_span(call);
   if (s == NULL)
     return;
-  const char *peer = cgrpc_server_call_peer(call);
-  if (peer != NULL && (strncmp(peer, "ipv4:", 5) == 0 || strncmp(peer, "ipv6:", 5) == 0))
-    peer += 5;
-  span_end(s, 1, code, message, peer, 1, 0, cgrpc_server_call_previous_attempts(call));
+  span_end(s, 1, code, message, cgrpc_go_peer_address(cgrpc_server_call_peer(call)), 1, 0,
+           cgrpc_server_call_previous_attempts(call));
 }
 
 int cgrpc_tracing_attach_server(cgrpc_tracing *t, cgrpc_server_options *opts)
